@@ -1,0 +1,172 @@
+#include "commands.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "gateway.hpp"
+#include "manifold/config/config_error.hpp"
+#include "manifold/config/config_loader.hpp"
+#include "manifold/proxy/host_session.hpp"
+#include "manifold/proxy/stdio_listener.hpp"
+
+namespace manifold::app {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+using json = nlohmann::json;
+
+namespace {
+
+// Children get stdin EOF, SIGTERM, then SIGKILL within this budget: hosts kill their servers
+// quickly, and no child may outlive manifold.
+constexpr milliseconds shutdown_budget{1800};
+
+std::optional<config::config> load(const std::string& path) {
+  try {
+    return config::load_config_file(path);
+  } catch (const config::config_error& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+    return std::nullopt;
+  }
+}
+
+// Runs `main` on a single-threaded io_context; exceptions escaping it are logged.
+template <typename Main>
+void run_on_io(asio::io_context& io, Main main) {
+  asio::co_spawn(io, std::move(main), [&io](const std::exception_ptr& e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::critical("fatal: {}", ex.what());
+      }
+    }
+    io.stop();
+  });
+  io.run();
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+int run_check(const std::string& config_path) {
+  const auto cfg = load(config_path);
+  if (!cfg) return exit_bad_config;
+  std::cout << config_path << ": OK, " << cfg->servers.size() << " server"
+            << (cfg->servers.size() == 1 ? "" : "s") << '\n';
+  return exit_ok;
+}
+
+int run_serve(const serve_options& options) {
+  const auto cfg = load(options.config_path);
+  if (!cfg) return exit_bad_config;
+
+  asio::io_context io(1);
+  std::shared_ptr<protocol::channel> host_link;
+  try {
+    host_link = proxy::open_stdio_link(io.get_executor(), cfg->limits.max_message_bytes);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return exit_failure;
+  }
+  gateway backend(io.get_executor(), *cfg);
+  auto session = proxy::make_host_session(io.get_executor(), host_link, backend,
+                                          {cfg->limits.max_message_bytes});
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("signal {} received; shutting down", signo);
+    session->stop();
+  });
+
+  spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
+               cfg->servers.size() == 1 ? "" : "s");
+  run_on_io(io, [&]() -> asio::awaitable<void> {
+    asio::co_spawn(io, backend.start(), asio::detached);
+    co_await session->run();
+    co_await host_link->flush(std::chrono::steady_clock::now() + milliseconds(500));
+    co_await backend.stop(shutdown_budget);
+    signals.cancel();
+    spdlog::info("manifold stopped");
+  });
+  return exit_ok;
+}
+
+int run_catalog(const catalog_options& options) {
+  const auto cfg = load(options.config_path);
+  if (!cfg) return exit_bad_config;
+
+  asio::io_context io(1);
+  gateway backend(io.get_executor(), *cfg);
+  run_on_io(io, [&]() -> asio::awaitable<void> {
+    co_await backend.start();
+    co_await backend.stop(shutdown_budget);
+  });
+
+  const auto catalog = backend.snapshot();
+  bool all_up = true;
+  for (const auto& u : backend.upstreams().all()) {
+    all_up = all_up && u->state() == upstream::upstream_state::closed;
+  }
+  if (options.format == "json") {
+    json out{{"tools", json::array()}, {"collisions", json::array()}, {"upstreams", json::array()}};
+    for (const auto& t : catalog->tools()) {
+      out["tools"].push_back({{"name", t.name},
+                              {"server", t.server},
+                              {"original", t.original_name},
+                              {"definition", t.definition}});
+    }
+    for (const auto& c : catalog->collisions()) {
+      out["collisions"].push_back({{"name", c.exposed_name},
+                                   {"kept", {{"server", c.kept_server}, {"original", c.kept_original}}},
+                                   {"dropped", {{"server", c.dropped_server}, {"original", c.dropped_original}}},
+                                   {"rule", c.rule}});
+    }
+    for (const auto& u : backend.upstreams().all()) {
+      out["upstreams"].push_back({{"name", u->name()},
+                                  {"ok", u->problem().empty()},
+                                  {"problem", u->problem()},
+                                  {"protocolVersion", u->info().protocol_version},
+                                  {"serverInfo", u->info().server_info}});
+    }
+    std::cout << out.dump(2) << '\n';
+  } else {
+    std::size_t w_name = 12;
+    std::size_t w_server = 6;
+    for (const auto& t : catalog->tools()) {
+      w_name = std::max(w_name, t.name.size());
+      w_server = std::max(w_server, t.server.size());
+    }
+    std::cout << pad("EXPOSED NAME", w_name) << "  " << pad("SERVER", w_server) << "  ORIGINAL\n";
+    for (const auto& t : catalog->tools()) {
+      std::cout << pad(t.name, w_name) << "  " << pad(t.server, w_server) << "  "
+                << t.original_name << '\n';
+    }
+    std::cout << '\n' << catalog->tools().size() << " tools\n";
+    for (const auto& c : catalog->collisions()) {
+      std::cout << "collision: " << c.exposed_name << ": [" << c.kept_server << "] "
+                << c.kept_original << " kept, [" << c.dropped_server << "] " << c.dropped_original
+                << " left out (" << c.rule << ")\n";
+    }
+    for (const auto& u : backend.upstreams().all()) {
+      if (!u->problem().empty()) std::cout << "upstream " << u->name() << ": " << u->problem() << '\n';
+    }
+  }
+  bool failed = false;
+  for (const auto& u : backend.upstreams().all()) failed = failed || !u->problem().empty();
+  (void)all_up;
+  return failed ? exit_failure : exit_ok;
+}
+
+}  // namespace manifold::app

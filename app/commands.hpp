@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+namespace manifold::app {
+
+// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;     // ran, but something it checked failed
+inline constexpr int exit_bad_config = 2;  // the config (or the command line) is invalid
+
+struct serve_options {
+  std::string config_path;
+};
+
+struct catalog_options {
+  std::string config_path;
+  std::string format = "table";  // table | json
+};
+
+int run_serve(const serve_options& options);
+int run_catalog(const catalog_options& options);
+int run_check(const std::string& config_path);
+
+}  // namespace manifold::app

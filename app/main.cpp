@@ -1,0 +1,53 @@
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "manifold/version.hpp"
+
+int main(int argc, char** argv) {
+  // A host that goes away must not kill manifold through a write to its pipe.
+  std::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c)
+
+  CLI::App cli{"manifold: one MCP server in front of many"};
+  cli.set_version_flag("--version", std::string("manifold ") + manifold::version);
+  cli.require_subcommand(1);
+  std::string log_level = "info";
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  manifold::app::serve_options serve;
+  auto* serve_cmd = cli.add_subcommand("serve", "Serve the merged catalog to one host over stdio");
+  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")->required();
+
+  manifold::app::catalog_options catalog;
+  auto* catalog_cmd = cli.add_subcommand(
+      "catalog", "Start the upstreams, print every exposed tool with its origin, and exit");
+  catalog_cmd->add_option("-c,--config", catalog.config_path, "Config file (YAML)")->required();
+  catalog_cmd->add_option("--format", catalog.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  std::string check_path;
+  auto* check_cmd = cli.add_subcommand("check", "Validate a config file and exit");
+  check_cmd->add_option("-c,--config", check_path, "Config file (YAML)")->required();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = cli.exit(e);
+    return code == 0 ? 0 : manifold::app::exit_bad_config;
+  }
+
+  // Logs go to stderr only: stdout belongs to the protocol.
+  auto logger = spdlog::stderr_color_mt("manifold");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (*serve_cmd) return manifold::app::run_serve(serve);
+  if (*catalog_cmd) return manifold::app::run_catalog(catalog);
+  if (*check_cmd) return manifold::app::run_check(check_path);
+  return manifold::app::exit_bad_config;
+}

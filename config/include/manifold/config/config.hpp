@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+// manifold's configuration as plain values. Parsed once, strictly, by config_loader; nothing
+// outside config/ sees YAML. Defaults live here, in the member initialisers.
+namespace manifold::config {
+
+// Where a value came from, for messages that point a person at the right line.
+struct source_position {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+};
+
+struct naming_config {
+  std::string separator = "__";
+};
+
+struct limits_config {
+  std::size_t max_message_bytes = 4 * 1024 * 1024;
+};
+
+enum class transport_kind { stdio, http, sse, websocket, automatic };
+
+struct server_config {
+  std::string name;        // the key under `servers:`
+  std::string namespace_;  // exposed namespace; defaults to `name`
+  // stdio upstream: an exact argv, never run through a shell.
+  std::string command;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // added to manifold's own environment
+  std::string cwd;
+  // network upstream.
+  std::string url;
+  transport_kind transport = transport_kind::stdio;
+  std::map<std::string, std::string> headers;
+
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};          // per request
+  std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize
+  source_position position;
+};
+
+struct config {
+  std::string source;  // the file it was read from
+  naming_config naming;
+  limits_config limits;
+  std::vector<server_config> servers;  // in file order; that order breaks ties
+};
+
+}  // namespace manifold::config

@@ -1,0 +1,341 @@
+#include "manifold/config/config_loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "manifold/config/config_error.hpp"
+#include "manifold/config/interpolate.hpp"
+#include "manifold/config/units.hpp"
+
+namespace manifold::config {
+
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// Walks the YAML tree once, collecting every problem instead of stopping at the first.
+class reader {
+ public:
+  reader(std::string file, const env_lookup& env) : file_(std::move(file)), env_(env) {}
+
+  config read_document(const YAML::Node& root) {
+    config out;
+    out.source = file_;
+    if (!root.IsDefined() || root.IsNull()) {
+      fail(root, "", "the file is empty; expected a mapping with at least `servers:`");
+      return out;
+    }
+    if (!root.IsMap()) {
+      fail(root, "", "expected a mapping at the top level");
+      return out;
+    }
+    for_each_key(root, "", {"naming", "limits", "servers"},
+                 [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+                   if (key == "naming") {
+                     read_naming(value, path, out.naming);
+                   } else if (key == "limits") {
+                     read_limits(value, path, out.limits);
+                   } else {
+                     read_servers(value, path, out.servers);
+                   }
+                 });
+    return out;
+  }
+
+  void fail(const YAML::Node& node, const std::string& path, std::string message) {
+    source_position pos{file_, 0, 0};
+    if (node.IsDefined()) {
+      const auto mark = node.Mark();
+      if (mark.line >= 0) {
+        pos.line = mark.line + 1;
+        pos.column = mark.column + 1;
+      }
+    }
+    diagnostics_.push_back({std::move(pos), path, std::move(message)});
+  }
+
+  void fail_at(const YAML::Mark& mark, std::string message) {
+    diagnostics_.push_back({{file_, mark.line + 1, mark.column + 1}, "", std::move(message)});
+  }
+
+  std::vector<diagnostic>& diagnostics() { return diagnostics_; }
+
+ private:
+  template <typename F>
+  void for_each_key(const YAML::Node& map, const std::string& path,
+                    std::initializer_list<std::string_view> allowed, F&& on_key) {
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      const auto key = entry.first.Scalar();
+      const auto child = join(path, key);
+      if (!seen.insert(key).second) {
+        fail(entry.first, child, "duplicate key");
+        continue;
+      }
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        fail(entry.first, child, "unknown key `" + key + "` (allowed: " + list(allowed) + ")");
+        continue;
+      }
+      on_key(key, entry.second, child);
+    }
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  static std::string list(std::initializer_list<std::string_view> items) {
+    std::string out;
+    for (const auto item : items) {
+      if (!out.empty()) out += ", ";
+      out += item;
+    }
+    return out;
+  }
+
+  bool expect_map(const YAML::Node& node, const std::string& path) {
+    if (node.IsMap()) return true;
+    fail(node, path, "expected a mapping");
+    return false;
+  }
+
+  std::optional<std::string> string_value(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) {
+      fail(node, path, "expected a string");
+      return std::nullopt;
+    }
+    auto expanded = interpolate(node.Scalar(), env_);
+    if (!expanded.error.empty()) {
+      fail(node, path, expanded.error);
+      return std::nullopt;
+    }
+    return std::move(expanded.value);
+  }
+
+  std::optional<std::chrono::milliseconds> duration_value(const YAML::Node& node,
+                                                          const std::string& path) {
+    const auto text = string_value(node, path);
+    if (!text) return std::nullopt;
+    const auto d = parse_duration(*text);
+    if (!d || d->count() <= 0) {
+      fail(node, path, "expected a positive duration such as 500ms, 30s or 2m, not \"" + *text + "\"");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  void read_naming(const YAML::Node& node, const std::string& path, naming_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"separator"},
+                 [&](const std::string&, const YAML::Node& value, const std::string& child) {
+                   const auto sep = string_value(value, child);
+                   if (!sep) return;
+                   if (sep->empty() || sep->size() > 8 ||
+                       !std::all_of(sep->begin(), sep->end(),
+                                    [](char c) { return is_name_char(c) || c == '.'; })) {
+                     fail(value, child, "separator must be 1-8 characters from [A-Za-z0-9_.-]");
+                     return;
+                   }
+                   out.separator = *sep;
+                 });
+  }
+
+  void read_limits(const YAML::Node& node, const std::string& path, limits_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"max_message_size"},
+                 [&](const std::string&, const YAML::Node& value, const std::string& child) {
+                   const auto text = string_value(value, child);
+                   if (!text) return;
+                   const auto size = parse_size(*text);
+                   if (!size || *size < 1024) {
+                     fail(value, child,
+                          "expected a size of at least 1KiB such as 4MiB or 512KiB, not \"" + *text +
+                              "\"");
+                     return;
+                   }
+                   out.max_message_bytes = *size;
+                 });
+  }
+
+  void read_servers(const YAML::Node& node, const std::string& path,
+                    std::vector<server_config>& out) {
+    if (node.IsNull()) return;
+    if (!expect_map(node, path)) return;
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      const auto name = entry.first.Scalar();
+      const auto child = join(path, name);
+      if (!seen.insert(name).second) {
+        fail(entry.first, child, "duplicate server name");
+        continue;
+      }
+      server_config server;
+      server.name = name;
+      server.namespace_ = name;
+      const auto mark = entry.first.Mark();
+      server.position = {file_, mark.line + 1, mark.column + 1};
+      if (read_server(entry.first, entry.second, child, server)) out.push_back(std::move(server));
+    }
+  }
+
+  bool read_server(const YAML::Node& key, const YAML::Node& node, const std::string& path,
+                   server_config& out) {
+    if (!expect_map(node, path)) return false;
+    const auto before = diagnostics_.size();
+    bool transport_set = false;
+    for_each_key(
+        node, path,
+        {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
+         "startup_timeout"},
+        [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+          if (k == "command") {
+            if (auto v = string_value(value, child)) {
+              if (v->empty()) fail(value, child, "command must not be empty");
+              out.command = std::move(*v);
+            }
+          } else if (k == "args") {
+            read_string_list(value, child, out.args);
+          } else if (k == "env") {
+            read_string_map(value, child, out.env);
+          } else if (k == "headers") {
+            read_string_map(value, child, out.headers);
+          } else if (k == "cwd") {
+            if (auto v = string_value(value, child)) out.cwd = std::move(*v);
+          } else if (k == "url") {
+            if (auto v = string_value(value, child)) {
+              if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0 &&
+                  v->rfind("ws://", 0) != 0 && v->rfind("wss://", 0) != 0) {
+                fail(value, child, "url must start with http://, https://, ws:// or wss://");
+              }
+              out.url = std::move(*v);
+            }
+          } else if (k == "transport") {
+            if (auto v = string_value(value, child)) {
+              transport_set = true;
+              if (*v == "stdio") {
+                out.transport = transport_kind::stdio;
+              } else if (*v == "http") {
+                out.transport = transport_kind::http;
+              } else if (*v == "sse") {
+                out.transport = transport_kind::sse;
+              } else if (*v == "websocket") {
+                out.transport = transport_kind::websocket;
+              } else if (*v == "auto") {
+                out.transport = transport_kind::automatic;
+              } else {
+                fail(value, child, "transport must be one of auto, http, sse, websocket, stdio");
+              }
+            }
+          } else if (k == "namespace") {
+            if (auto v = string_value(value, child)) {
+              if (v->empty() || !std::all_of(v->begin(), v->end(), is_name_char)) {
+                fail(value, child, "namespace must be non-empty and use only [A-Za-z0-9_-]");
+              }
+              out.namespace_ = std::move(*v);
+            }
+          } else if (k == "timeout") {
+            if (auto d = duration_value(value, child)) out.timeout = *d;
+          } else {
+            if (auto d = duration_value(value, child)) out.startup_timeout = *d;
+          }
+        });
+    if (diagnostics_.size() != before) return false;
+
+    if (out.command.empty() && out.url.empty()) {
+      fail(key, path, "a server needs either `command` (stdio) or `url` (HTTP/WebSocket)");
+      return false;
+    }
+    if (!out.command.empty() && !out.url.empty()) {
+      fail(key, path, "a server has either `command` or `url`, not both");
+      return false;
+    }
+    if (!out.command.empty() && transport_set && out.transport != transport_kind::stdio) {
+      fail(node["transport"], path + ".transport", "a `command` server speaks stdio");
+      return false;
+    }
+    if (!out.url.empty()) {
+      if (!transport_set) out.transport = transport_kind::automatic;
+      if (out.transport == transport_kind::stdio) {
+        fail(node["transport"], path + ".transport", "a `url` server cannot use stdio");
+        return false;
+      }
+    }
+    if (out.namespace_ == out.name &&
+        !std::all_of(out.name.begin(), out.name.end(), is_name_char)) {
+      fail(key, path,
+           "server name becomes the tool-name prefix and must use only [A-Za-z0-9_-]; "
+           "rename it or set `namespace:`");
+      return false;
+    }
+    return true;
+  }
+
+  void read_string_list(const YAML::Node& node, const std::string& path,
+                        std::vector<std::string>& out) {
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of strings");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      if (auto v = string_value(node[i], path + "[" + std::to_string(i) + "]")) {
+        out.push_back(std::move(*v));
+      }
+    }
+  }
+
+  void read_string_map(const YAML::Node& node, const std::string& path,
+                       std::map<std::string, std::string>& out) {
+    if (!expect_map(node, path)) return;
+    for (const auto& entry : node) {
+      const auto key = entry.first.Scalar();
+      if (auto v = string_value(entry.second, join(path, key))) out[key] = std::move(*v);
+    }
+  }
+
+  std::string file_;
+  const env_lookup& env_;
+  std::vector<diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+env_lookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): read at load
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+config parse_config(std::string_view text, const std::string& source_name,
+                    const env_lookup& env) {
+  reader r(source_name, env);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    r.fail_at(e.mark, "YAML syntax error: " + e.msg);
+    throw config_error(std::move(r.diagnostics()));
+  }
+  auto out = r.read_document(root);
+  if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
+  return out;
+}
+
+config load_config_file(const std::string& path, const env_lookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error({{{path, 0, 0}, "", "cannot open the config file"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, env);
+}
+
+}  // namespace manifold::config

@@ -1,0 +1,127 @@
+#include "manifold/io/pipe_channel.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <vector>
+
+namespace manifold::io {
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t max_batch_messages = 64;
+
+class pipe_channel final : public protocol::channel,
+                           public std::enable_shared_from_this<pipe_channel> {
+ public:
+  pipe_channel(asio::readable_pipe in, asio::writable_pipe out, std::size_t max_message)
+      : in_(std::move(in)), out_(std::move(out)), framer_(max_message), read_buf_(read_chunk) {}
+
+  void send(std::string message) override {
+    if (outbound_closed_ || closed_) return;
+    message.push_back('\n');
+    queue_.push_back(std::move(message));
+    start_writer();
+  }
+
+  asio::awaitable<std::optional<protocol::frame>> receive() override {
+    while (true) {
+      if (auto f = framer_.next()) co_return f;
+      if (eof_ || closed_) co_return closed_ ? std::nullopt : framer_.finish();
+      auto [ec, n] =
+          co_await in_.async_read_some(asio::buffer(read_buf_), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        eof_ = true;
+        continue;
+      }
+      framer_.append(std::string_view(read_buf_.data(), n));
+    }
+  }
+
+  asio::awaitable<bool> flush(std::chrono::steady_clock::time_point deadline) override {
+    if (!writing_) co_return true;
+    asio::steady_timer timer(out_.get_executor(), deadline);
+    flush_waiters_.push_back(&timer);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(flush_waiters_, &timer);
+    co_return !writing_;
+  }
+
+  void close_outbound() override {
+    outbound_closed_ = true;
+    if (!writing_) close_out();
+  }
+
+  void close() override {
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ignored;
+    in_.close(ignored);
+    out_.close(ignored);
+  }
+
+  [[nodiscard]] std::size_t queued() const override { return queue_.size(); }
+
+ private:
+  void start_writer() {
+    if (writing_) return;
+    writing_ = true;
+    asio::co_spawn(out_.get_executor(), write_loop(shared_from_this()), asio::detached);
+  }
+
+  // The only writer of out_: drains the queue in batches, one gather-write each.
+  static asio::awaitable<void> write_loop(std::shared_ptr<pipe_channel> self) {
+    std::vector<std::string> batch;
+    std::vector<asio::const_buffer> buffers;
+    while (!self->queue_.empty() && !self->closed_) {
+      batch.clear();
+      buffers.clear();
+      while (!self->queue_.empty() && batch.size() < max_batch_messages) {
+        batch.push_back(std::move(self->queue_.front()));
+        self->queue_.pop_front();
+      }
+      for (const auto& m : batch) buffers.emplace_back(asio::buffer(m));
+      auto [ec, n] =
+          co_await asio::async_write(self->out_, buffers, asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        // The reader of this pipe is gone; nothing queued can be delivered any more.
+        self->outbound_closed_ = true;
+        self->queue_.clear();
+      }
+    }
+    self->writing_ = false;
+    for (auto* waiter : self->flush_waiters_) waiter->cancel();
+    if (self->outbound_closed_) self->close_out();
+  }
+
+  void close_out() {
+    boost::system::error_code ignored;
+    out_.close(ignored);
+  }
+
+  asio::readable_pipe in_;
+  asio::writable_pipe out_;
+  protocol::line_framer framer_;
+  std::vector<char> read_buf_;
+  std::deque<std::string> queue_;
+  std::vector<asio::steady_timer*> flush_waiters_;
+  bool writing_ = false;
+  bool outbound_closed_ = false;
+  bool closed_ = false;
+  bool eof_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<protocol::channel> make_pipe_channel(asio::readable_pipe in,
+                                                     asio::writable_pipe out,
+                                                     std::size_t max_message) {
+  return std::make_shared<pipe_channel>(std::move(in), std::move(out), max_message);
+}
+
+}  // namespace manifold::io

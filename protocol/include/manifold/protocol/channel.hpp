@@ -1,0 +1,39 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "manifold/protocol/line_framer.hpp"
+
+namespace manifold::protocol {
+
+// One bidirectional link that carries JSON-RPC messages as text: a host's stdio, a child
+// process's pipes, later an HTTP session or a WebSocket. Implementations own the framing.
+//
+// Contract: all calls are made from the one thread that runs the link's executor.
+// send() never blocks and never interleaves two messages; messages leave in call order.
+// receive() must not be called again before the previous call completes.
+class channel {
+ public:
+  channel() = default;
+  channel(const channel&) = delete;
+  channel& operator=(const channel&) = delete;
+  virtual ~channel() = default;
+
+  // Queues one serialized message (without its trailing newline).
+  virtual void send(std::string message) = 0;
+  // The next inbound frame, or nullopt once the peer has closed its side.
+  virtual boost::asio::awaitable<std::optional<frame>> receive() = 0;
+  // Stops sending: messages already queued are written, then the outbound side closes.
+  virtual void close_outbound() = 0;
+  // Waits until every queued message is written (or can never be). False at the deadline.
+  virtual boost::asio::awaitable<bool> flush(std::chrono::steady_clock::time_point deadline) = 0;
+  // Closes both directions now; a pending receive() completes with nullopt.
+  virtual void close() = 0;
+  // Messages queued but not yet written.
+  [[nodiscard]] virtual std::size_t queued() const = 0;
+};
+
+}  // namespace manifold::protocol

@@ -1,0 +1,22 @@
+#pragma once
+
+// Every JSON-RPC error code manifold sends or interprets, in one place.
+namespace manifold::protocol::error_code {
+
+// JSON-RPC 2.0.
+inline constexpr int parse_error = -32700;
+inline constexpr int invalid_request = -32600;
+inline constexpr int method_not_found = -32601;
+inline constexpr int invalid_params = -32602;
+inline constexpr int internal_error = -32603;
+
+// Implementation-defined range (-32000..-32019); the same values the TypeScript SDK uses,
+// so hosts built on it recognise them.
+inline constexpr int connection_closed = -32000;  // the upstream went away mid-request
+inline constexpr int request_timeout = -32001;    // the upstream did not answer in time
+
+// MCP.
+inline constexpr int resource_not_found = -32002;
+inline constexpr int url_elicitation_required = -32042;
+
+}  // namespace manifold::protocol::error_code

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace manifold::protocol {
+
+// One newline-delimited frame. An oversized frame carries no text, only its size so far:
+// its bytes were discarded up to the next newline.
+struct frame {
+  std::string text;
+  bool oversized = false;
+  std::size_t size = 0;
+};
+
+// Splits a byte stream into newline-delimited messages (the MCP stdio framing).
+// A trailing '\r' is dropped, blank lines are skipped, and a line longer than `max_size`
+// bytes is never buffered whole: it is reported once as oversized and skipped.
+class line_framer {
+ public:
+  static constexpr std::size_t default_max_size = 4 * 1024 * 1024;
+
+  explicit line_framer(std::size_t max_size = default_max_size) : max_size_(max_size) {}
+
+  void append(std::string_view bytes);
+  // The next complete frame, or nullopt until more bytes arrive.
+  std::optional<frame> next();
+  // At end of stream: the unterminated last line, if it holds anything but blanks.
+  std::optional<frame> finish();
+  // Bytes held that do not yet end in a newline (what is lost if the stream ends now).
+  [[nodiscard]] std::size_t pending() const { return buffer_.size() - begin_; }
+
+ private:
+  std::size_t max_size_;
+  std::string buffer_;
+  std::size_t begin_ = 0;      // start of the unread part of buffer_
+  std::size_t scanned_ = 0;    // bytes after begin_ already known to hold no newline
+  bool discarding_ = false;    // inside an oversized line, dropping bytes to the newline
+  std::size_t discarded_ = 0;  // size of the oversized line so far
+};
+
+}  // namespace manifold::protocol

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "manifold/protocol/json_rpc.hpp"
+
+namespace manifold::protocol {
+
+// The outcome of one request: a result, or the error the peer (or manifold on its behalf:
+// timeout, closed link) produced. Outcomes are values; they never throw.
+struct rpc_reply {
+  json result;
+  std::optional<rpc_error> error;
+
+  [[nodiscard]] bool ok() const { return !error.has_value(); }
+  static rpc_reply failure(int code, std::string message) {
+    return rpc_reply{nullptr, rpc_error{code, std::move(message), std::nullopt}};
+  }
+};
+
+struct call_options {
+  // 0 means the peer's configured default.
+  std::chrono::milliseconds timeout{0};
+};
+
+// Something manifold can send requests and notifications to: an upstream server.
+// The proxy sees upstreams only through this interface.
+class rpc_peer {
+ public:
+  rpc_peer() = default;
+  rpc_peer(const rpc_peer&) = delete;
+  rpc_peer& operator=(const rpc_peer&) = delete;
+  virtual ~rpc_peer() = default;
+
+  // Sends `method` under a fresh peer-side id and waits for the reply or the deadline.
+  // Cancelling the awaiting coroutine abandons the request (a late reply is dropped).
+  virtual boost::asio::awaitable<rpc_reply> call(std::string method, json params,
+                                                 call_options options) = 0;
+  virtual void notify(std::string method, json params) = 0;
+};
+
+}  // namespace manifold::protocol

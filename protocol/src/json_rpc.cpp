@@ -1,0 +1,128 @@
+#include "manifold/protocol/json_rpc.hpp"
+
+#include "manifold/protocol/error_codes.hpp"
+
+namespace manifold::protocol {
+
+namespace {
+
+json invalid(std::string why) {
+  return make_error(nullptr, rpc_error{error_code::invalid_request, std::move(why), std::nullopt});
+}
+
+}  // namespace
+
+std::string_view message::method() const {
+  const auto it = body.find("method");
+  return it != body.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                             : std::string_view{};
+}
+
+json message::params() const {
+  const auto it = body.find("params");
+  return it != body.end() ? *it : json::object();
+}
+
+json rpc_error::to_json() const {
+  json out{{"code", code}, {"message", message}};
+  if (data) out["data"] = *data;
+  return out;
+}
+
+rpc_error rpc_error::from_json(const json& error) {
+  rpc_error out{error_code::internal_error, "malformed error from peer", std::nullopt};
+  if (!error.is_object()) return out;
+  if (const auto c = error.find("code"); c != error.end() && c->is_number_integer()) {
+    out.code = c->get<int>();
+  }
+  if (const auto m = error.find("message"); m != error.end() && m->is_string()) {
+    out.message = m->get<std::string>();
+  }
+  if (const auto d = error.find("data"); d != error.end()) out.data = *d;
+  return out;
+}
+
+bool is_valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
+
+parse_outcome parse_message(std::string_view text) {
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return {std::nullopt,
+            make_error(nullptr, rpc_error{error_code::parse_error, "Parse error: not valid JSON",
+                                          std::nullopt})};
+  }
+  if (body.is_array()) {
+    return {std::nullopt, invalid("Invalid Request: JSON-RPC batches are not supported")};
+  }
+  if (!body.is_object()) return {std::nullopt, invalid("Invalid Request: not a JSON object")};
+
+  const auto version = body.find("jsonrpc");
+  if (version == body.end() || *version != "2.0") {
+    return {std::nullopt, invalid("Invalid Request: \"jsonrpc\" must be \"2.0\"")};
+  }
+  const auto id = body.find("id");
+  const bool has_id = id != body.end();
+  // An error response whose id the peer could not read carries id null.
+  if (has_id && id->is_null() && !body.contains("method") && body.contains("error") &&
+      !body.contains("result")) {
+    return {message{message_kind::error_response, std::move(body)}, std::nullopt};
+  }
+  if (has_id && !is_valid_id(*id)) {
+    return {std::nullopt, invalid("Invalid Request: \"id\" must be a string or an integer")};
+  }
+
+  if (const auto method = body.find("method"); method != body.end()) {
+    if (!method->is_string() || method->get_ref<const std::string&>().empty()) {
+      return {std::nullopt, has_id ? make_error(*id, {error_code::invalid_request,
+                                                      "Invalid Request: \"method\" must be a "
+                                                      "non-empty string",
+                                                      std::nullopt})
+                                   : invalid("Invalid Request: \"method\" must be a string")};
+    }
+    if (const auto params = body.find("params");
+        params != body.end() && !params->is_object() && !params->is_array()) {
+      return {std::nullopt,
+              has_id ? make_error(*id, {error_code::invalid_request,
+                                        "Invalid Request: \"params\" must be an object or an array",
+                                        std::nullopt})
+                     : invalid("Invalid Request: \"params\" must be an object or an array")};
+    }
+    const auto kind = has_id ? message_kind::request : message_kind::notification;
+    return {message{kind, std::move(body)}, std::nullopt};
+  }
+
+  const bool has_result = body.contains("result");
+  const bool has_error = body.contains("error");
+  if (has_id && has_result != has_error) {
+    const auto kind = has_result ? message_kind::response : message_kind::error_response;
+    return {message{kind, std::move(body)}, std::nullopt};
+  }
+  return {std::nullopt,
+          invalid("Invalid Request: neither a request, a notification nor a response")};
+}
+
+std::string serialize(const json& message) {
+  return message.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json make_result(const json& id, json result) {
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+json make_error(const json& id, const rpc_error& error) {
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"error", error.to_json()}};
+}
+
+json make_request(const json& id, std::string_view method, json params) {
+  json out{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
+  if (!params.is_null()) out["params"] = std::move(params);
+  return out;
+}
+
+json make_notification(std::string_view method, json params) {
+  json out{{"jsonrpc", "2.0"}, {"method", method}};
+  if (!params.is_null()) out["params"] = std::move(params);
+  return out;
+}
+
+}  // namespace manifold::protocol

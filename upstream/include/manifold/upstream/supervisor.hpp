@@ -1,0 +1,37 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "manifold/config/config.hpp"
+#include "manifold/upstream/upstream.hpp"
+
+namespace manifold::upstream {
+
+// Owns every upstream of one config: starts them in parallel, finds them by name, and stops
+// them all within a shared budget. An upstream that cannot start is left failed; the others
+// serve. Thread: the executor's.
+class supervisor {
+ public:
+  supervisor(boost::asio::any_io_executor executor, const config::config& cfg);
+  supervisor(const supervisor&) = delete;
+  supervisor& operator=(const supervisor&) = delete;
+  ~supervisor();
+
+  // Starts all upstreams concurrently; each is bounded by its own startup_timeout.
+  boost::asio::awaitable<void> start_all();
+  // Stops all concurrently; children get stdin EOF, SIGTERM, then SIGKILL within `budget`.
+  boost::asio::awaitable<void> stop_all(std::chrono::milliseconds budget);
+
+  [[nodiscard]] std::shared_ptr<upstream> find(std::string_view server) const;
+  // In config order.
+  [[nodiscard]] const std::vector<std::shared_ptr<upstream>>& all() const { return upstreams_; }
+
+ private:
+  std::vector<std::shared_ptr<upstream>> upstreams_;
+};
+
+}  // namespace manifold::upstream

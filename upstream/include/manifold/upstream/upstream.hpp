@@ -1,0 +1,66 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifold/config/config.hpp"
+#include "manifold/protocol/peer.hpp"
+#include "manifold/upstream/transport.hpp"
+
+namespace manifold::upstream {
+
+using json = protocol::json;
+
+enum class upstream_state { created, starting, ready, failed, closed };
+std::string_view to_string(upstream_state state);
+
+// What the upstream said about itself in its initialize result.
+struct upstream_info {
+  std::string protocol_version;
+  json server_info = json::object();
+  json capabilities = json::object();
+  std::string instructions;
+};
+
+// A list fetched across every page, or the error that stopped it.
+struct list_outcome {
+  std::vector<json> items;
+  std::optional<protocol::rpc_error> error;
+};
+
+// manifold's client session with one upstream MCP server, over any transport.
+// Thread: every call on the executor it was created with (manifold runs one thread).
+// Requests may be in flight concurrently; replies are matched by manifold's own ids.
+class upstream : public protocol::rpc_peer {
+ public:
+  // Notifications the upstream sends (list_changed, progress, logging ...).
+  using notification_handler = std::function<void(const protocol::message&)>;
+
+  [[nodiscard]] virtual const std::string& name() const = 0;
+  [[nodiscard]] virtual upstream_state state() const = 0;
+  [[nodiscard]] virtual const upstream_info& info() const = 0;
+  // Why the upstream is failed or closed, for logs and status output.
+  [[nodiscard]] virtual std::string problem() const = 0;
+
+  // Opens the transport and performs the initialize handshake, all within the server's
+  // startup_timeout. On failure the state is `failed`, problem() says why, and the
+  // transport is shut down; returns whether the upstream is ready.
+  virtual boost::asio::awaitable<bool> start() = 0;
+  // `method` (e.g. tools/list) followed across every nextCursor; `key` names the array.
+  virtual boost::asio::awaitable<list_outcome> list_all(std::string method, std::string key) = 0;
+  // Ends the session within `budget`; in-flight requests fail with connection_closed.
+  virtual boost::asio::awaitable<void> stop(std::chrono::milliseconds budget) = 0;
+  virtual void on_notification(notification_handler handler) = 0;
+};
+
+// A client session over `link`, configured by `server`.
+std::shared_ptr<upstream> make_upstream(boost::asio::any_io_executor executor,
+                                        const config::server_config& server,
+                                        std::unique_ptr<transport> link);
+
+}  // namespace manifold::upstream

@@ -1,0 +1,69 @@
+#include "manifold/upstream/supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "manifold/io/parallel.hpp"
+#include "manifold/upstream/stdio_transport.hpp"
+
+namespace manifold::upstream {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Network transports are not part of this build; such a server fails at start with a clear
+// reason instead of being silently dropped.
+class unsupported_transport final : public transport {
+ public:
+  explicit unsupported_transport(std::string url) : url_(std::move(url)) {}
+  asio::awaitable<std::shared_ptr<protocol::channel>> open() override {
+    throw std::runtime_error("network upstreams (" + url_ +
+                             ") are not supported by this build of manifold yet");
+    co_return nullptr;
+  }
+  asio::awaitable<void> close(std::chrono::milliseconds) override { co_return; }
+  [[nodiscard]] std::string end_reason() const override { return {}; }
+
+ private:
+  std::string url_;
+};
+
+}  // namespace
+
+supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg) {
+  for (const auto& server : cfg.servers) {
+    std::unique_ptr<transport> link;
+    if (!server.command.empty()) {
+      link = make_stdio_transport(executor, server, cfg.limits.max_message_bytes);
+    } else {
+      link = std::make_unique<unsupported_transport>(server.url);
+    }
+    upstreams_.push_back(make_upstream(executor, server, std::move(link)));
+  }
+}
+
+supervisor::~supervisor() = default;
+
+asio::awaitable<void> supervisor::start_all() {
+  co_await io::parallel_for_each(upstreams_, [](std::shared_ptr<upstream>& u) -> asio::awaitable<void> {
+    co_await u->start();
+  });
+}
+
+asio::awaitable<void> supervisor::stop_all(std::chrono::milliseconds budget) {
+  co_await io::parallel_for_each(upstreams_,
+                                 [budget](std::shared_ptr<upstream>& u) -> asio::awaitable<void> {
+                                   co_await u->stop(budget);
+                                 });
+}
+
+std::shared_ptr<upstream> supervisor::find(std::string_view server) const {
+  for (const auto& u : upstreams_) {
+    if (u->name() == server) return u;
+  }
+  return nullptr;
+}
+
+}  // namespace manifold::upstream
