@@ -116,6 +116,8 @@ class session final : public host_session, public std::enable_shared_from_this<s
     const auto& id = msg.id();
     if (method == "ping") co_return protocol::make_result(id, json::object());
     if (method == "initialize") co_return co_await initialize(msg);
+    // Requests pipelined behind initialize wait for its answer; before it, they are refused.
+    if (initializing_) co_await initialized_.wait_until(backend_.ready_deadline());
     if (state_ == lifecycle::awaiting_initialize) {
       co_return protocol::make_error(
           id, {error_code::invalid_request,
@@ -146,6 +148,7 @@ class session final : public host_session, public std::enable_shared_from_this<s
       spdlog::warn("upstreams still starting when initialize was answered");
     }
     initializing_ = false;
+    initialized_.set();
     client_capabilities_ = params.value("capabilities", json::object());
     client_info_ = params.value("clientInfo", json::object());
     negotiated_ = std::string(protocol::negotiate_version(version->get_ref<const std::string&>()));
@@ -223,6 +226,7 @@ class session final : public host_session, public std::enable_shared_from_this<s
   bool closing_ = false;
   bool stopped_ = false;
   io::event drained_;
+  io::event initialized_;
 };
 
 }  // namespace

@@ -1,8 +1,15 @@
 #include "manifold/upstream/stdio_transport.hpp"
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,8 +20,6 @@
 #include <boost/asio/writable_pipe.hpp>
 #include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/process.hpp>
-#include <boost/process/v2/start_dir.hpp>
-#include <boost/process/v2/stdio.hpp>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
@@ -32,17 +37,86 @@ namespace {
 
 constexpr std::size_t max_stderr_line = 16 * 1024;
 
-// Runs in the child between fork and exec: a process group of its own (so signals reach
-// the whole tree the server may start, e.g. npx -> node), and death with manifold.
-struct child_setup {
-  template <typename Launcher>
-  boost::system::error_code on_exec_setup(Launcher& /*launcher*/, const bp::filesystem::path&,
-                                          const char* const* /*argv*/) {
+// Closes a file descriptor on scope exit unless released.
+struct fd_guard {
+  int fd = -1;
+  fd_guard() = default;
+  explicit fd_guard(int f) : fd(f) {}
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+struct pipe_pair {
+  fd_guard read_end;
+  fd_guard write_end;
+};
+
+pipe_pair make_pipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe2 failed: ") + std::strerror(errno));
+  }
+  return {fd_guard(fds[0]), fd_guard(fds[1])};
+}
+
+// Starts `exe` with exactly `argv` and `envp` (no shell), its stdio on the given fds, in `cwd`,
+// in a process group of its own (so signals reach the whole tree the server may start, e.g.
+// npx -> node) and with SIGKILL as its parent-death signal (so it dies with manifold).
+// Boost.Process v2's default launcher is not used because it re-registers the parent's
+// epoll descriptors in the child (asio notify_fork), which fails, and then unwinds in the
+// child, when manifold's stdout is a regular file. Everything between fork and exec here is
+// async-signal-safe. Returns the pid; throws with the exec error otherwise.
+pid_t spawn_child(const std::string& exe, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env, const std::string& cwd, int child_in,
+                  int child_out, int child_err) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(exe.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));  // NOLINT
+  envp.push_back(nullptr);
+  auto report = make_pipe();  // CLOEXEC: closes on a successful exec, carries errno otherwise
+  const pid_t parent = ::getpid();
+
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-    return {};
+    if (::getppid() != parent) ::_exit(127);  // manifold died before the line above
+    int err = 0;
+    if (::dup2(child_in, STDIN_FILENO) < 0 || ::dup2(child_out, STDOUT_FILENO) < 0 ||
+        ::dup2(child_err, STDERR_FILENO) < 0) {
+      err = errno;
+    } else if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      err = errno;
+    } else {
+      ::signal(SIGPIPE, SIG_DFL);  // NOLINT(cert-err33-c): restore what manifold ignores
+      ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+      ::execve(exe.c_str(), argv.data(), envp.data());
+      err = errno;
+    }
+    [[maybe_unused]] const auto n = ::write(report.write_end.fd, &err, sizeof err);
+    ::_exit(127);
   }
-};
+  ::close(report.write_end.release());
+  int child_errno = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(report.read_end.fd, &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    throw std::runtime_error(std::strerror(child_errno));
+  }
+  return pid;
+}
 
 std::vector<std::string> child_environment(const std::map<std::string, std::string>& overrides) {
   std::vector<std::string> out;
@@ -89,21 +163,20 @@ class stdio_transport final : public transport {
     if (exe.empty()) {
       throw std::runtime_error("command `" + server_.command + "` was not found on PATH");
     }
-    asio::writable_pipe child_in(executor_);
-    asio::readable_pipe child_out(executor_);
-    asio::readable_pipe child_err(executor_);
-    const auto env = child_environment(server_.env);
+    auto in = make_pipe();
+    auto out = make_pipe();
+    auto err = make_pipe();
     try {
-      process_ = std::make_unique<bp::process>(
-          executor_, exe, server_.args, bp::process_stdio{child_in, child_out, child_err},
-          bp::process_environment(env),
-          bp::process_start_dir(server_.cwd.empty() ? bp::filesystem::current_path()
-                                                    : bp::filesystem::path(server_.cwd)),
-          child_setup{});
+      pid_ = spawn_child(exe.string(), server_.args, child_environment(server_.env), server_.cwd,
+                         in.read_end.fd, out.write_end.fd, err.write_end.fd);
     } catch (const std::exception& e) {
-      throw std::runtime_error("cannot start `" + exe.string() + "`: " + e.what());
+      throw std::runtime_error("cannot start `" + exe.string() + "`" +
+                               (server_.cwd.empty() ? "" : " in " + server_.cwd) + ": " + e.what());
     }
-    pid_ = process_->id();
+    process_ = std::make_unique<bp::process>(executor_, pid_);
+    asio::writable_pipe child_in(executor_, in.write_end.release());
+    asio::readable_pipe child_out(executor_, out.read_end.release());
+    asio::readable_pipe child_err(executor_, err.read_end.release());
     spdlog::info("[{}] started `{}` (pid {})", server_.name, exe.string(), pid_);
     asio::co_spawn(executor_, log_stderr(server_.name, std::move(child_err)), asio::detached);
     asio::co_spawn(executor_, watch_exit(process_.get(), exited_, exit_status_, server_.name),

@@ -1,0 +1,284 @@
+// A fake MCP server for integration tests and benchmarks. Speaks newline-delimited JSON-RPC
+// on stdio and misbehaves on request, so tests can check what manifold does about it.
+//
+// Flags:
+//   --name NAME                serverInfo.name (default "fake")
+//   --tools N                  also offer N generated tools gen-00000 ... (default 0)
+//   --page-size K              tools/list pages of K tools with opaque cursors (default: all)
+//   --init-delay-ms D          answer initialize after D ms
+//   --no-initialize            never answer initialize
+//   --protocol-version V       answer initialize with V (default: the client's)
+//   --exit-at-start CODE       exit immediately with CODE
+//   --garbage-at-start         write non-JSON lines on stdout before anything else
+//   --list-changed-early       send notifications/tools/list_changed before the initialize reply
+//   --stubborn                 ignore stdin EOF and SIGTERM (only SIGKILL ends it)
+//   --tool-prefix P            prefix every fixed tool name with P
+//   --pid-file PATH            write the process id to PATH at start
+// Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect (see handle_call).
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/writable_pipe.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "manifold/io/pipe_channel.hpp"
+#include "manifold/protocol/json_rpc.hpp"
+
+namespace asio = boost::asio;
+using manifold::protocol::json;
+namespace protocol = manifold::protocol;
+
+namespace {
+
+struct options {
+  std::string name = "fake";
+  std::size_t tools = 0;
+  std::size_t page_size = 0;
+  int init_delay_ms = 0;
+  bool no_initialize = false;
+  std::string protocol_version;
+  int exit_at_start = -1;
+  bool garbage_at_start = false;
+  bool list_changed_early = false;
+  bool stubborn = false;
+  std::string tool_prefix;
+  std::string pid_file;
+};
+
+options parse_options(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "fake_server: " << a << " needs a value\n";
+        std::exit(64);
+      }
+      return argv[++i];
+    };
+    if (a == "--name") o.name = value();
+    else if (a == "--tools") o.tools = std::stoul(value());
+    else if (a == "--page-size") o.page_size = std::stoul(value());
+    else if (a == "--init-delay-ms") o.init_delay_ms = std::stoi(value());
+    else if (a == "--no-initialize") o.no_initialize = true;
+    else if (a == "--protocol-version") o.protocol_version = value();
+    else if (a == "--exit-at-start") o.exit_at_start = std::stoi(value());
+    else if (a == "--garbage-at-start") o.garbage_at_start = true;
+    else if (a == "--list-changed-early") o.list_changed_early = true;
+    else if (a == "--stubborn") o.stubborn = true;
+    else if (a == "--tool-prefix") o.tool_prefix = value();
+    else if (a == "--pid-file") o.pid_file = value();
+    else {
+      std::cerr << "fake_server: unknown flag " << a << '\n';
+      std::exit(64);
+    }
+  }
+  return o;
+}
+
+json schema(json properties) {
+  return {{"type", "object"}, {"properties", std::move(properties)}};
+}
+
+class server {
+ public:
+  server(asio::io_context& io, options opts)
+      : io_(io), opts_(std::move(opts)),
+        link_(manifold::io::make_pipe_channel(asio::readable_pipe(io, ::dup(STDIN_FILENO)),
+                                              asio::writable_pipe(io, ::dup(STDOUT_FILENO)),
+                                              64 * 1024 * 1024)) {
+    build_tools();
+  }
+
+  asio::awaitable<void> run() {
+    if (opts_.garbage_at_start) {
+      link_->send("this is not json");
+      link_->send("{\"jsonrpc\":\"2.0\",\"id\":");
+    }
+    while (auto frame = co_await link_->receive()) {
+      if (frame->oversized) continue;
+      auto parsed = protocol::parse_message(frame->text);
+      if (!parsed.msg) {
+        link_->send(protocol::serialize(*parsed.error_reply));
+        continue;
+      }
+      if (parsed.msg->kind != protocol::message_kind::request) continue;
+      asio::co_spawn(io_, handle(std::move(*parsed.msg)), asio::detached);
+    }
+    std::cerr << "fake_server " << opts_.name << ": stdin closed\n";
+    if (opts_.stubborn) {
+      asio::steady_timer forever(io_, std::chrono::hours(24));
+      co_await forever.async_wait(asio::use_awaitable);
+    }
+    co_await link_->flush(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
+
+ private:
+  void build_tools() {
+    const auto& p = opts_.tool_prefix;
+    tools_.push_back({{"name", p + "echo"},
+                      {"title", "Echo"},
+                      {"description", "Returns its text."},
+                      {"inputSchema", schema({{"text", {{"type", "string"}}}})},
+                      {"outputSchema", schema({{"text", {{"type", "string"}}}})},
+                      {"annotations", {{"readOnlyHint", true}}},
+                      {"_meta", {{"example.com/origin", "fake"}}}});
+    tools_.push_back({{"name", p + "slow"},
+                      {"description", "Answers after `ms` milliseconds."},
+                      {"inputSchema", schema({{"ms", {{"type", "integer"}}}, {"text", {{"type", "string"}}}})}});
+    tools_.push_back({{"name", p + "crash"}, {"description", "Exits mid-call."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "garbage"}, {"description", "Prints garbage, then answers."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "flood"}, {"description", "Sends `count` log notifications, then answers."}, {"inputSchema", schema({{"count", {{"type", "integer"}}}})}});
+    tools_.push_back({{"name", p + "big"}, {"description", "Answers with `bytes` bytes of text."}, {"inputSchema", schema({{"bytes", {{"type", "integer"}}}})}});
+    tools_.push_back({{"name", p + "fail"}, {"description", "Returns an isError result."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "rpc_error"}, {"description", "Answers with a JSON-RPC error."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "inspect"}, {"description", "Returns the request it received."}, {"inputSchema", schema(json::object())}});
+    for (std::size_t i = 0; i < opts_.tools; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "gen-%05zu", i);
+      tools_.push_back({{"name", std::string(name)},
+                        {"description", "Generated tool " + std::to_string(i)},
+                        {"inputSchema", schema(json::object())}});
+    }
+  }
+
+  void reply(const json& id, json result) { link_->send(protocol::serialize(protocol::make_result(id, std::move(result)))); }
+
+  static json text(std::string s) {
+    return {{"content", json::array({{{"type", "text"}, {"text", std::move(s)}}})}};
+  }
+
+  asio::awaitable<void> sleep_ms(long ms) {
+    asio::steady_timer t(io_, std::chrono::milliseconds(ms));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+
+  asio::awaitable<void> handle(protocol::message msg) {
+    const auto method = std::string(msg.method());
+    const auto& id = msg.id();
+    const auto params = msg.params();
+    if (method == "initialize") {
+      if (opts_.list_changed_early) {
+        link_->send(protocol::serialize(protocol::make_notification("notifications/tools/list_changed", nullptr)));
+      }
+      if (opts_.no_initialize) co_return;
+      if (opts_.init_delay_ms > 0) co_await sleep_ms(opts_.init_delay_ms);
+      const auto version = opts_.protocol_version.empty()
+                               ? params.value("protocolVersion", std::string("2025-11-25"))
+                               : opts_.protocol_version;
+      reply(id, {{"protocolVersion", version},
+                 {"capabilities", {{"tools", {{"listChanged", true}}}}},
+                 {"serverInfo", {{"name", opts_.name}, {"version", "1.0.0"}}},
+                 {"instructions", "A fake server for tests."}});
+    } else if (method == "ping") {
+      reply(id, json::object());
+    } else if (method == "tools/list") {
+      list_tools(id, params);
+    } else if (method == "tools/call") {
+      co_await handle_call(id, params);
+    } else {
+      link_->send(protocol::serialize(protocol::make_error(id, {-32601, "Method not found: " + method, std::nullopt})));
+    }
+  }
+
+  void list_tools(const json& id, const json& params) {
+    std::size_t start = 0;
+    if (params.contains("cursor")) {
+      const auto& c = params["cursor"];
+      if (!c.is_string() || c.get<std::string>().rfind("page:", 0) != 0) {
+        link_->send(protocol::serialize(protocol::make_error(id, {-32602, "Invalid cursor", std::nullopt})));
+        return;
+      }
+      start = std::stoul(c.get<std::string>().substr(5));
+    }
+    const auto size = opts_.page_size == 0 ? tools_.size() : opts_.page_size;
+    json page = json::array();
+    for (std::size_t i = start; i < tools_.size() && i < start + size; ++i) page.push_back(tools_[i]);
+    json result{{"tools", std::move(page)}};
+    if (start + size < tools_.size()) result["nextCursor"] = "page:" + std::to_string(start + size);
+    reply(id, std::move(result));
+  }
+
+  asio::awaitable<void> handle_call(const json& id, const json& params) {
+    auto name = params.value("name", std::string());
+    if (!opts_.tool_prefix.empty() && name.rfind(opts_.tool_prefix, 0) == 0) {
+      name = name.substr(opts_.tool_prefix.size());
+    }
+    const auto args = params.value("arguments", json::object());
+    if (name == "echo") {
+      const auto t = args.value("text", std::string());
+      auto r = text(t);
+      r["structuredContent"] = {{"text", t}};
+      reply(id, std::move(r));
+    } else if (name == "slow") {
+      co_await sleep_ms(args.value("ms", 100L));
+      reply(id, text(args.value("text", std::string("slow done"))));
+    } else if (name == "crash") {
+      std::cerr << "fake_server " << opts_.name << ": crashing as asked\n";
+      std::_Exit(3);
+    } else if (name == "garbage") {
+      link_->send("garbage in the middle {{{");
+      reply(id, text("after garbage"));
+    } else if (name == "flood") {
+      const auto count = args.value("count", 100);
+      for (int i = 0; i < count; ++i) {
+        link_->send(protocol::serialize(protocol::make_notification(
+            "notifications/message", {{"level", "info"}, {"data", "flood " + std::to_string(i)}})));
+      }
+      reply(id, text("flooded " + std::to_string(count)));
+    } else if (name == "big") {
+      reply(id, text(std::string(args.value("bytes", std::size_t{1024}), 'x')));
+    } else if (name == "fail") {
+      auto r = text("this tool failed on purpose");
+      r["isError"] = true;
+      reply(id, std::move(r));
+    } else if (name == "rpc_error") {
+      link_->send(protocol::serialize(protocol::make_error(id, {-32099, "fake failure", json{{"why", "asked to"}}})));
+    } else if (name == "inspect") {
+      reply(id, text(json{{"id", id}, {"params", params}}.dump()));
+    } else if (name.rfind("gen-", 0) == 0) {
+      reply(id, text(name));
+    } else {
+      link_->send(protocol::serialize(protocol::make_error(id, {-32602, "Unknown tool: " + name, std::nullopt})));
+    }
+  }
+
+  asio::io_context& io_;
+  options opts_;
+  std::shared_ptr<protocol::channel> link_;
+  std::vector<json> tools_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto opts = parse_options(argc, argv);
+  if (opts.exit_at_start >= 0) {
+    std::cerr << "fake_server: exiting at start as asked\n";
+    return opts.exit_at_start;
+  }
+  if (opts.stubborn) ::signal(SIGTERM, SIG_IGN);
+  if (!opts.pid_file.empty()) {
+    const auto tmp = opts.pid_file + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f != nullptr) {
+      std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
+      std::fclose(f);
+      std::rename(tmp.c_str(), opts.pid_file.c_str());
+    }
+  }
+  std::cerr << "fake_server " << opts.name << " up\n";
+  asio::io_context io(1);
+  server s(io, opts);
+  asio::co_spawn(io, s.run(), [&io](std::exception_ptr) { io.stop(); });
+  io.run();
+  return 0;
+}

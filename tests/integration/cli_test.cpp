@@ -1,0 +1,114 @@
+// The manifold command line: check, catalog, exit codes and config errors with positions.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "host_process.hpp"
+
+namespace manifold::test {
+namespace {
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+run_result run(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{MANIFOLD_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  host_process p(argv);
+  p.close_stdin();
+  run_result r;
+  const auto out = p.read_all_raw(30s);
+  const auto status = p.wait_exit(30s);
+  if (status && WIFEXITED(*status)) r.exit_code = WEXITSTATUS(*status);
+  r.out = out;
+  r.err = p.stderr_text();
+  return r;
+}
+
+TEST(cli, check_reports_every_config_error_with_file_line_and_column) {
+  temp_dir dir;
+  const auto path = dir.write("bad.yaml",
+                              "naming:\n"
+                              "  separator: \"__\"\n"
+                              "servers:\n"
+                              "  good:\n"
+                              "    command: /bin/true\n"
+                              "  bad:\n"
+                              "    comand: /bin/true\n"
+                              "  worse:\n"
+                              "    command: /bin/true\n"
+                              "    timeout: soon\n"
+                              "  empty:\n"
+                              "    args: [x]\n");
+  const auto r = run({"check", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(path + ":7:5: servers.bad.comand: unknown key `comand`"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path + ":10:14: servers.worse.timeout: expected a positive duration"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path + ":11:3: servers.empty: a server needs either `command`"),
+            std::string::npos) << r.err;
+}
+
+TEST(cli, check_accepts_a_valid_config) {
+  temp_dir dir;
+  const auto path = dir.write("ok.yaml", "servers:\n  a:\n    command: /bin/true\n");
+  const auto r = run({"check", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(cli, serve_refuses_a_bad_config_with_exit_code_2) {
+  temp_dir dir;
+  const auto path = dir.write("bad.yaml", "servers: [1, 2\n");
+  const auto r = run({"serve", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(path + ":"), std::string::npos);
+  EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
+}
+
+TEST(cli, missing_config_file_is_a_config_error) {
+  const auto r = run({"check", "--config", "/nonexistent/manifold.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos);
+}
+
+TEST(cli, catalog_lists_every_tool_with_its_origin_and_reports_collisions) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  // "a" + "b__echo" and "a__b" + "echo" both become a__b__echo.
+  const auto path = dir.write("c.yaml", "servers:\n"
+                                        "  a:\n    command: " + fake + "\n    args: [--tool-prefix, b__]\n"
+                                        "  a__b:\n    command: " + fake + "\n"
+                                        "  down:\n    command: " + fake + "\n    args: [--exit-at-start, 1]\n");
+  const auto r = run({"catalog", "--config", path, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 1) << "an upstream failed, so catalog says so";
+  const auto out = json::parse(r.out);
+  EXPECT_EQ(out["tools"].size(), 9U);
+  for (const auto& t : out["tools"]) EXPECT_EQ(t["server"], "a");
+  ASSERT_EQ(out["collisions"].size(), 9U);
+  EXPECT_EQ(out["collisions"][0]["name"], "a__b__echo");
+  EXPECT_EQ(out["collisions"][0]["kept"]["server"], "a");
+  EXPECT_EQ(out["collisions"][0]["kept"]["original"], "b__echo");
+  EXPECT_EQ(out["collisions"][0]["dropped"]["server"], "a__b");
+  EXPECT_EQ(out["collisions"][0]["dropped"]["original"], "echo");
+  EXPECT_EQ(out["upstreams"][2]["ok"], false);
+  EXPECT_NE(r.err.find("name collision on a__b__echo"), std::string::npos) << r.err;
+
+  const auto table = run({"catalog", "--config", path});
+  EXPECT_NE(table.out.find("a__b__echo"), std::string::npos);
+  EXPECT_NE(table.out.find("collision: a__b__echo: [a] b__echo kept, [a__b] echo left out"),
+            std::string::npos) << table.out;
+}
+
+TEST(cli, version_and_help) {
+  host_process p({MANIFOLD_BIN, "--version"});
+  EXPECT_TRUE(p.wait_exit(10s));
+  host_process h({MANIFOLD_BIN, "--help"});
+  const auto status = h.wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+}  // namespace
+}  // namespace manifold::test

@@ -1,0 +1,371 @@
+// manifold serve over stdio, driven like a host, in front of in-tree fake MCP servers that
+// answer slowly, crash, print garbage, never initialize, or serve thousands of tools.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "host_process.hpp"
+
+namespace manifold::test {
+namespace {
+
+struct fake {
+  fake(std::string n, std::vector<std::string> f = {}, std::string e = {})
+      : name(std::move(n)), flags(std::move(f)), extra(std::move(e)) {}
+  std::string name;
+  std::vector<std::string> flags;
+  std::string extra;  // more YAML lines under the server, each indented by 4
+};
+
+std::string yaml_quote(const std::string& s) { return json(s).dump(); }
+
+std::string config_for(const std::vector<fake>& fakes, const std::string& top = "") {
+  std::string out = top + "servers:\n";
+  for (const auto& f : fakes) {
+    out += "  " + f.name + ":\n";
+    out += "    command: " + yaml_quote(FAKE_SERVER_BIN) + "\n";
+    out += "    args: [--name, " + f.name;
+    for (const auto& flag : f.flags) out += ", " + yaml_quote(flag);
+    out += "]\n" + f.extra;
+  }
+  return out;
+}
+
+class serve_test : public ::testing::Test {
+ protected:
+  host_process& start(const std::vector<fake>& fakes, const std::string& top = "") {
+    const auto config = dir_.write("manifold.yaml", config_for(fakes, top));
+    host_ = std::make_unique<host_process>(
+        std::vector<std::string>{MANIFOLD_BIN, "--log-level", "debug", "serve", "--config", config});
+    return *host_;
+  }
+
+  static json call(host_process& h, const std::string& tool, json args = json::object()) {
+    return h.request("tools/call", {{"name", tool}, {"arguments", std::move(args)}}, 30s);
+  }
+
+  static std::string text_of(const json& reply) {
+    return reply.at("result").at("content").at(0).at("text").get<std::string>();
+  }
+
+  std::string pid_file(const std::string& name) const { return dir_.path() + "/" + name + ".pid"; }
+
+  temp_dir dir_;
+  std::unique_ptr<host_process> host_;
+};
+
+TEST_F(serve_test, merges_tools_from_every_upstream_with_their_full_definitions) {
+  auto& h = start({{"alpha", {}}, {"beta", {}}});
+  const auto init = h.initialize();
+  EXPECT_EQ(init["result"]["serverInfo"]["name"], "manifold");
+  EXPECT_TRUE(init["result"]["capabilities"].contains("tools"));
+
+  const auto list = h.request("tools/list");
+  const auto& tools = list["result"]["tools"];
+  std::set<std::string> names;
+  for (const auto& t : tools) names.insert(t["name"].get<std::string>());
+  EXPECT_TRUE(names.count("alpha__echo"));
+  EXPECT_TRUE(names.count("beta__echo"));
+  EXPECT_TRUE(names.count("beta__inspect"));
+  EXPECT_EQ(tools.size(), 18U);
+
+  const auto echo = std::find_if(tools.begin(), tools.end(),
+                                 [](const json& t) { return t["name"] == "alpha__echo"; });
+  ASSERT_NE(echo, tools.end());
+  EXPECT_EQ((*echo)["title"], "Echo");
+  EXPECT_EQ((*echo)["outputSchema"]["properties"]["text"]["type"], "string");
+  EXPECT_EQ((*echo)["annotations"]["readOnlyHint"], true);
+  EXPECT_EQ((*echo)["_meta"]["example.com/origin"], "fake");
+  EXPECT_EQ((*echo)["inputSchema"]["properties"]["text"]["type"], "string");
+}
+
+TEST_F(serve_test, routes_calls_by_exposed_name_and_restores_the_hosts_id) {
+  auto& h = start({{"alpha", {}}, {"beta", {}}});
+  h.initialize();
+  // A string id and an integer id, each kept exactly.
+  h.send({{"jsonrpc", "2.0"}, {"id", "call-α"}, {"method", "tools/call"},
+          {"params", {{"name", "beta__inspect"}, {"arguments", {{"k", 1}}}}}});
+  const auto reply = h.wait_for_response("call-α");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["id"], "call-α");
+  const auto seen = json::parse(text_of(*reply));
+  EXPECT_EQ(seen["params"]["name"], "inspect");  // the original name went upstream
+  EXPECT_EQ(seen["params"]["arguments"]["k"], 1);
+  EXPECT_TRUE(seen["id"].is_number_integer());  // a fresh upstream-side id, not the host's
+
+  h.send({{"jsonrpc", "2.0"}, {"id", 9007199254740993LL}, {"method", "tools/call"},
+          {"params", {{"name", "alpha__echo"}, {"arguments", {{"text", "hi"}}}}}});
+  const auto big = h.wait_for_response(9007199254740993LL);
+  ASSERT_TRUE(big);
+  EXPECT_EQ((*big)["id"].get<long long>(), 9007199254740993LL);
+  EXPECT_EQ((*big)["result"]["structuredContent"]["text"], "hi");
+}
+
+TEST_F(serve_test, two_hundred_concurrent_calls_each_reach_the_right_caller) {
+  auto& h = start({{"alpha", {}}, {"beta", {}}});
+  h.initialize();
+  constexpr int n = 200;
+  for (int i = 0; i < n; ++i) {
+    const auto server = i % 2 == 0 ? "alpha" : "beta";
+    const auto tool = std::string(server) + (i % 3 == 0 ? "__slow" : "__echo");
+    json args = {{"text", "msg-" + std::to_string(i)}};
+    if (i % 3 == 0) args["ms"] = (n - i) % 50;
+    h.send({{"jsonrpc", "2.0"}, {"id", "r" + std::to_string(i)}, {"method", "tools/call"},
+            {"params", {{"name", tool}, {"arguments", args}}}});
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < n; ++i) {
+    const auto m = h.read(20s);
+    ASSERT_TRUE(m) << "only " << i << " replies";
+    const auto id = (*m)["id"].get<std::string>();
+    EXPECT_EQ(text_of(*m), "msg-" + id.substr(1)) << "reply for " << id << " carries another call's result";
+    EXPECT_TRUE(seen.insert(id).second) << "duplicate reply for " << id;
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+}
+
+TEST_F(serve_test, a_slow_upstream_never_delays_another_upstreams_replies) {
+  auto& h = start({{"slowpoke", {}}, {"quick", {}}});
+  h.initialize();
+  h.send({{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
+          {"params", {{"name", "slowpoke__slow"}, {"arguments", {{"ms", 3000}}}}}});
+  h.send({{"jsonrpc", "2.0"}, {"id", "fast"}, {"method", "tools/call"},
+          {"params", {{"name", "quick__echo"}, {"arguments", {{"text", "first"}}}}}});
+  const auto first = h.read(20s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["id"], "fast");
+  const auto second = h.read(20s);
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)["id"], "slow");
+}
+
+TEST_F(serve_test, a_request_past_its_deadline_gets_a_timeout_error) {
+  auto& h = start({{"alpha", {}, "    timeout: 300ms\n"}});
+  h.initialize();
+  const auto reply = call(h, "alpha__slow", {{"ms", 10000}});
+  ASSERT_TRUE(reply.contains("error")) << reply.dump();
+  EXPECT_EQ(reply["error"]["code"], -32001);
+  EXPECT_NE(reply["error"]["message"].get<std::string>().find("did not answer tools/call within 300ms"),
+            std::string::npos);
+  // The upstream still serves after a timeout.
+  EXPECT_EQ(text_of(call(h, "alpha__echo", {{"text", "still here"}})), "still here");
+}
+
+TEST_F(serve_test, an_upstream_crashing_mid_call_fails_that_call_and_spares_the_others) {
+  auto& h = start({{"fragile", {}}, {"solid", {}}});
+  h.initialize();
+  h.send({{"jsonrpc", "2.0"}, {"id", "pending"}, {"method", "tools/call"},
+          {"params", {{"name", "fragile__slow"}, {"arguments", {{"ms", 5000}}}}}});
+  const auto crash = call(h, "fragile__crash");
+  ASSERT_TRUE(crash.contains("error")) << crash.dump();
+  EXPECT_EQ(crash["error"]["code"], -32000);
+  const auto pending = h.wait_for_response("pending");
+  ASSERT_TRUE(pending);
+  EXPECT_EQ((*pending)["error"]["code"], -32000);
+  // Later calls to it fail fast; the other upstream is untouched.
+  EXPECT_EQ(call(h, "fragile__echo")["error"]["code"], -32000);
+  EXPECT_EQ(text_of(call(h, "solid__echo", {{"text", "ok"}})), "ok");
+  EXPECT_NE(h.stderr_text().find("crashing as asked"), std::string::npos);
+}
+
+TEST_F(serve_test, garbage_from_an_upstream_is_logged_and_skipped) {
+  auto& h = start({{"noisy", {"--garbage-at-start"}}});
+  h.initialize();
+  EXPECT_EQ(text_of(call(h, "noisy__garbage")), "after garbage");
+  EXPECT_NE(h.stderr_text().find("not JSON-RPC"), std::string::npos);
+}
+
+TEST_F(serve_test, upstreams_that_never_initialize_or_exit_at_start_are_left_out) {
+  auto& h = start({{"mute", {"--no-initialize"}, "    startup_timeout: 500ms\n"},
+                   {"dead", {"--exit-at-start", "3"}},
+                   {"oldver", {"--protocol-version", "1999-01-01"}},
+                   {"good", {}}});
+  h.initialize();
+  const auto list = h.request("tools/list");
+  for (const auto& t : list["result"]["tools"]) {
+    EXPECT_EQ(t["name"].get<std::string>().rfind("good__", 0), 0U) << t["name"];
+  }
+  EXPECT_EQ(list["result"]["tools"].size(), 9U);
+  const auto err = h.stderr_text();
+  EXPECT_NE(err.find("[mute] did not answer initialize within"), std::string::npos) << err;
+  EXPECT_NE(err.find("[dead]"), std::string::npos);
+  EXPECT_NE(err.find("which manifold does not speak"), std::string::npos);
+  EXPECT_EQ(call(h, "mute__echo")["error"]["code"], -32602);  // not in the catalog
+}
+
+TEST_F(serve_test, follows_every_cursor_of_a_ten_thousand_tool_upstream) {
+  auto& h = start({{"many", {"--tools", "10000", "--page-size", "100"}}});
+  h.initialize();
+  const auto list = h.request("tools/list", json::object(), 60s);
+  const auto& tools = list["result"]["tools"];
+  ASSERT_EQ(tools.size(), 10009U);
+  EXPECT_EQ(tools.back()["name"], "many__gen-09999");
+  EXPECT_EQ(text_of(call(h, "many__gen-04242")), "gen-04242");
+}
+
+TEST_F(serve_test, notifications_before_the_initialize_reply_are_tolerated) {
+  auto& h = start({{"early", {"--list-changed-early"}}});
+  h.initialize();
+  EXPECT_EQ(text_of(call(h, "early__echo", {{"text", "fine"}})), "fine");
+}
+
+TEST_F(serve_test, errors_for_unknown_tools_methods_and_bad_params) {
+  auto& h = start({{"alpha", {}}});
+  h.initialize();
+  const auto unknown = call(h, "alpha__nope");
+  EXPECT_EQ(unknown["error"]["code"], -32602);
+  EXPECT_EQ(unknown["error"]["message"], "Unknown tool: alpha__nope");
+  EXPECT_EQ(h.request("resources/frobnicate")["error"]["code"], -32601);
+  EXPECT_EQ(h.request("tools/call", {{"arguments", json::object()}})["error"]["code"], -32602);
+  EXPECT_EQ(h.request("tools/call", {{"name", "alpha__echo"}, {"arguments", 5}})["error"]["code"],
+            -32602);
+  EXPECT_EQ(h.request("tools/list", {{"cursor", "bogus"}})["error"]["code"], -32602);
+  // Errors and isError results from the upstream pass through as they are.
+  const auto rpc = call(h, "alpha__rpc_error");
+  EXPECT_EQ(rpc["error"]["code"], -32099);
+  EXPECT_EQ(rpc["error"]["data"]["why"], "asked to");
+  EXPECT_EQ(call(h, "alpha__fail")["result"]["isError"], true);
+}
+
+TEST_F(serve_test, malformed_host_input_gets_json_rpc_errors_and_the_session_goes_on) {
+  auto& h = start({{"alpha", {}}}, "limits:\n  max_message_size: 64KiB\n");
+  h.send_raw("this is not json");
+  auto m = h.read();
+  ASSERT_TRUE(m);
+  EXPECT_EQ((*m)["error"]["code"], -32700);
+  EXPECT_TRUE((*m)["id"].is_null());
+
+  const std::vector<std::string> invalid = {
+      R"({"jsonrpc":"1.0","id":1,"method":"ping"})",
+      R"({"id":1,"method":"ping"})",
+      R"({"jsonrpc":"2.0","id":null,"method":"ping"})",
+      R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
+      R"({"jsonrpc":"2.0","id":{},"method":"ping"})",
+      R"({"jsonrpc":"2.0","id":1,"method":42})",
+      R"({"jsonrpc":"2.0","id":1,"method":"ping","params":"x"})",
+      R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])",
+      R"("just a string")",
+      R"({"jsonrpc":"2.0"})",
+  };
+  for (const auto& line : invalid) {
+    h.send_raw(line);
+    m = h.read();
+    ASSERT_TRUE(m) << line;
+    EXPECT_EQ((*m)["error"]["code"], -32600) << line;
+  }
+  h.send_raw(std::string(100 * 1024, 'x'));
+  m = h.read();
+  ASSERT_TRUE(m);
+  EXPECT_EQ((*m)["error"]["code"], -32600);
+  EXPECT_NE((*m)["error"]["message"].get<std::string>().find("exceeds the limit"), std::string::npos);
+
+  // Before initialize: ping works, anything else is refused.
+  EXPECT_EQ(h.request("ping")["result"], json::object());
+  EXPECT_EQ(h.request("tools/list")["error"]["code"], -32600);
+  h.initialize();
+  EXPECT_EQ(h.request("tools/list")["result"]["tools"].size(), 9U);
+  EXPECT_EQ(h.request("initialize", {{"protocolVersion", "2025-11-25"}})["error"]["code"], -32600);
+}
+
+TEST_F(serve_test, negotiates_the_hosts_version_or_offers_the_latest) {
+  auto& h = start({{"alpha", {}}});
+  EXPECT_EQ(h.initialize("2024-11-05")["result"]["protocolVersion"], "2024-11-05");
+  auto& h2 = start({{"alpha", {}}});
+  EXPECT_EQ(h2.initialize("1999-01-01")["result"]["protocolVersion"], "2025-11-25");
+}
+
+TEST_F(serve_test, requests_pipelined_behind_initialize_wait_for_it) {
+  auto& h = start({{"alpha", {"--init-delay-ms", "300"}}});
+  h.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+          {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()},
+                      {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  h.send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  h.send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}});
+  const auto list = h.wait_for_response(2);
+  ASSERT_TRUE(list);
+  EXPECT_EQ((*list)["result"]["tools"].size(), 9U);
+}
+
+TEST_F(serve_test, closing_stdin_answers_in_flight_calls_then_stops_every_child) {
+  auto& h = start({{"polite", {"--pid-file", pid_file("polite")}},
+                   {"stubborn", {"--stubborn", "--pid-file", pid_file("stubborn")}}});
+  h.initialize();
+  const auto polite = read_pid_file(pid_file("polite"), 10s);
+  const auto stubborn = read_pid_file(pid_file("stubborn"), 10s);
+  ASSERT_TRUE(polite && stubborn);
+  h.send({{"jsonrpc", "2.0"}, {"id", "last"}, {"method", "tools/call"},
+          {"params", {{"name", "polite__slow"}, {"arguments", {{"ms", 200}, {"text", "done"}}}}}});
+  h.close_stdin();
+  const auto last = h.wait_for_response("last");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(text_of(*last), "done");
+  const auto status = h.wait_exit(5s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_FALSE(process_alive(*polite));
+  EXPECT_FALSE(process_alive(*stubborn));
+  EXPECT_NE(h.stderr_text().find("[stubborn] did not exit after SIGTERM; sending SIGKILL"),
+            std::string::npos);
+}
+
+TEST_F(serve_test, sigterm_stops_manifold_and_its_children_within_two_seconds) {
+  auto& h = start({{"alpha", {"--pid-file", pid_file("alpha")}},
+                   {"stubborn", {"--stubborn", "--pid-file", pid_file("stubborn")}}});
+  h.initialize();
+  const auto alpha = read_pid_file(pid_file("alpha"), 10s);
+  const auto stubborn = read_pid_file(pid_file("stubborn"), 10s);
+  ASSERT_TRUE(alpha && stubborn);
+  h.send({{"jsonrpc", "2.0"}, {"id", "abandoned"}, {"method", "tools/call"},
+          {"params", {{"name", "alpha__slow"}, {"arguments", {{"ms", 60000}}}}}});
+  EXPECT_EQ(h.request("ping")["result"], json::object());  // the call above is in flight
+  const auto start_time = std::chrono::steady_clock::now();
+  h.kill_now(SIGTERM);
+  const auto status = h.wait_exit(5s);
+  ASSERT_TRUE(status);
+  EXPECT_LT(std::chrono::steady_clock::now() - start_time, 2500ms);
+  EXPECT_FALSE(process_alive(*alpha));
+  EXPECT_FALSE(process_alive(*stubborn));
+}
+
+TEST_F(serve_test, children_die_with_manifold_even_when_it_is_killed) {
+  auto& h = start({{"orphan", {"--stubborn", "--pid-file", pid_file("orphan")}}});
+  h.initialize();
+  const auto child = read_pid_file(pid_file("orphan"), 10s);
+  ASSERT_TRUE(child);
+  h.kill_now(SIGKILL);
+  ASSERT_TRUE(h.wait_exit(5s));
+  // PR_SET_PDEATHSIG delivers SIGKILL to the child; wait for it through its pidfd.
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, *child, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 5000);
+    ::close(fd);
+  }
+  EXPECT_FALSE(process_alive(*child));
+}
+
+TEST_F(serve_test, an_oversized_upstream_message_is_dropped_without_harm) {
+  auto& h = start({{"alpha", {}, "    timeout: 1s\n"}}, "limits:\n  max_message_size: 64KiB\n");
+  h.initialize();
+  const auto big = call(h, "alpha__big", {{"bytes", 200000}});
+  EXPECT_EQ(big["error"]["code"], -32001);
+  EXPECT_NE(h.stderr_text().find("over the limit; dropped"), std::string::npos);
+  EXPECT_EQ(text_of(call(h, "alpha__big", {{"bytes", 1000}})).size(), 1000U);
+}
+
+TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {
+  auto& h = start({{"chatty", {}}});
+  h.initialize();
+  h.close_stdin();
+  ASSERT_TRUE(h.wait_exit(5s));
+  const auto err = h.stderr_text();
+  EXPECT_NE(err.find("[chatty] stderr: fake_server chatty up"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace manifold::test

@@ -1,0 +1,152 @@
+#include "manifold/config/config_loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "manifold/config/config_error.hpp"
+#include "manifold/config/units.hpp"
+
+namespace manifold::config {
+namespace {
+
+env_lookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::vector<diagnostic> errors_of(const std::string& text) {
+  try {
+    parse_config(text, "test.yaml", fake_env({}));
+  } catch (const config_error& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+TEST(config_loader, reads_every_field_and_keeps_server_order) {
+  const auto cfg = parse_config(R"(
+naming:
+  separator: "."
+limits:
+  max_message_size: 1MiB
+servers:
+  zeta:
+    command: node
+    args: [server.js, --port, 0]
+    env: {TOKEN: "${TOKEN}", MODE: "${MODE:-fast}"}
+    cwd: /srv
+    timeout: 500ms
+    startup_timeout: 2m
+  alpha:
+    url: https://example.test/mcp
+    headers: {Authorization: "Bearer ${TOKEN}"}
+    namespace: kb
+)", "c.yaml", fake_env({{"TOKEN", "s3cret"}}));
+  EXPECT_EQ(cfg.naming.separator, ".");
+  EXPECT_EQ(cfg.limits.max_message_bytes, 1024U * 1024U);
+  ASSERT_EQ(cfg.servers.size(), 2U);
+  const auto& z = cfg.servers[0];
+  EXPECT_EQ(z.name, "zeta");
+  EXPECT_EQ(z.namespace_, "zeta");
+  EXPECT_EQ(z.command, "node");
+  EXPECT_EQ(z.args, (std::vector<std::string>{"server.js", "--port", "0"}));
+  EXPECT_EQ(z.env.at("TOKEN"), "s3cret");
+  EXPECT_EQ(z.env.at("MODE"), "fast");
+  EXPECT_EQ(z.cwd, "/srv");
+  EXPECT_EQ(z.timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(z.startup_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(z.position.line, 7);
+  EXPECT_EQ(z.transport, transport_kind::stdio);
+  const auto& a = cfg.servers[1];
+  EXPECT_EQ(a.namespace_, "kb");
+  EXPECT_EQ(a.transport, transport_kind::automatic);
+  EXPECT_EQ(a.headers.at("Authorization"), "Bearer s3cret");
+}
+
+TEST(config_loader, defaults) {
+  const auto cfg = parse_config("servers:\n  a:\n    command: x\n", "c.yaml", fake_env({}));
+  EXPECT_EQ(cfg.naming.separator, "__");
+  EXPECT_EQ(cfg.limits.max_message_bytes, 4U * 1024U * 1024U);
+  EXPECT_EQ(cfg.servers[0].timeout, std::chrono::seconds(60));
+  EXPECT_EQ(cfg.servers[0].startup_timeout, std::chrono::seconds(30));
+}
+
+struct error_case {
+  const char* yaml;
+  int line;
+  int column;
+  const char* path;
+  const char* message_part;
+};
+
+class config_errors : public ::testing::TestWithParam<error_case> {};
+
+TEST_P(config_errors, name_line_column_and_path) {
+  const auto& c = GetParam();
+  const auto errors = errors_of(c.yaml);
+  ASSERT_FALSE(errors.empty()) << c.yaml;
+  const auto& d = errors.front();
+  EXPECT_EQ(d.position.file, "test.yaml");
+  EXPECT_EQ(d.position.line, c.line) << d.to_string();
+  EXPECT_EQ(d.position.column, c.column) << d.to_string();
+  EXPECT_EQ(d.path, c.path) << d.to_string();
+  EXPECT_NE(d.message.find(c.message_part), std::string::npos) << d.to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    table, config_errors,
+    ::testing::Values(
+        error_case{"", 0, 0, "", "empty"},
+        error_case{"- a\n- b\n", 1, 1, "", "expected a mapping"},
+        error_case{"server:\n  a: {}\n", 1, 1, "server", "unknown key `server`"},
+        error_case{"servers:\n  a:\n    comand: x\n", 3, 5, "servers.a.comand", "unknown key"},
+        error_case{"servers:\n  a:\n    args: [x]\n", 2, 3, "servers.a", "needs either `command`"},
+        error_case{"servers:\n  a:\n    command: x\n    url: http://h/\n", 2, 3, "servers.a", "not both"},
+        error_case{"servers:\n  a:\n    command: x\n    timeout: soon\n", 4, 14, "servers.a.timeout", "duration"},
+        error_case{"servers:\n  a:\n    command: x\n    timeout: 0s\n", 4, 14, "servers.a.timeout", "positive"},
+        error_case{"servers:\n  a:\n    command: [x]\n", 3, 14, "servers.a.command", "expected a string"},
+        error_case{"servers:\n  a:\n    command: x\n    args: x\n", 4, 11, "servers.a.args", "list of strings"},
+        error_case{"servers:\n  a:\n    command: x\n    args: [[1]]\n", 4, 12, "servers.a.args[0]", "expected a string"},
+        error_case{"servers:\n  a:\n    command: x\n    env: [1]\n", 4, 10, "servers.a.env", "mapping"},
+        error_case{"servers:\n  a:\n    command: \"${NOPE}\"\n", 3, 14, "servers.a.command", "NOPE is not set"},
+        error_case{"servers:\n  a:\n    url: ftp://x\n", 3, 10, "servers.a.url", "http://"},
+        error_case{"servers:\n  a:\n    url: http://x\n    transport: carrier-pigeon\n", 4, 16, "servers.a.transport", "one of"},
+        error_case{"servers:\n  a b:\n    command: x\n", 2, 3, "servers.a b", "[A-Za-z0-9_-]"},
+        error_case{"naming:\n  separator: \"/\"\n", 2, 14, "naming.separator", "1-8 characters"},
+        error_case{"limits:\n  max_message_size: lots\n", 2, 21, "limits.max_message_size", "size"},
+        error_case{"servers:\n  a:\n    command: x\n    command: y\n", 4, 5, "servers.a.command", "duplicate key"},
+        error_case{"servers: [1, 2\n", 2, 1, "", "YAML syntax error"}));
+
+TEST(config_loader, reports_every_problem_in_one_pass) {
+  const auto errors = errors_of("servers:\n  a:\n    comand: x\n  b:\n    timeout: x\n    command: y\n");
+  EXPECT_EQ(errors.size(), 2U);
+}
+
+TEST(config_loader, unreadable_file_is_an_error_naming_it) {
+  try {
+    load_config_file("/nonexistent/x.yaml", fake_env({}));
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/x.yaml"), std::string::npos);
+  }
+}
+
+TEST(units, durations_and_sizes) {
+  EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_duration("30"), std::chrono::seconds(30));
+  EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(parse_duration("1h"), std::chrono::hours(1));
+  EXPECT_FALSE(parse_duration("1d"));
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("99999999999999999999h"));
+  EXPECT_EQ(parse_size("4MiB"), 4U * 1024U * 1024U);
+  EXPECT_EQ(parse_size("512 KiB"), 512U * 1024U);
+  EXPECT_EQ(parse_size("100"), 100U);
+  EXPECT_EQ(parse_size("1MB"), 1000U * 1000U);
+  EXPECT_FALSE(parse_size("4 potatoes"));
+}
+
+}  // namespace
+}  // namespace manifold::config
