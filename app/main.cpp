@@ -16,22 +16,29 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string log_level = "info";
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->envname("MANIFOLD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   manifold::app::serve_options serve;
   auto* serve_cmd = cli.add_subcommand("serve", "Serve the merged catalog to one host over stdio");
-  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")->required();
+  serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
+      ->envname("MANIFOLD_CONFIG")
+      ->required();
 
   manifold::app::catalog_options catalog;
   auto* catalog_cmd = cli.add_subcommand(
       "catalog", "Start the upstreams, print every exposed tool with its origin, and exit");
-  catalog_cmd->add_option("-c,--config", catalog.config_path, "Config file (YAML)")->required();
+  catalog_cmd->add_option("-c,--config", catalog.config_path, "Config file (YAML)")
+      ->envname("MANIFOLD_CONFIG")
+      ->required();
   catalog_cmd->add_option("--format", catalog.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
 
   std::string check_path;
   auto* check_cmd = cli.add_subcommand("check", "Validate a config file and exit");
-  check_cmd->add_option("-c,--config", check_path, "Config file (YAML)")->required();
+  check_cmd->add_option("-c,--config", check_path, "Config file (YAML)")
+      ->envname("MANIFOLD_CONFIG")
+      ->required();
 
   try {
     cli.parse(argc, argv);
