@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything manifold needs to build, demo and test on Debian 12 (run as root):
+# the C++ toolchain and libraries from Debian, and the npm test peers from the lockfile in
+# tests/e2e (reference MCP servers, the SDK client, the Inspector, the conformance suite,
+# and Node 22 as the npm package node@22).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libboost1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvalijson-dev
+  prometheus-cpp-dev libssl-dev libgtest-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x tests/e2e/node_modules/.bin/node ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+  echo "setup: installing npm test peers from tests/e2e/package-lock.json" >&2
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "setup: done" >&2
