@@ -1,4 +1,4 @@
-# manifold_target_defaults(<target>): the one place that sets warnings and sanitizers.
+# manifold_target_defaults(<target>): the one place that sets warnings.
 function(manifold_target_defaults target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
@@ -7,5 +7,4 @@ function(manifold_target_defaults target)
   if(MANIFOLD_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
-  manifold_apply_sanitizer(${target})
 endfunction()
