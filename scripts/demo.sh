@@ -7,6 +7,9 @@ bash scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target manifold
 export PATH="$PWD/tests/e2e/node_modules/.bin:$PATH"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export MANIFOLD_DEMO_MEMORY="$scratch/memory.jsonl"   # a fresh knowledge graph each run
 
 echo
 echo "== manifold catalog --config samples/demo.yaml"

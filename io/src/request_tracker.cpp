@@ -1,0 +1,54 @@
+#include "manifold/io/request_tracker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace manifold::io {
+
+namespace asio = boost::asio;
+
+// Lives in the waiting coroutine's frame. The timer is the wake-up: delivering a reply or
+// cancelling stores the outcome and cancels the timer; expiry means the deadline passed.
+struct request_tracker::waiter {
+  asio::steady_timer timer;
+  std::optional<result> done;
+};
+
+asio::awaitable<request_tracker::result> request_tracker::wait(
+    std::int64_t id, std::chrono::steady_clock::time_point deadline) {
+  waiter w{asio::steady_timer(co_await asio::this_coro::executor, deadline), std::nullopt};
+  waiting_[id] = &w;
+  co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  waiting_.erase(id);
+  if (w.done) co_return std::move(*w.done);
+  co_return result{outcome::timed_out, {}};
+}
+
+bool request_tracker::deliver(const protocol::json& id, protocol::rpc_reply reply) {
+  if (!id.is_number_integer()) return false;
+  const auto it = waiting_.find(id.get<std::int64_t>());
+  if (it == waiting_.end() || it->second->done) return false;
+  it->second->done = result{outcome::replied, std::move(reply)};
+  it->second->timer.cancel();
+  return true;
+}
+
+bool request_tracker::cancel(std::int64_t id) {
+  const auto it = waiting_.find(id);
+  if (it == waiting_.end() || it->second->done) return false;
+  it->second->done = result{outcome::cancelled, {}};
+  it->second->timer.cancel();
+  return true;
+}
+
+void request_tracker::fail_all(const protocol::rpc_reply& reply) {
+  for (auto& [id, w] : waiting_) {
+    if (w->done) continue;
+    w->done = result{outcome::replied, reply};
+    w->timer.cancel();
+  }
+}
+
+}  // namespace manifold::io
