@@ -13,7 +13,7 @@
 #include "gateway.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
-#include "manifold/proxy/host_session.hpp"
+#include "manifold/proxy/relay.hpp"
 #include "manifold/proxy/stdio_listener.hpp"
 
 namespace manifold::app {
@@ -81,8 +81,10 @@ int run_serve(const serve_options& options) {
     return exit_failure;
   }
   gateway backend(io.get_executor(), *cfg);
-  auto session = proxy::make_host_session(io.get_executor(), host_link, backend,
-                                          {cfg->limits.max_message_bytes});
+  auto relay = proxy::make_relay(io.get_executor(), backend,
+                                 {cfg->limits.max_message_bytes, cfg->limits.page_size});
+  backend.attach(relay.get());
+  auto session = relay->open_session(host_link);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
@@ -93,7 +95,8 @@ int run_serve(const serve_options& options) {
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
                cfg->servers.size() == 1 ? "" : "s");
   run_on_io(io, [&]() -> asio::awaitable<void> {
-    asio::co_spawn(io, backend.start(), asio::detached);
+    // Children start now; their handshake waits for the host's capabilities (initialize).
+    asio::co_spawn(io, backend.launch(), asio::detached);
     co_await session->run();
     co_await host_link->flush(std::chrono::steady_clock::now() + milliseconds(500));
     co_await backend.stop(shutdown_budget);
@@ -110,25 +113,38 @@ int run_catalog(const catalog_options& options) {
   asio::io_context io(1);
   gateway backend(io.get_executor(), *cfg);
   run_on_io(io, [&]() -> asio::awaitable<void> {
-    co_await backend.start();
+    // Declare what a full-featured host offers, so upstreams list everything they have.
+    const json host_capabilities{{"sampling", json::object()},
+                                 {"elicitation", {{"form", json::object()}, {"url", json::object()}}},
+                                 {"roots", {{"listChanged", true}}}};
+    co_await backend.ensure_started(host_capabilities, backend.start_deadline());
     co_await backend.stop(shutdown_budget);
   });
 
   const auto catalog = backend.snapshot();
-  bool all_up = true;
-  for (const auto& u : backend.upstreams().all()) {
-    all_up = all_up && u->state() == upstream::upstream_state::closed;
-  }
   if (options.format == "json") {
-    json out{{"tools", json::array()}, {"collisions", json::array()}, {"upstreams", json::array()}};
+    json out{{"tools", json::array()},     {"prompts", json::array()},
+             {"resources", json::array()}, {"resourceTemplates", json::array()},
+             {"collisions", json::array()}, {"upstreams", json::array()}};
     for (const auto& t : catalog->tools()) {
       out["tools"].push_back({{"name", t.name},
                               {"server", t.server},
-                              {"original", t.original_name},
+                              {"original", t.original},
                               {"definition", t.definition}});
     }
+    for (const auto& p : catalog->prompts()) {
+      out["prompts"].push_back({{"name", p.name}, {"server", p.server}, {"original", p.original}});
+    }
+    for (const auto& r : catalog->resources()) {
+      out["resources"].push_back({{"uri", r.name}, {"server", r.server}, {"original", r.original}});
+    }
+    for (const auto& r : catalog->resource_templates()) {
+      out["resourceTemplates"].push_back(
+          {{"uriTemplate", r.name}, {"server", r.server}, {"original", r.original}});
+    }
     for (const auto& c : catalog->collisions()) {
-      out["collisions"].push_back({{"name", c.exposed_name},
+      out["collisions"].push_back({{"kind", ns::to_string(c.kind)},
+                                   {"name", c.exposed_name},
                                    {"kept", {{"server", c.kept_server}, {"original", c.kept_original}}},
                                    {"dropped", {{"server", c.dropped_server}, {"original", c.dropped_original}}},
                                    {"rule", c.rule}});
@@ -151,11 +167,13 @@ int run_catalog(const catalog_options& options) {
     std::cout << pad("EXPOSED NAME", w_name) << "  " << pad("SERVER", w_server) << "  ORIGINAL\n";
     for (const auto& t : catalog->tools()) {
       std::cout << pad(t.name, w_name) << "  " << pad(t.server, w_server) << "  "
-                << t.original_name << '\n';
+                << t.original << '\n';
     }
-    std::cout << '\n' << catalog->tools().size() << " tools\n";
+    std::cout << '\n' << catalog->tools().size() << " tools, " << catalog->prompts().size()
+              << " prompts, " << catalog->resources().size() << " resources, "
+              << catalog->resource_templates().size() << " resource templates\n";
     for (const auto& c : catalog->collisions()) {
-      std::cout << "collision: " << c.exposed_name << ": [" << c.kept_server << "] "
+      std::cout << "collision (" << ns::to_string(c.kind) << "): " << c.exposed_name << ": [" << c.kept_server << "] "
                 << c.kept_original << " kept, [" << c.dropped_server << "] " << c.dropped_original
                 << " left out (" << c.rule << ")\n";
     }
@@ -165,7 +183,6 @@ int run_catalog(const catalog_options& options) {
   }
   bool failed = false;
   for (const auto& u : backend.upstreams().all()) failed = failed || !u->problem().empty();
-  (void)all_up;
   return failed ? exit_failure : exit_ok;
 }
 

@@ -1,12 +1,16 @@
 #include "gateway.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include "manifold/io/parallel.hpp"
+#include "manifold/protocol/error_codes.hpp"
 
 namespace manifold::app {
 
 namespace asio = boost::asio;
+using protocol::json;
 using std::chrono::milliseconds;
 
 namespace {
@@ -17,59 +21,221 @@ milliseconds longest_startup(const config::config& cfg) {
   return out;
 }
 
+struct list_spec {
+  ns::entry_kind kind;
+  const char* capability;  // JSON pointer into the upstream's capabilities
+  const char* method;
+  const char* key;
+};
+constexpr std::array<list_spec, 4> list_specs{{
+    {ns::entry_kind::tool, "/tools", "tools/list", "tools"},
+    {ns::entry_kind::prompt, "/prompts", "prompts/list", "prompts"},
+    {ns::entry_kind::resource, "/resources", "resources/list", "resources"},
+    {ns::entry_kind::resource_template, "/resources", "resources/templates/list", "resourceTemplates"},
+}};
+
+std::vector<json>& items_of(ns::upstream_listing& l, ns::entry_kind kind) {
+  switch (kind) {
+    case ns::entry_kind::tool:
+      return l.tools;
+    case ns::entry_kind::prompt:
+      return l.prompts;
+    case ns::entry_kind::resource:
+      return l.resources;
+    case ns::entry_kind::resource_template:
+      return l.resource_templates;
+  }
+  return l.tools;
+}
+
+ns::naming_options naming_options(const config::naming_config& naming) {
+  return {naming.separator, naming.prefix == config::prefix_mode::never ? ns::prefix_mode::never
+                                                                         : ns::prefix_mode::always};
+}
+
+const std::set<ns::entry_kind> all_kinds{ns::entry_kind::tool, ns::entry_kind::prompt,
+                                         ns::entry_kind::resource,
+                                         ns::entry_kind::resource_template};
+
 }  // namespace
 
 gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
-    : config_(cfg), supervisor_(std::move(executor), cfg),
-      // Startup plus one tools/list per upstream, and a margin for process start-up.
-      ready_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {}
-
-asio::awaitable<void> gateway::start() {
-  co_await supervisor_.start_all();
-  co_await rebuild();
-  ready_.set();
+    : executor_(executor), config_(cfg), supervisor_(executor, cfg),
+      listings_(cfg.servers.size()), pending_refresh_(cfg.servers.size()),
+      refreshing_(cfg.servers.size(), false),
+      // Startup plus the first lists, and a margin for process start-up.
+      start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
+  for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
+    listings_[i].server = cfg.servers[i].name;
+    listings_[i].namespace_ = cfg.servers[i].namespace_;
+    auto& u = supervisor_.all()[i];
+    u->on_notification([this, i](const protocol::message& msg) { on_notification(i, msg); });
+    u->on_request([this, name = cfg.servers[i].name](protocol::message msg)
+                      -> asio::awaitable<protocol::rpc_reply> {
+      if (relay_ == nullptr) {
+        co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
+                                               "no host is connected");
+      }
+      co_return co_await relay_->upstream_request(name, std::move(msg));
+    });
+  }
 }
+
+asio::awaitable<void> gateway::launch() { co_await supervisor_.launch_all(); }
 
 asio::awaitable<void> gateway::stop(milliseconds budget) { co_await supervisor_.stop_all(budget); }
 
-protocol::rpc_peer* gateway::peer(std::string_view server) { return supervisor_.find(server).get(); }
-
-asio::awaitable<bool> gateway::wait_ready(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<bool> gateway::ensure_started(json client_capabilities,
+                                              std::chrono::steady_clock::time_point deadline) {
+  if (!started_) {
+    started_ = true;
+    asio::co_spawn(executor_, start(std::move(client_capabilities)), asio::detached);
+  }
   co_return co_await ready_.wait_until(deadline);
 }
 
-asio::awaitable<void> gateway::rebuild() {
-  const auto& upstreams = supervisor_.all();
-  std::vector<ns::upstream_listing> listings(upstreams.size());
-  for (std::size_t i = 0; i < upstreams.size(); ++i) {
-    listings[i].server = upstreams[i]->name();
-    listings[i].namespace_ = config_.servers[i].namespace_;
-  }
-  std::vector<std::size_t> indices(upstreams.size());
+asio::awaitable<void> gateway::start(json client_capabilities) {
+  co_await supervisor_.start_all(std::move(client_capabilities));
+  std::vector<std::size_t> indices(listings_.size());
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
-  co_await io::parallel_for_each(indices, [&](std::size_t i) -> asio::awaitable<void> {
-    auto& u = upstreams[i];
-    if (u->state() != upstream::upstream_state::ready) co_return;
-    if (!u->info().capabilities.contains("tools")) co_return;
-    auto tools = co_await u->list_all("tools/list", "tools");
-    if (tools.error) {
-      spdlog::error("[{}] tools/list failed: {}; its tools are left out", u->name(),
-                    tools.error->message);
-      co_return;
-    }
-    listings[i].tools = std::move(tools.items);
+  co_await io::parallel_for_each(indices, [this](std::size_t i) -> asio::awaitable<void> {
+    co_await fetch(i, all_kinds);
   });
+  rebuild();
+  ready_.set();
+}
 
+asio::awaitable<void> gateway::fetch(std::size_t index, std::set<ns::entry_kind> kinds) {
+  auto& u = supervisor_.all()[index];
+  auto& listing = listings_[index];
+  for (const auto& spec : list_specs) {
+    if (kinds.count(spec.kind) == 0) continue;
+    auto& items = items_of(listing, spec.kind);
+    if (u->state() != upstream::upstream_state::ready ||
+        !u->info().capabilities.contains(json::json_pointer(spec.capability))) {
+      items.clear();
+      continue;
+    }
+    auto listed = co_await u->list_all(spec.method, spec.key);
+    if (listed.error) {
+      // resources/templates/list is optional for a resources server.
+      const bool optional = spec.kind == ns::entry_kind::resource_template &&
+                            listed.error->code == protocol::error_code::method_not_found;
+      if (!optional) {
+        spdlog::error("[{}] {} failed: {}; those entries are left out", u->name(), spec.method,
+                      listed.error->message);
+      }
+      items.clear();
+      continue;
+    }
+    items = std::move(listed.items);
+  }
+}
+
+void gateway::on_notification(std::size_t index, const protocol::message& msg) {
+  const auto method = msg.method();
+  std::set<ns::entry_kind> kinds;
+  if (method == "notifications/tools/list_changed") {
+    kinds = {ns::entry_kind::tool};
+  } else if (method == "notifications/prompts/list_changed") {
+    kinds = {ns::entry_kind::prompt};
+  } else if (method == "notifications/resources/list_changed") {
+    kinds = {ns::entry_kind::resource, ns::entry_kind::resource_template};
+  } else {
+    if (relay_ != nullptr) relay_->upstream_notification(listings_[index].server, msg);
+    return;
+  }
+  spdlog::debug("[{}] {}", listings_[index].server, method);
+  pending_refresh_[index].insert(kinds.begin(), kinds.end());
+  if (!refreshing_[index]) asio::co_spawn(executor_, refresh(index), asio::detached);
+}
+
+asio::awaitable<void> gateway::refresh(std::size_t index) {
+  refreshing_[index] = true;
+  // Changes announced during start-up are picked up once the first catalog exists.
+  co_await ready_.wait_until(start_deadline_);
+  while (!pending_refresh_[index].empty()) {
+    auto kinds = std::exchange(pending_refresh_[index], {});
+    co_await fetch(index, kinds);
+    rebuild();
+  }
+  refreshing_[index] = false;
+}
+
+void gateway::rebuild() {
   auto next = std::make_shared<ns::catalog>(
-      ns::build_catalog(listings, ns::naming_options{config_.naming.separator}));
+      ns::build_catalog(listings_, naming_options(config_.naming), generation_ + 1));
+  std::vector<ns::entry_kind> changed;
+  for (const auto kind : all_kinds) {
+    if (ns::fingerprint(*next, kind) != ns::fingerprint(*catalog_, kind)) changed.push_back(kind);
+  }
+  if (changed.empty() && ready_.is_set()) return;  // nothing a host would see changed
   for (const auto& c : next->collisions()) {
-    spdlog::warn("name collision on {}: [{}] {} keeps it, [{}] {} is left out ({})",
-                 c.exposed_name, c.kept_server, c.kept_original, c.dropped_server,
-                 c.dropped_original, c.rule);
+    spdlog::warn("name collision on {} {}: [{}] {} keeps it, [{}] {} is left out ({})",
+                 ns::to_string(c.kind), c.exposed_name, c.kept_server, c.kept_original,
+                 c.dropped_server, c.dropped_original, c.rule);
   }
   for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, r.reason);
-  spdlog::info("catalog built: {} tools from {} upstreams", next->tools().size(), listings.size());
+  spdlog::info("catalog built: {} tools, {} prompts, {} resources, {} resource templates from {} "
+               "upstreams",
+               next->tools().size(), next->prompts().size(), next->resources().size(),
+               next->resource_templates().size(), listings_.size());
+  generation_ = next->generation();
   catalog_ = std::move(next);
+  if (ready_.is_set() && relay_ != nullptr) relay_->catalog_changed(changed);
+}
+
+protocol::rpc_peer* gateway::peer(std::string_view server) {
+  return supervisor_.find(server).get();
+}
+
+std::vector<std::string> gateway::upstreams_with(std::string_view capability) const {
+  std::vector<std::string> out;
+  for (const auto& u : supervisor_.all()) {
+    if (u->state() != upstream::upstream_state::ready) continue;
+    if (!capability.empty() &&
+        !u->info().capabilities.contains(json::json_pointer(std::string(capability)))) {
+      continue;
+    }
+    out.push_back(u->name());
+  }
+  return out;
+}
+
+json gateway::server_capabilities() const {
+  const auto any = [this](const char* pointer) { return !upstreams_with(pointer).empty(); };
+  json caps{{"tools", {{"listChanged", true}}}};
+  if (any("/prompts")) caps["prompts"] = {{"listChanged", true}};
+  if (any("/resources")) {
+    caps["resources"] = {{"listChanged", true}};
+    for (const auto& u : supervisor_.all()) {
+      if (u->state() == upstream::upstream_state::ready &&
+          u->info().capabilities.value(json::json_pointer("/resources/subscribe"), false)) {
+        caps["resources"]["subscribe"] = true;
+      }
+    }
+  }
+  if (any("/completions")) caps["completions"] = json::object();
+  if (any("/logging")) caps["logging"] = json::object();
+  if (any("/tasks")) {
+    json tasks = json::object();
+    if (any("/tasks/list")) tasks["list"] = json::object();
+    if (any("/tasks/cancel")) tasks["cancel"] = json::object();
+    if (any("/tasks/requests/tools/call")) tasks["requests"] = {{"tools", {{"call", json::object()}}}};
+    caps["tasks"] = std::move(tasks);
+  }
+  return caps;
+}
+
+std::string gateway::instructions() const {
+  std::string out;
+  for (std::size_t i = 0; i < config_.servers.size(); ++i) {
+    const auto& u = supervisor_.all()[i];
+    if (u->state() != upstream::upstream_state::ready || u->info().instructions.empty()) continue;
+    if (!out.empty()) out += "\n\n";
+    out += "## " + config_.servers[i].namespace_ + "\n" + u->info().instructions;
+  }
+  return out;
 }
 
 }  // namespace manifold::app

@@ -3,43 +3,66 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <memory>
+#include <set>
 
 #include "manifold/config/config.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/namespace/catalog.hpp"
 #include "manifold/proxy/backend.hpp"
+#include "manifold/proxy/relay.hpp"
 #include "manifold/upstream/supervisor.hpp"
 
 namespace manifold::app {
 
-// The composition root's glue: the upstreams (supervisor) on one side, the catalog the
-// proxy serves on the other. Builds a new immutable catalog from the upstreams' lists and
-// swaps it in. Thread: the io thread.
+// The composition root's glue: the upstreams (supervisor) on one side, the catalog and the
+// relay the proxy serves on the other. Keeps each upstream's lists, rebuilds an immutable
+// catalog from them when one changes (list_changed), swaps it in and tells the relay.
+// Thread: the io thread.
 class gateway final : public proxy::backend {
  public:
   gateway(boost::asio::any_io_executor executor, const config::config& cfg);
 
-  // Starts every upstream, lists their tools, builds the first catalog; then ready.
-  boost::asio::awaitable<void> start();
+  // Where upstream notifications and requests go; set before serving.
+  void attach(proxy::relay* relay) { relay_ = relay; }
+  // Starts every child process now, ahead of the host's initialize.
+  boost::asio::awaitable<void> launch();
   boost::asio::awaitable<void> stop(std::chrono::milliseconds budget);
 
+  boost::asio::awaitable<bool> ensure_started(protocol::json client_capabilities,
+                                              std::chrono::steady_clock::time_point deadline) override;
+  [[nodiscard]] std::chrono::steady_clock::time_point start_deadline() const override {
+    return start_deadline_;
+  }
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
   [[nodiscard]] protocol::rpc_peer* peer(std::string_view server) override;
-  boost::asio::awaitable<bool> wait_ready(std::chrono::steady_clock::time_point deadline) override;
-  [[nodiscard]] std::chrono::steady_clock::time_point ready_deadline() const override {
-    return ready_deadline_;
-  }
+  [[nodiscard]] std::vector<std::string> upstreams_with(std::string_view capability) const override;
+  [[nodiscard]] protocol::json server_capabilities() const override;
+  [[nodiscard]] std::string instructions() const override;
 
   [[nodiscard]] const upstream::supervisor& upstreams() const { return supervisor_; }
 
  private:
-  boost::asio::awaitable<void> rebuild();
+  boost::asio::awaitable<void> start(protocol::json client_capabilities);
+  // Fetches `kinds` of upstream `index` into its listing (empty when it cannot).
+  boost::asio::awaitable<void> fetch(std::size_t index, std::set<ns::entry_kind> kinds);
+  // Refetches after list_changed; bursts for one upstream coalesce into one refetch.
+  boost::asio::awaitable<void> refresh(std::size_t index);
+  void on_notification(std::size_t index, const protocol::message& msg);
+  // Builds a catalog from the listings; swaps it in when a host would see a difference.
+  void rebuild();
 
+  boost::asio::any_io_executor executor_;
   const config::config& config_;
   upstream::supervisor supervisor_;
+  proxy::relay* relay_ = nullptr;
+  std::vector<ns::upstream_listing> listings_;
+  std::vector<std::set<ns::entry_kind>> pending_refresh_;
+  std::vector<bool> refreshing_;
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();
+  std::uint64_t generation_ = 0;
+  bool started_ = false;
   io::event ready_;
-  std::chrono::steady_clock::time_point ready_deadline_;
+  std::chrono::steady_clock::time_point start_deadline_;
 };
 
 }  // namespace manifold::app

@@ -134,8 +134,20 @@ class reader {
 
   void read_naming(const YAML::Node& node, const std::string& path, naming_config& out) {
     if (!expect_map(node, path)) return;
-    for_each_key(node, path, {"separator"},
-                 [&](const std::string&, const YAML::Node& value, const std::string& child) {
+    for_each_key(node, path, {"separator", "prefix"},
+                 [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                   if (key == "prefix") {
+                     const auto mode = string_value(value, child);
+                     if (!mode) return;
+                     if (*mode == "always") {
+                       out.prefix = prefix_mode::always;
+                     } else if (*mode == "never") {
+                       out.prefix = prefix_mode::never;
+                     } else {
+                       fail(value, child, "prefix must be `always` or `never`");
+                     }
+                     return;
+                   }
                    const auto sep = string_value(value, child);
                    if (!sep) return;
                    if (sep->empty() || sep->size() > 8 ||
@@ -150,8 +162,18 @@ class reader {
 
   void read_limits(const YAML::Node& node, const std::string& path, limits_config& out) {
     if (!expect_map(node, path)) return;
-    for_each_key(node, path, {"max_message_size"},
-                 [&](const std::string&, const YAML::Node& value, const std::string& child) {
+    for_each_key(node, path, {"max_message_size", "page_size"},
+                 [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                   if (key == "page_size") {
+                     const auto text = string_value(value, child);
+                     const auto n = text ? parse_size(*text) : std::nullopt;
+                     if (!n || text->find_first_not_of("0123456789") != std::string::npos) {
+                       if (text) fail(value, child, "expected a whole number of items (0: no paging)");
+                       return;
+                     }
+                     out.page_size = *n;
+                     return;
+                   }
                    const auto text = string_value(value, child);
                    if (!text) return;
                    const auto size = parse_size(*text);

@@ -1,49 +1,83 @@
-#include "manifold/proxy/host_session.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include "manifold/io/event.hpp"
+#include "manifold/io/parallel.hpp"
+#include "manifold/io/request_tracker.hpp"
+#include "manifold/namespace/task_ids.hpp"
+#include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
+#include "manifold/proxy/pagination.hpp"
 #include "manifold/version.hpp"
+#include "relay_impl.hpp"
 
 namespace manifold::proxy {
 
 namespace asio = boost::asio;
 namespace error_code = protocol::error_code;
-using protocol::json;
 using protocol::rpc_error;
+using protocol::rpc_reply;
+using clock = std::chrono::steady_clock;
 
 namespace {
 
 enum class lifecycle { awaiting_initialize, initialized, operating };
 
-// A request's failure, answered as a JSON-RPC error. Internal exceptions never reach the host.
 rpc_error invalid_params(std::string message) {
   return {error_code::invalid_params, std::move(message), std::nullopt};
 }
 
-class session final : public host_session, public std::enable_shared_from_this<session> {
- public:
-  session(asio::any_io_executor executor, std::shared_ptr<protocol::channel> link,
-          backend& backend, session_options options)
-      : executor_(std::move(executor)), link_(std::move(link)), backend_(backend),
-        options_(options) {}
+struct list_method {
+  std::string_view method;
+  ns::entry_kind kind;
+  std::string_view key;
+};
+constexpr std::array<list_method, 4> list_methods{{
+    {"tools/list", ns::entry_kind::tool, "tools"},
+    {"prompts/list", ns::entry_kind::prompt, "prompts"},
+    {"resources/list", ns::entry_kind::resource, "resources"},
+    {"resources/templates/list", ns::entry_kind::resource_template, "resourceTemplates"},
+}};
 
+// The answer to one host request: a result, an error, or nothing (cancelled by the host).
+struct answer {
+  std::optional<json> result;
+  std::optional<rpc_error> error;
+  bool silent = false;
+
+  static answer ok(json r) { return {std::move(r), std::nullopt, false}; }
+  static answer fail(rpc_error e) { return {std::nullopt, std::move(e), false}; }
+  static answer from(rpc_reply r) {
+    if (r.cancelled) return {std::nullopt, std::nullopt, true};
+    if (r.ok()) return ok(std::move(r.result));
+    return fail(std::move(*r.error));
+  }
+};
+
+class session final : public host_session,
+                      public host_endpoint,
+                      public std::enable_shared_from_this<session> {
+ public:
+  session(asio::any_io_executor executor, std::shared_ptr<protocol::channel> link, relay_impl& hub,
+          std::uint64_t id)
+      : executor_(std::move(executor)), link_(std::move(link)), hub_(hub), id_(id) {}
+
+  // --- host_session ---
   asio::awaitable<void> run() override {
     auto self = shared_from_this();
+    hub_.attach(self);
     while (auto frame = co_await link_->receive()) {
       if (stopped_) break;
       if (frame->oversized) {
         spdlog::warn("host sent a message of {} bytes, over the {} byte limit; rejected",
-                     frame->size, options_.max_message_bytes);
+                     frame->size, hub_.options().max_message_bytes);
         send(protocol::make_error(nullptr, {error_code::invalid_request,
                                             "Invalid Request: message of " +
                                                 std::to_string(frame->size) +
                                                 " bytes exceeds the limit of " +
-                                                std::to_string(options_.max_message_bytes),
+                                                std::to_string(hub_.options().max_message_bytes),
                                             std::nullopt}));
         continue;
       }
@@ -53,37 +87,93 @@ class session final : public host_session, public std::enable_shared_from_this<s
         send(*parsed.error_reply);
         continue;
       }
+      hub_.touch(id_);
       on_message(std::move(*parsed.msg));
     }
     // The host closed its side: let in-flight requests finish (each has a deadline).
     closing_ = true;
-    if (in_flight_ > 0) {
-      spdlog::debug("host closed its input; waiting for {} in-flight requests", in_flight_);
-      co_await drained_.wait_until(std::chrono::steady_clock::time_point::max());
+    if (!in_flight_.empty()) {
+      spdlog::debug("host closed its input; waiting for {} in-flight requests", in_flight_.size());
+      co_await drained_.wait_until(clock::time_point::max());
     }
+    outbound_.fail_all(rpc_reply::failure(error_code::connection_closed, "the host went away"));
+    hub_.detach(id_);
   }
 
   void stop() override {
     stopped_ = true;
+    for (auto& [id, control] : in_flight_) {
+      if (control->cancel) control->cancel("the host session ended");
+    }
+    outbound_.fail_all(rpc_reply::failure(error_code::connection_closed, "the host went away"));
     link_->close();
     drained_.set();
+  }
+
+  // --- host_endpoint ---
+  [[nodiscard]] std::uint64_t id() const override { return id_; }
+  [[nodiscard]] bool operating() const override {
+    return state_ != lifecycle::awaiting_initialize && !stopped_;
+  }
+  [[nodiscard]] const json& client_capabilities() const override { return client_capabilities_; }
+  [[nodiscard]] int log_threshold() const override { return log_threshold_; }
+
+  void notify(std::string_view method, json params) override {
+    send(protocol::make_notification(method, std::move(params)));
+  }
+
+  asio::awaitable<rpc_reply> request(std::string method, json params,
+                                     std::shared_ptr<protocol::call_control> control) override {
+    const auto id = outbound_.next_id();
+    send(protocol::make_request(id, method, std::move(params)));
+    if (control) {
+      std::weak_ptr<session> weak = shared_from_this();
+      control->cancel = [weak, id](const std::string& reason) {
+        auto self = weak.lock();
+        if (self && self->outbound_.cancel(id)) {
+          self->notify("notifications/cancelled", {{"requestId", id}, {"reason", reason}});
+        }
+      };
+    }
+    auto done = co_await outbound_.wait(id, clock::now() + hub_.options().host_request_timeout);
+    if (control) control->cancel = nullptr;
+    switch (done.how) {
+      case io::request_tracker::outcome::replied:
+        co_return std::move(done.reply);
+      case io::request_tracker::outcome::cancelled:
+        co_return rpc_reply::failure(error_code::request_timeout, method + " was cancelled");
+      case io::request_tracker::outcome::timed_out:
+        break;
+    }
+    notify("notifications/cancelled", {{"requestId", id}, {"reason", "timeout"}});
+    co_return rpc_reply::failure(error_code::request_timeout,
+                                 "the host did not answer " + method + " in time");
   }
 
  private:
   void on_message(protocol::message msg) {
     switch (msg.kind) {
-      case protocol::message_kind::request:
-        ++in_flight_;
+      case protocol::message_kind::request: {
+        const auto key = msg.id().dump();
+        if (in_flight_.count(key) != 0) {
+          send(protocol::make_error(msg.id(), {error_code::invalid_request,
+                                               "Invalid Request: id " + key + " is already in use",
+                                               std::nullopt}));
+          return;
+        }
+        in_flight_[key] = std::make_shared<protocol::call_control>();
         asio::co_spawn(executor_, handle_request(shared_from_this(), std::move(msg)),
                        asio::detached);
         return;
+      }
       case protocol::message_kind::notification:
         on_notification(msg);
         return;
       case protocol::message_kind::response:
+        outbound_.deliver(msg.body["id"], {msg.body["result"], std::nullopt});
+        return;
       case protocol::message_kind::error_response:
-        spdlog::debug("host sent a response to id {} that matches no request; ignored",
-                      msg.body.value("id", json()).dump());
+        outbound_.deliver(msg.body["id"], {nullptr, rpc_error::from_json(msg.body["error"])});
         return;
     }
   }
@@ -92,121 +182,320 @@ class session final : public host_session, public std::enable_shared_from_this<s
     const auto method = msg.method();
     if (method == "notifications/initialized") {
       if (state_ == lifecycle::initialized) state_ = lifecycle::operating;
-      return;
+    } else if (method == "notifications/cancelled") {
+      const auto params = msg.params();
+      const auto request = params.is_object() ? params.find("requestId") : params.end();
+      if (request == params.end()) return;
+      const auto it = in_flight_.find(request->dump());
+      if (it == in_flight_.end()) return;  // finished already, or never existed: ignored
+      it->second->cancelled = true;
+      if (it->second->cancel) {
+        it->second->cancel(params.value("reason", std::string("cancelled by the host")));
+      }
+    } else if (method == "notifications/roots/list_changed") {
+      hub_.roots_changed();
+    } else if (method == "notifications/progress") {
+      hub_.host_progress(msg.params());
+    } else {
+      spdlog::debug("host notification {} ignored", method);
     }
-    spdlog::debug("host notification {} ignored", method);
   }
 
   static asio::awaitable<void> handle_request(std::shared_ptr<session> self, protocol::message msg) {
-    json reply;
+    const auto key = msg.id().dump();
+    const auto control = self->in_flight_[key];
+    answer out;
     try {
-      reply = co_await self->dispatch(msg);
+      out = co_await self->dispatch(msg, control);
     } catch (const std::exception& e) {
       spdlog::error("internal error handling {}: {}", msg.method(), e.what());
-      reply = protocol::make_error(msg.id(), {error_code::internal_error,
-                                              "Internal error in manifold", std::nullopt});
+      out = answer::fail({error_code::internal_error, "Internal error in manifold", std::nullopt});
     }
-    self->send(reply);
-    if (--self->in_flight_ == 0 && self->closing_) self->drained_.set();
+    self->in_flight_.erase(key);
+    if (!out.silent && !control->cancelled) {
+      self->send(out.error ? protocol::make_error(msg.id(), *out.error)
+                           : protocol::make_result(msg.id(), std::move(*out.result)));
+    }
+    if (self->in_flight_.empty() && self->closing_) self->drained_.set();
   }
 
-  // Returns the complete response (result or error) for one request, with the host's id.
-  asio::awaitable<json> dispatch(const protocol::message& msg) {
+  asio::awaitable<answer> dispatch(const protocol::message& msg,
+                                   const std::shared_ptr<protocol::call_control>& control) {
     const auto method = msg.method();
-    const auto& id = msg.id();
-    if (method == "ping") co_return protocol::make_result(id, json::object());
+    if (method == "ping") co_return answer::ok(json::object());
     if (method == "initialize") co_return co_await initialize(msg);
     // Requests pipelined behind initialize wait for its answer; before it, they are refused.
-    if (initializing_) co_await initialized_.wait_until(backend_.ready_deadline());
+    if (initializing_) co_await initialized_.wait_until(hub_.upstreams().start_deadline());
     if (state_ == lifecycle::awaiting_initialize) {
-      co_return protocol::make_error(
-          id, {error_code::invalid_request,
-               "Invalid Request: the session is not initialized; send initialize first",
-               std::nullopt});
+      co_return answer::fail({error_code::invalid_request,
+                              "Invalid Request: the session is not initialized; send initialize first",
+                              std::nullopt});
     }
-    if (method == "tools/list") co_return co_await list_tools(msg);
-    if (method == "tools/call") co_return co_await call_tool(msg);
-    co_return protocol::make_error(
-        id, {error_code::method_not_found, "Method not found: " + std::string(method), std::nullopt});
+    auto params = msg.params();
+    if (!params.is_object()) co_return answer::fail(invalid_params("params must be an object"));
+    for (const auto& list : list_methods) {
+      if (method == list.method) co_return list_page(list, params);
+    }
+    if (method == "tools/call") co_return co_await call_tool(std::move(params), control);
+    if (method == "prompts/get") co_return co_await get_prompt(std::move(params), control);
+    if (method == "resources/read") co_return co_await read_resource(std::move(params), control);
+    if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+      co_return co_await subscription(method, params);
+    }
+    if (method == "completion/complete") co_return co_await complete(std::move(params), control);
+    if (method == "logging/setLevel") co_return co_await set_level(params);
+    if (method == "tasks/get" || method == "tasks/result" || method == "tasks/cancel") {
+      co_return co_await task_request(std::string(method), std::move(params), control);
+    }
+    if (method == "tasks/list") co_return co_await list_tasks(params);
+    co_return answer::fail(
+        {error_code::method_not_found, "Method not found: " + std::string(method), std::nullopt});
   }
 
-  asio::awaitable<json> initialize(const protocol::message& msg) {
-    const auto& id = msg.id();
+  asio::awaitable<answer> initialize(const protocol::message& msg) {
     if (state_ != lifecycle::awaiting_initialize || initializing_) {
-      co_return protocol::make_error(
-          id, {error_code::invalid_request, "Invalid Request: initialize was already received",
-               std::nullopt});
+      co_return answer::fail({error_code::invalid_request,
+                              "Invalid Request: initialize was already received", std::nullopt});
     }
     const auto params = msg.params();
-    const auto version = params.find("protocolVersion");
+    const auto version = params.is_object() ? params.find("protocolVersion") : params.end();
     if (!params.is_object() || version == params.end() || !version->is_string()) {
-      co_return protocol::make_error(id,
-                                     invalid_params("initialize needs a string protocolVersion"));
+      co_return answer::fail(invalid_params("initialize needs a string protocolVersion"));
     }
     initializing_ = true;
-    if (!co_await backend_.wait_ready(backend_.ready_deadline())) {
+    client_capabilities_ = params.value("capabilities", json::object());
+    if (!client_capabilities_.is_object()) client_capabilities_ = json::object();
+    client_info_ = params.value("clientInfo", json::object());
+    auto& upstreams = hub_.upstreams();
+    if (!co_await upstreams.ensure_started(client_capabilities_, upstreams.start_deadline())) {
       spdlog::warn("upstreams still starting when initialize was answered");
     }
-    initializing_ = false;
-    initialized_.set();
-    client_capabilities_ = params.value("capabilities", json::object());
-    client_info_ = params.value("clientInfo", json::object());
     negotiated_ = std::string(protocol::negotiate_version(version->get_ref<const std::string&>()));
     state_ = lifecycle::initialized;
+    initializing_ = false;
+    initialized_.set();
     spdlog::info("host {} {} initialized (protocol {})", client_info_.value("name", "?"),
                  client_info_.value("version", "?"), negotiated_);
-    co_return protocol::make_result(
-        id, {{"protocolVersion", negotiated_},
-             {"capabilities", {{"tools", json::object()}}},
-             {"serverInfo", {{"name", "manifold"}, {"version", manifold::version}}}});
+    json result{{"protocolVersion", negotiated_},
+                {"capabilities", upstreams.server_capabilities()},
+                {"serverInfo", {{"name", "manifold"}, {"version", manifold::version}}}};
+    if (auto instructions = upstreams.instructions(); !instructions.empty()) {
+      result["instructions"] = std::move(instructions);
+    }
+    co_return answer::ok(std::move(result));
   }
 
-  asio::awaitable<json> list_tools(const protocol::message& msg) {
-    const auto params = msg.params();
-    if (params.is_object() && params.contains("cursor") && !params["cursor"].is_null()) {
-      co_return protocol::make_error(msg.id(), invalid_params("Invalid cursor"));
+  answer list_page(const list_method& list, const json& params) {
+    const auto catalog = hub_.upstreams().snapshot();
+    const auto& entries = catalog->entries(list.kind);
+    std::size_t offset = 0;
+    if (const auto cursor = params.find("cursor"); cursor != params.end() && !cursor->is_null()) {
+      const auto decoded = cursor->is_string()
+                               ? decode_cursor(cursor->get_ref<const std::string&>(), list.method,
+                                               catalog->generation())
+                               : std::nullopt;
+      if (!decoded || *decoded > entries.size()) {
+        return answer::fail(invalid_params("Invalid cursor (the list may have changed; list again)"));
+      }
+      offset = *decoded;
     }
-    co_await backend_.wait_ready(backend_.ready_deadline());
-    json tools = json::array();
-    if (const auto catalog = backend_.snapshot()) {
-      for (const auto& tool : catalog->tools()) tools.push_back(tool.definition);
-    }
-    co_return protocol::make_result(msg.id(), {{"tools", std::move(tools)}});
+    const auto page = hub_.options().page_size == 0 ? entries.size() : hub_.options().page_size;
+    const auto end = std::min(entries.size(), offset + page);
+    json items = json::array();
+    for (auto i = offset; i < end; ++i) items.push_back(entries[i].definition);
+    json result{{std::string(list.key), std::move(items)}};
+    if (end < entries.size()) result["nextCursor"] = encode_cursor(list.method, catalog->generation(), end);
+    return answer::ok(std::move(result));
   }
 
-  asio::awaitable<json> call_tool(const protocol::message& msg) {
-    const auto& id = msg.id();
-    auto params = msg.params();
-    if (!params.is_object()) co_return protocol::make_error(id, invalid_params("params must be an object"));
+  // Sends `method` to `server` for this session: progress token mapped, cancellation
+  // wired, the call registered for routing of the upstream's requests back to this host.
+  asio::awaitable<rpc_reply> forward(const std::string& server, std::string method, json params,
+                                     const std::shared_ptr<protocol::call_control>& control) {
+    if (control && control->cancelled) {
+      auto out = rpc_reply::failure(error_code::request_timeout, method + " was cancelled");
+      out.cancelled = true;
+      co_return out;
+    }
+    auto* peer = hub_.upstreams().peer(server);
+    if (peer == nullptr) {
+      co_return rpc_reply::failure(error_code::internal_error, "no upstream named " + server);
+    }
+    json minted;
+    if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+      if (const auto token = meta->find("progressToken"); token != meta->end()) {
+        minted = hub_.bind_progress(id_, *token);
+        *token = minted;
+      }
+    }
+    const auto ticket = hub_.begin_call(server, id_);
+    protocol::call_options options{{}, control};
+    auto reply = co_await peer->call(std::move(method), std::move(params), std::move(options));
+    hub_.end_call(server, ticket);
+    if (!minted.is_null()) hub_.release_progress(minted);
+    co_return reply;
+  }
+
+  asio::awaitable<answer> call_tool(json params, std::shared_ptr<protocol::call_control> control) {
     const auto name = params.find("name");
     if (name == params.end() || !name->is_string()) {
-      co_return protocol::make_error(id, invalid_params("tools/call needs a string `name`"));
+      co_return answer::fail(invalid_params("tools/call needs a string `name`"));
     }
     if (const auto args = params.find("arguments");
         args != params.end() && !args->is_object() && !args->is_null()) {
-      co_return protocol::make_error(id, invalid_params("`arguments` must be an object"));
+      co_return answer::fail(invalid_params("`arguments` must be an object"));
     }
-    co_await backend_.wait_ready(backend_.ready_deadline());
     // The snapshot is held for the whole call: a catalog swap never changes a call in flight.
-    const auto catalog = backend_.snapshot();
-    const auto* tool = catalog ? catalog->find_tool(name->get_ref<const std::string&>()) : nullptr;
-    if (tool == nullptr) {
-      co_return protocol::make_error(
-          id, invalid_params("Unknown tool: " + name->get<std::string>()));
-    }
-    auto* upstream = backend_.peer(tool->server);
-    if (upstream == nullptr) {
-      co_return protocol::make_error(
-          id, {error_code::internal_error, "no upstream serves " + tool->name, std::nullopt});
-    }
-    params["name"] = tool->original_name;
-    auto reply = co_await upstream->call("tools/call", std::move(params), {});
+    const auto catalog = hub_.upstreams().snapshot();
+    const auto* tool = catalog->find_tool(name->get_ref<const std::string&>());
+    if (tool == nullptr) co_return answer::fail(invalid_params("Unknown tool: " + name->get<std::string>()));
+    params["name"] = tool->original;
+    const bool task = params.contains("task");
+    auto reply = co_await forward(tool->server, "tools/call", std::move(params), control);
     if (!reply.ok()) {
-      spdlog::warn("tools/call {} -> [{}] failed: {} ({})", tool->name, tool->server,
-                   reply.error->message, reply.error->code);
-      co_return protocol::make_error(id, *reply.error);
+      if (!reply.cancelled) {
+        spdlog::warn("tools/call {} -> [{}] failed: {} ({})", tool->name, tool->server,
+                     reply.error->message, reply.error->code);
+      }
+      co_return answer::from(std::move(reply));
     }
-    co_return protocol::make_result(id, std::move(reply.result));
+    ns::expose_uris(*catalog, tool->server, "tools/call", reply.result);
+    if (task) adopt_tasks(tool->server, reply.result);
+    co_return answer::ok(std::move(reply.result));
+  }
+
+  void adopt_tasks(const std::string& server, json& result) {
+    ns::expose_task_ids(server, result);
+    if (const auto t = result.find("task"); t != result.end() && t->is_object()) {
+      hub_.record_task_owner(t->value("taskId", std::string()), id_);
+    }
+  }
+
+  asio::awaitable<answer> get_prompt(json params, std::shared_ptr<protocol::call_control> control) {
+    const auto name = params.find("name");
+    if (name == params.end() || !name->is_string()) {
+      co_return answer::fail(invalid_params("prompts/get needs a string `name`"));
+    }
+    const auto catalog = hub_.upstreams().snapshot();
+    const auto* prompt = catalog->find_prompt(name->get_ref<const std::string&>());
+    if (prompt == nullptr) co_return answer::fail(invalid_params("Unknown prompt: " + name->get<std::string>()));
+    params["name"] = prompt->original;
+    auto reply = co_await forward(prompt->server, "prompts/get", std::move(params), control);
+    if (reply.ok()) ns::expose_uris(*catalog, prompt->server, "prompts/get", reply.result);
+    co_return answer::from(std::move(reply));
+  }
+
+  static std::optional<ns::uri_target> target_of(const ns::catalog& catalog, const json& params) {
+    const auto uri = params.find("uri");
+    if (uri == params.end() || !uri->is_string()) return std::nullopt;
+    return catalog.resolve_uri(uri->get_ref<const std::string&>());
+  }
+
+  static answer resource_not_found(const json& params) {
+    return answer::fail({error_code::resource_not_found, "Resource not found",
+                         json{{"uri", params.value("uri", json())}}});
+  }
+
+  asio::awaitable<answer> read_resource(json params, std::shared_ptr<protocol::call_control> control) {
+    if (!params.contains("uri") || !params["uri"].is_string()) {
+      co_return answer::fail(invalid_params("resources/read needs a string `uri`"));
+    }
+    const auto catalog = hub_.upstreams().snapshot();
+    const auto target = target_of(*catalog, params);
+    if (!target) co_return resource_not_found(params);
+    params["uri"] = target->uri;
+    auto reply = co_await forward(target->server, "resources/read", std::move(params), control);
+    if (reply.ok()) ns::expose_uris(*catalog, target->server, "resources/read", reply.result);
+    co_return answer::from(std::move(reply));
+  }
+
+  asio::awaitable<answer> subscription(std::string_view method, const json& params) {
+    if (!params.contains("uri") || !params["uri"].is_string()) {
+      co_return answer::fail(invalid_params(std::string(method) + " needs a string `uri`"));
+    }
+    const auto target = target_of(*hub_.upstreams().snapshot(), params);
+    if (!target) co_return resource_not_found(params);
+    if (method == "resources/subscribe") co_return answer::from(co_await hub_.subscribe(id_, *target));
+    co_return answer::from(co_await hub_.unsubscribe(id_, *target));
+  }
+
+  asio::awaitable<answer> complete(json params, std::shared_ptr<protocol::call_control> control) {
+    const auto catalog = hub_.upstreams().snapshot();
+    auto ref = params.find("ref");
+    if (ref == params.end() || !ref->is_object()) {
+      co_return answer::fail(invalid_params("completion/complete needs a `ref` object"));
+    }
+    const auto type = ref->value("type", std::string());
+    std::string server;
+    if (type == "ref/prompt") {
+      const auto* prompt = catalog->find_prompt(ref->value("name", std::string()));
+      if (prompt == nullptr) co_return answer::fail(invalid_params("Unknown prompt: " + ref->value("name", std::string())));
+      (*ref)["name"] = prompt->original;
+      server = prompt->server;
+    } else if (type == "ref/resource") {
+      const auto target = target_of(*catalog, *ref);
+      if (!target) co_return answer::fail(invalid_params("Unknown resource template: " + ref->value("uri", std::string())));
+      (*ref)["uri"] = target->uri;
+      server = target->server;
+    } else {
+      co_return answer::fail(invalid_params("unknown completion ref type `" + type + "`"));
+    }
+    co_return answer::from(co_await forward(server, "completion/complete", std::move(params), control));
+  }
+
+  asio::awaitable<answer> set_level(const json& params) {
+    const auto level = params.value("level", std::string());
+    const auto severity = log_severity(level);
+    if (severity < 0) co_return answer::fail(invalid_params("unknown log level `" + level + "`"));
+    log_threshold_ = severity;
+    co_await hub_.apply_log_levels();
+    co_return answer::ok(json::object());
+  }
+
+  asio::awaitable<answer> task_request(std::string method, json params,
+                                       std::shared_ptr<protocol::call_control> control) {
+    const auto exposed = params.value("taskId", std::string());
+    const auto target = ns::resolve_task_id(exposed);
+    if (!target || hub_.upstreams().peer(target->server) == nullptr) {
+      co_return answer::fail(invalid_params("Unknown task: " + exposed));
+    }
+    params["taskId"] = target->task_id;
+    auto reply = co_await forward(target->server, method, std::move(params), control);
+    if (reply.ok()) {
+      ns::expose_task_ids(target->server, reply.result);
+      if (method == "tasks/result") {
+        ns::expose_uris(*hub_.upstreams().snapshot(), target->server, method, reply.result);
+      }
+    }
+    co_return answer::from(std::move(reply));
+  }
+
+  asio::awaitable<answer> list_tasks(const json& params) {
+    if (params.contains("cursor")) {
+      co_return answer::fail(invalid_params("Invalid cursor: manifold lists all tasks in one page"));
+    }
+    auto servers = hub_.upstreams().upstreams_with("/tasks/list");
+    std::vector<json> per_server(servers.size(), json::array());
+    std::vector<std::size_t> index(servers.size());
+    for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+    co_await io::parallel_for_each(index, [&](std::size_t i) -> asio::awaitable<void> {
+      json cursor;
+      for (int page = 0; page < 1000; ++page) {
+        json p = json::object();
+        if (!cursor.is_null()) p["cursor"] = cursor;
+        auto reply = co_await forward(servers[i], "tasks/list", std::move(p), nullptr);
+        if (!reply.ok()) break;
+        ns::expose_task_ids(servers[i], reply.result);
+        for (auto& t : reply.result.value("tasks", json::array())) per_server[i].push_back(std::move(t));
+        cursor = reply.result.value("nextCursor", json());
+        if (!cursor.is_string()) break;
+      }
+    });
+    json tasks = json::array();
+    for (auto& list : per_server) {
+      for (auto& t : list) tasks.push_back(std::move(t));
+    }
+    co_return answer::ok({{"tasks", std::move(tasks)}});
   }
 
   void send(const json& message) {
@@ -215,14 +504,17 @@ class session final : public host_session, public std::enable_shared_from_this<s
 
   asio::any_io_executor executor_;
   std::shared_ptr<protocol::channel> link_;
-  backend& backend_;
-  session_options options_;
+  relay_impl& hub_;
+  std::uint64_t id_;
   lifecycle state_ = lifecycle::awaiting_initialize;
   bool initializing_ = false;
   std::string negotiated_;
   json client_capabilities_ = json::object();
   json client_info_ = json::object();
-  std::size_t in_flight_ = 0;
+  int log_threshold_ = -1;
+  // Host requests in flight by their id (as JSON text), each with its cancel handle.
+  std::unordered_map<std::string, std::shared_ptr<protocol::call_control>> in_flight_;
+  io::request_tracker outbound_;  // requests manifold sent to the host
   bool closing_ = false;
   bool stopped_ = false;
   io::event drained_;
@@ -231,10 +523,8 @@ class session final : public host_session, public std::enable_shared_from_this<s
 
 }  // namespace
 
-std::shared_ptr<host_session> make_host_session(asio::any_io_executor executor,
-                                                std::shared_ptr<protocol::channel> link,
-                                                backend& backend, session_options options) {
-  return std::make_shared<session>(std::move(executor), std::move(link), backend, options);
+std::shared_ptr<host_session> relay_impl::open_session(std::shared_ptr<protocol::channel> link) {
+  return std::make_shared<session>(executor_, std::move(link), *this, next_session_++);
 }
 
 }  // namespace manifold::proxy

@@ -93,11 +93,11 @@ TEST(cli, catalog_lists_every_tool_with_its_origin_and_reports_collisions) {
   EXPECT_EQ(out["collisions"][0]["dropped"]["server"], "a__b");
   EXPECT_EQ(out["collisions"][0]["dropped"]["original"], "echo");
   EXPECT_EQ(out["upstreams"][2]["ok"], false);
-  EXPECT_NE(r.err.find("name collision on a__b__echo"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("name collision on tool a__b__echo"), std::string::npos) << r.err;
 
   const auto table = run({"catalog", "--config", path});
   EXPECT_NE(table.out.find("a__b__echo"), std::string::npos);
-  EXPECT_NE(table.out.find("collision: a__b__echo: [a] b__echo kept, [a__b] echo left out"),
+  EXPECT_NE(table.out.find("collision (tool): a__b__echo: [a] b__echo kept, [a__b] echo left out"),
             std::string::npos) << table.out;
 }
 

@@ -1,11 +1,9 @@
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
-#include <unordered_map>
 
+#include "manifold/io/event.hpp"
+#include "manifold/io/request_tracker.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/upstream/upstream.hpp"
@@ -22,6 +20,8 @@ std::string_view to_string(upstream_state state) {
   switch (state) {
     case upstream_state::created:
       return "created";
+    case upstream_state::launched:
+      return "launched";
     case upstream_state::starting:
       return "starting";
     case upstream_state::ready:
@@ -43,16 +43,6 @@ std::string describe_ms(milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
 
-// One request awaiting its reply. Lives in the awaiting coroutine's frame; the session
-// holds a pointer while the request is in flight. The timer doubles as the wake-up: a reply
-// (or the link closing) stores the outcome and cancels it.
-struct pending_call {
-  explicit pending_call(asio::any_io_executor ex, clock::time_point deadline)
-      : timer(std::move(ex), deadline) {}
-  asio::steady_timer timer;
-  std::optional<protocol::rpc_reply> reply;
-};
-
 class client_session final : public upstream, public std::enable_shared_from_this<client_session> {
  public:
   client_session(asio::any_io_executor executor, const config::server_config& server,
@@ -66,24 +56,42 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   void on_notification(notification_handler handler) override {
     on_notification_ = std::move(handler);
   }
+  void on_request(request_handler handler) override { on_request_ = std::move(handler); }
 
-  asio::awaitable<bool> start() override {
-    state_ = upstream_state::starting;
-    const auto deadline = clock::now() + server_.startup_timeout;
+  asio::awaitable<void> launch() override {
+    if (launch_started_) {  // a second caller waits for the first
+      co_await launched_.wait_until(launch_deadline_);
+      co_return;
+    }
+    launch_started_ = true;
+    launch_deadline_ = clock::now() + server_.startup_timeout;
     std::string open_error;
     try {
       channel_ = co_await link_->open();
     } catch (const std::exception& e) {
       open_error = e.what();
     }
-    if (!channel_) co_return co_await fail("failed to start: " + open_error);
+    if (!channel_) {
+      co_await fail("failed to start: " + open_error);
+      launched_.set();
+      co_return;
+    }
+    state_ = upstream_state::launched;
     asio::co_spawn(executor_, read_loop(shared_from_this()), asio::detached);
+    launched_.set();
+  }
 
+  asio::awaitable<bool> start(json client_capabilities) override {
+    co_await launch();
+    if (state_ != upstream_state::launched) co_return false;
+    state_ = upstream_state::starting;
+    // The deadline counts from the launch: a child that takes all of it to boot fails.
+    const auto deadline = std::max(launch_deadline_, clock::now() + milliseconds(100));
     json params{{"protocolVersion", protocol::latest_version},
-                {"capabilities", json::object()},
+                {"capabilities", std::move(client_capabilities)},
                 {"clientInfo", {{"name", "manifold"}, {"version", manifold::version}}}};
-    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - clock::now());
-    auto reply = co_await request("initialize", std::move(params), std::max(remaining, milliseconds(1)));
+    auto reply = co_await request("initialize", std::move(params), deadline,
+                                  server_.startup_timeout, nullptr);
     if (!reply.ok()) {
       if (reply.error->code == error_code::request_timeout) {
         co_return co_await fail("did not answer initialize within " +
@@ -111,11 +119,14 @@ class client_session final : public upstream, public std::enable_shared_from_thi
               (problem_.empty() ? "" : ": " + problem_) + ")");
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
-    co_return co_await request(std::move(method), std::move(params), timeout);
+    co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
+                               timeout, std::move(options.control));
   }
 
   void notify(std::string method, json params) override {
-    if (channel_) channel_->send(protocol::serialize(protocol::make_notification(method, std::move(params))));
+    if (channel_) {
+      channel_->send(protocol::serialize(protocol::make_notification(method, std::move(params))));
+    }
   }
 
   asio::awaitable<list_outcome> list_all(std::string method, std::string key) override {
@@ -157,32 +168,45 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   asio::awaitable<void> stop(milliseconds budget) override {
     if (state_ == upstream_state::closed) co_return;
     if (state_ != upstream_state::failed) state_ = upstream_state::closed;
-    fail_pending("upstream '" + server_.name + "' is shutting down");
+    requests_.fail_all(protocol::rpc_reply::failure(
+        error_code::connection_closed, "upstream '" + server_.name + "' is shutting down"));
     co_await link_->close(budget);
   }
 
  private:
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
-                                               milliseconds timeout) {
-    const auto id = next_id_++;
-    pending_call pending(executor_, clock::now() + timeout);
-    pending_.emplace(id, &pending);
+                                               clock::time_point deadline, milliseconds timeout,
+                                               std::shared_ptr<protocol::call_control> control) {
+    const auto id = requests_.next_id();
     channel_->send(protocol::serialize(protocol::make_request(id, method, std::move(params))));
-    auto [ec] = co_await pending.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    pending_.erase(id);
-    if (pending.reply) co_return std::move(*pending.reply);
-
-    const bool timed_out = !ec;
-    notify("notifications/cancelled",
-           {{"requestId", id}, {"reason", timed_out ? "timeout" : "cancelled"}});
-    if (timed_out) {
-      spdlog::warn("[{}] {} timed out after {}", server_.name, method, describe_ms(timeout));
-      co_return protocol::rpc_reply::failure(
-          error_code::request_timeout, "upstream '" + server_.name + "' did not answer " + method +
-                                           " within " + describe_ms(timeout));
+    if (control) {
+      std::weak_ptr<client_session> weak = shared_from_this();
+      control->cancel = [weak, id](const std::string& reason) {
+        auto self = weak.lock();
+        if (!self || !self->requests_.cancel(id)) return;
+        self->notify("notifications/cancelled", {{"requestId", id}, {"reason", reason}});
+      };
     }
-    co_return protocol::rpc_reply::failure(error_code::request_timeout,
-                                           method + " to '" + server_.name + "' was cancelled");
+    auto done = co_await requests_.wait(id, deadline);
+    if (control) control->cancel = nullptr;
+    switch (done.how) {
+      case io::request_tracker::outcome::replied:
+        co_return std::move(done.reply);
+      case io::request_tracker::outcome::cancelled: {
+        auto out = protocol::rpc_reply::failure(error_code::request_timeout,
+                                                method + " was cancelled");
+        out.cancelled = true;
+        co_return out;
+      }
+      case io::request_tracker::outcome::timed_out:
+        break;
+    }
+    notify("notifications/cancelled", {{"requestId", id}, {"reason", "timeout"}});
+    spdlog::warn("[{}] {} timed out", server_.name, method);
+    co_return protocol::rpc_reply::failure(
+        error_code::request_timeout,
+        "upstream '" + server_.name + "' did not answer " + method + " within " +
+            describe_ms(timeout));
   }
 
   std::string read_initialize_result(const json& result) {
@@ -212,16 +236,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     problem_ = std::move(why);
     spdlog::error("[{}] {}; leaving it out", server_.name, problem_);
     state_ = upstream_state::failed;
-    fail_pending("upstream '" + server_.name + "' failed: " + problem_);
+    requests_.fail_all(protocol::rpc_reply::failure(
+        error_code::connection_closed, "upstream '" + server_.name + "' failed: " + problem_));
     co_await link_->close(milliseconds(1500));
     co_return false;
-  }
-
-  void fail_pending(const std::string& why) {
-    for (auto& [id, pending] : pending_) {
-      pending->reply = protocol::rpc_reply::failure(error_code::connection_closed, why);
-      pending->timer.cancel();
-    }
   }
 
   // The only reader of the upstream's output: replies, notifications, and requests.
@@ -238,26 +256,34 @@ class client_session final : public upstream, public std::enable_shared_from_thi
                      frame->text);
         continue;
       }
-      self->dispatch(*parsed.msg);
+      self->dispatch(std::move(*parsed.msg));
     }
     const auto reason = self->link_->end_reason();
-    if (self->state_ == upstream_state::ready || self->state_ == upstream_state::starting) {
+    if (self->state_ != upstream_state::failed && self->state_ != upstream_state::closed) {
       self->problem_ = "closed its output" + (reason.empty() ? "" : " (" + reason + ")");
       spdlog::error("[{}] {}", self->server_.name, self->problem_);
       self->state_ = upstream_state::closed;
     }
-    self->fail_pending("upstream '" + self->server_.name + "' " +
-                       (self->problem_.empty() ? "closed" : self->problem_));
+    self->requests_.fail_all(protocol::rpc_reply::failure(
+        error_code::connection_closed,
+        "upstream '" + self->server_.name + "' " +
+            (self->problem_.empty() ? "closed" : self->problem_)));
   }
 
-  void dispatch(const protocol::message& msg) {
+  void dispatch(protocol::message msg) {
     switch (msg.kind) {
       case protocol::message_kind::response:
+        if (!requests_.deliver(msg.id(), {msg.body["result"], std::nullopt})) late_reply(msg);
+        return;
       case protocol::message_kind::error_response:
-        deliver(msg);
+        if (!requests_.deliver(msg.body["id"],
+                               {nullptr, protocol::rpc_error::from_json(msg.body["error"])})) {
+          late_reply(msg);
+        }
         return;
       case protocol::message_kind::request:
-        answer_request(msg);
+        asio::co_spawn(executor_, answer_request(shared_from_this(), std::move(msg)),
+                       asio::detached);
         return;
       case protocol::message_kind::notification:
         if (on_notification_) on_notification_(msg);
@@ -265,34 +291,28 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     }
   }
 
-  void deliver(const protocol::message& msg) {
-    const auto& id = msg.body["id"];
-    const auto it = id.is_number_integer() ? pending_.find(id.get<std::int64_t>()) : pending_.end();
-    if (it == pending_.end()) {
-      spdlog::debug("[{}] reply for unknown or abandoned id {}; dropped", server_.name, id);
-      return;
-    }
-    auto* pending = it->second;
-    if (msg.kind == protocol::message_kind::response) {
-      pending->reply = protocol::rpc_reply{msg.body["result"], std::nullopt};
-    } else {
-      pending->reply = protocol::rpc_reply{nullptr, protocol::rpc_error::from_json(msg.body["error"])};
-    }
-    pending->timer.cancel();
+  void late_reply(const protocol::message& msg) {
+    spdlog::debug("[{}] reply for unknown, timed-out or cancelled id {}; dropped", server_.name,
+                  msg.body.value("id", json()).dump());
   }
 
-  // Requests from the upstream to manifold. ping is answered here.
-  void answer_request(const protocol::message& msg) {
-    const auto method = msg.method();
+  // Requests from the upstream to manifold: ping here, the rest through the handler.
+  static asio::awaitable<void> answer_request(std::shared_ptr<client_session> self,
+                                              protocol::message msg) {
+    const auto method = std::string(msg.method());
+    protocol::rpc_reply reply;
     if (method == "ping") {
-      channel_->send(protocol::serialize(protocol::make_result(msg.id(), json::object())));
-      return;
+      reply.result = json::object();
+    } else if (self->on_request_) {
+      reply = co_await self->on_request_(msg);
+    } else {
+      reply = protocol::rpc_reply::failure(error_code::method_not_found,
+                                           "Method not found: " + method);
     }
-    spdlog::warn("[{}] sent request {}, which manifold does not relay; answered -32601",
-                 server_.name, method);
-    channel_->send(protocol::serialize(protocol::make_error(
-        msg.id(), {error_code::method_not_found, "Method not found: " + std::string(method),
-                   std::nullopt})));
+    if (!self->channel_) co_return;
+    self->channel_->send(protocol::serialize(
+        reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
+                   : protocol::make_error(msg.id(), *reply.error)));
   }
 
   asio::any_io_executor executor_;
@@ -302,9 +322,12 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   upstream_state state_ = upstream_state::created;
   upstream_info info_;
   std::string problem_;
-  std::int64_t next_id_ = 1;
-  std::unordered_map<std::int64_t, pending_call*> pending_;
+  clock::time_point launch_deadline_;
+  bool launch_started_ = false;
+  io::event launched_;
+  io::request_tracker requests_;
   notification_handler on_notification_;
+  request_handler on_request_;
 };
 
 }  // namespace

@@ -46,10 +46,17 @@ supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg
 
 supervisor::~supervisor() = default;
 
-asio::awaitable<void> supervisor::start_all() {
+asio::awaitable<void> supervisor::launch_all() {
   co_await io::parallel_for_each(upstreams_, [](std::shared_ptr<upstream>& u) -> asio::awaitable<void> {
-    co_await u->start();
+    co_await u->launch();
   });
+}
+
+asio::awaitable<void> supervisor::start_all(json client_capabilities) {
+  co_await io::parallel_for_each(
+      upstreams_, [&client_capabilities](std::shared_ptr<upstream>& u) -> asio::awaitable<void> {
+        co_await u->start(client_capabilities);
+      });
 }
 
 asio::awaitable<void> supervisor::stop_all(std::chrono::milliseconds budget) {

@@ -17,12 +17,16 @@ struct source_position {
   int column = 0;
 };
 
+enum class prefix_mode { always, never };
+
 struct naming_config {
   std::string separator = "__";
+  prefix_mode prefix = prefix_mode::always;  // never: names and URIs pass unchanged
 };
 
 struct limits_config {
   std::size_t max_message_bytes = 4 * 1024 * 1024;
+  std::size_t page_size = 0;  // items per page of manifold's lists; 0: everything in one page
 };
 
 enum class transport_kind { stdio, http, sse, websocket, automatic };

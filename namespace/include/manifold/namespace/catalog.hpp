@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,27 +14,42 @@ namespace manifold::ns {
 
 using json = nlohmann::json;
 
-// What one upstream offers, as it listed it.
+enum class entry_kind { tool, prompt, resource, resource_template };
+std::string_view to_string(entry_kind kind);
+
+// What one upstream offers, as it listed it, in the upstream's order.
 struct upstream_listing {
   std::string server;      // the config key
   std::string namespace_;  // the exposed prefix
-  std::vector<json> tools;  // tool objects, in the upstream's order
+  std::vector<json> tools;
+  std::vector<json> prompts;
+  std::vector<json> resources;
+  std::vector<json> resource_templates;
+};
+
+enum class prefix_mode {
+  always,  // every tool and prompt is <namespace><separator><name>; every URI gets a scheme prefix
+  never,   // names and URIs pass unchanged (one upstream, or upstreams known not to clash)
 };
 
 struct naming_options {
   std::string separator = "__";
+  prefix_mode prefix = prefix_mode::always;
 };
 
-struct exposed_tool {
-  std::string name;           // what the host sees and calls
-  std::string server;         // which upstream owns it
-  std::string original_name;  // what that upstream calls it
-  json definition;            // the upstream's tool object, `name` replaced by `name` above
+// One exposed tool, prompt, resource or resource template. For resources `name` is the
+// exposed URI, for templates the exposed uriTemplate; `original` is the upstream's own.
+struct exposed_entry {
+  std::string name;
+  std::string server;
+  std::string original;
+  json definition;  // the upstream's object with the exposed name or URI in place
 };
 
-// Two upstream tools that produced the same exposed name. The first in config order keeps
+// Two upstream entries that produced the same exposed name. The first in config order keeps
 // it; the other is left out of the catalog.
 struct collision {
+  entry_kind kind = entry_kind::tool;
   std::string exposed_name;
   std::string kept_server;
   std::string kept_original;
@@ -47,36 +64,77 @@ struct rejected_entry {
   std::string reason;
 };
 
+// Where an exposed URI leads.
+struct uri_target {
+  std::string server;
+  std::string uri;  // the upstream's own URI
+};
+
 struct string_hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
+using name_index = std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>>;
 
 class catalog {
  public:
   catalog() = default;
 
-  [[nodiscard]] const std::vector<exposed_tool>& tools() const { return tools_; }
-  [[nodiscard]] const exposed_tool* find_tool(std::string_view exposed_name) const;
+  [[nodiscard]] const std::vector<exposed_entry>& tools() const { return tools_; }
+  [[nodiscard]] const std::vector<exposed_entry>& prompts() const { return prompts_; }
+  [[nodiscard]] const std::vector<exposed_entry>& resources() const { return resources_; }
+  [[nodiscard]] const std::vector<exposed_entry>& resource_templates() const { return templates_; }
+  [[nodiscard]] const std::vector<exposed_entry>& entries(entry_kind kind) const;
+  [[nodiscard]] const exposed_entry* find_tool(std::string_view exposed_name) const;
+  [[nodiscard]] const exposed_entry* find_prompt(std::string_view exposed_name) const;
   [[nodiscard]] const std::vector<collision>& collisions() const { return collisions_; }
   [[nodiscard]] const std::vector<rejected_entry>& rejected() const { return rejected_; }
+  // Which build this is; list cursors are tied to it.
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+  // The URI the host sees for `uri` of `server`, and the way back. With prefix `always`
+  // the scheme gets the server's URI token ("demo://x" -> "everything+demo://x"), which
+  // keeps it a valid URI and makes the mapping exact both ways. With `never` URIs pass
+  // unchanged and are routed by the listed resources and templates.
+  [[nodiscard]] std::string expose_uri(std::string_view server, std::string_view uri) const;
+  [[nodiscard]] std::optional<uri_target> resolve_uri(std::string_view exposed) const;
+  // The scheme prefix token of `server` (empty with prefix `never`).
+  [[nodiscard]] std::string uri_token(std::string_view server) const;
 
   friend catalog build_catalog(const std::vector<upstream_listing>& upstreams,
-                               const naming_options& naming);
+                               const naming_options& naming, std::uint64_t generation);
 
  private:
-  std::vector<exposed_tool> tools_;
-  std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> by_name_;
+  naming_options naming_;
+  std::uint64_t generation_ = 0;
+  std::vector<exposed_entry> tools_;
+  std::vector<exposed_entry> prompts_;
+  std::vector<exposed_entry> resources_;
+  std::vector<exposed_entry> templates_;
+  name_index tool_index_;
+  name_index prompt_index_;
+  name_index resource_index_;
   std::vector<collision> collisions_;
   std::vector<rejected_entry> rejected_;
+  std::vector<std::pair<std::string, std::string>> uri_tokens_;  // server -> token
+  std::vector<std::string> servers_with_resources_;
 };
 
-// The exposed name for `original` from namespace `ns`: "<ns><separator><original>".
+// The exposed name for `original` from namespace `ns` under `naming`.
 std::string exposed_name(std::string_view ns, std::string_view original,
                          const naming_options& naming);
 
-// Deterministic: the same listings in the same order give the same catalog. Tools keep the
-// order of `upstreams`, then each upstream's own order.
-catalog build_catalog(const std::vector<upstream_listing>& upstreams, const naming_options& naming);
+// A URI scheme token derived from a namespace: lowercase, '_' becomes '-', a leading
+// non-letter gets an 'x' in front (schemes start with a letter and allow [a-z0-9+.-]).
+std::string uri_token_for(std::string_view ns);
+
+// Deterministic: the same listings in the same order give the same catalog. Entries keep
+// the order of `upstreams`, then each upstream's own order.
+catalog build_catalog(const std::vector<upstream_listing>& upstreams, const naming_options& naming,
+                      std::uint64_t generation = 0);
+
+// A hash of every exposed definition of one kind: equal when a rebuild changed nothing
+// a host would see in that list.
+std::uint64_t fingerprint(const catalog& c, entry_kind kind);
 
 }  // namespace manifold::ns

@@ -2,6 +2,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,15 +17,26 @@ struct rpc_reply {
   json result;
   std::optional<rpc_error> error;
 
+  bool cancelled = false;  // the caller cancelled it; nothing is to be sent back
+
   [[nodiscard]] bool ok() const { return !error.has_value(); }
   static rpc_reply failure(int code, std::string message) {
     return rpc_reply{nullptr, rpc_error{code, std::move(message), std::nullopt}};
   }
 };
 
+// Lets a caller cancel a call in flight. The peer sets `cancel` once the request is sent
+// and clears it when the call completes; cancelling tells the peer (notifications/cancelled
+// with the peer-side id) and completes the call as cancelled, so a late reply is dropped.
+struct call_control {
+  std::function<void(const std::string& reason)> cancel;
+  bool cancelled = false;  // set by whoever cancelled, so late completions are not answered
+};
+
 struct call_options {
   // 0 means the peer's configured default.
   std::chrono::milliseconds timeout{0};
+  std::shared_ptr<call_control> control;
 };
 
 // Something manifold can send requests and notifications to: an upstream server.

@@ -3,7 +3,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "manifold/namespace/catalog.hpp"
 #include "manifold/protocol/json_rpc.hpp"
@@ -11,9 +13,9 @@
 
 namespace manifold::proxy {
 
-// What a host session needs from the rest of manifold: the current catalog snapshot and the
-// upstreams behind it. The app wires the upstream side to this; the proxy never sees it.
-// Thread: the io thread.
+// What host sessions need from the rest of manifold: the current catalog snapshot, the
+// upstreams behind it and what they can do. The app wires the upstream side to this; the
+// proxy never sees it. Thread: the io thread.
 class backend {
  public:
   backend() = default;
@@ -21,15 +23,26 @@ class backend {
   backend& operator=(const backend&) = delete;
   virtual ~backend() = default;
 
-  // The current snapshot; never null once ready. In-flight calls keep the one they started on.
+  // Starts the upstreams (once; later calls wait for the first) declaring the host's
+  // `client_capabilities` to them, so that each upstream offers what the host can serve.
+  // Returns when the first catalog is built or `deadline` passed (false then).
+  virtual boost::asio::awaitable<bool> ensure_started(
+      protocol::json client_capabilities, std::chrono::steady_clock::time_point deadline) = 0;
+  // The latest time a start can take: startup is bounded so a host never hangs.
+  [[nodiscard]] virtual std::chrono::steady_clock::time_point start_deadline() const = 0;
+
+  // The current snapshot; never null. In-flight calls keep the one they started on.
   [[nodiscard]] virtual std::shared_ptr<const ns::catalog> snapshot() const = 0;
   // The upstream that serves `server`, or null when it is unknown.
   [[nodiscard]] virtual protocol::rpc_peer* peer(std::string_view server) = 0;
-  // Waits until the first catalog is built (all upstreams started or given up on).
-  // False when the deadline passed first.
-  virtual boost::asio::awaitable<bool> wait_ready(std::chrono::steady_clock::time_point deadline) = 0;
-  // The latest time wait_ready can take: startup must be bounded so a host never hangs.
-  [[nodiscard]] virtual std::chrono::steady_clock::time_point ready_deadline() const = 0;
+  // Names of the ready upstreams whose capabilities contain `capability` (a JSON pointer
+  // such as "/logging" or "/tasks/list").
+  [[nodiscard]] virtual std::vector<std::string> upstreams_with(std::string_view capability) const = 0;
+
+  // What manifold can relay given its upstreams, for the initialize result.
+  [[nodiscard]] virtual protocol::json server_capabilities() const = 0;
+  // The upstreams' instructions, each labelled with its namespace.
+  [[nodiscard]] virtual std::string instructions() const = 0;
 };
 
 }  // namespace manifold::proxy

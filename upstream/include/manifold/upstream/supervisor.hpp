@@ -21,8 +21,11 @@ class supervisor {
   supervisor& operator=(const supervisor&) = delete;
   ~supervisor();
 
-  // Starts all upstreams concurrently; each is bounded by its own startup_timeout.
-  boost::asio::awaitable<void> start_all();
+  // Starts every child process now, before the handshake (see upstream::launch).
+  boost::asio::awaitable<void> launch_all();
+  // Starts all upstreams concurrently, declaring `client_capabilities` to each; each is
+  // bounded by its own startup_timeout.
+  boost::asio::awaitable<void> start_all(json client_capabilities);
   // Stops all concurrently; children get stdin EOF, SIGTERM, then SIGKILL within `budget`.
   boost::asio::awaitable<void> stop_all(std::chrono::milliseconds budget);
 

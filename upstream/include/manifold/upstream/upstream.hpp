@@ -16,7 +16,7 @@ namespace manifold::upstream {
 
 using json = protocol::json;
 
-enum class upstream_state { created, starting, ready, failed, closed };
+enum class upstream_state { created, launched, starting, ready, failed, closed };
 std::string_view to_string(upstream_state state);
 
 // What the upstream said about itself in its initialize result.
@@ -40,6 +40,10 @@ class upstream : public protocol::rpc_peer {
  public:
   // Notifications the upstream sends (list_changed, progress, logging ...).
   using notification_handler = std::function<void(const protocol::message&)>;
+  // Requests the upstream sends to manifold (sampling, elicitation, roots). The reply goes
+  // back under the upstream's own id. ping is answered without it.
+  using request_handler =
+      std::function<boost::asio::awaitable<protocol::rpc_reply>(protocol::message)>;
 
   [[nodiscard]] virtual const std::string& name() const = 0;
   [[nodiscard]] virtual upstream_state state() const = 0;
@@ -47,15 +51,19 @@ class upstream : public protocol::rpc_peer {
   // Why the upstream is failed or closed, for logs and status output.
   [[nodiscard]] virtual std::string problem() const = 0;
 
-  // Opens the transport and performs the initialize handshake, all within the server's
-  // startup_timeout. On failure the state is `failed`, problem() says why, and the
-  // transport is shut down; returns whether the upstream is ready.
-  virtual boost::asio::awaitable<bool> start() = 0;
+  // Opens the transport (starts the process) without the handshake, so that a slow start-up
+  // overlaps with waiting for the host. Failure is recorded; start() then reports it.
+  virtual boost::asio::awaitable<void> launch() = 0;
+  // Launches if needed, then performs the initialize handshake declaring
+  // `client_capabilities`, all within the server's startup_timeout. On failure the state is
+  // `failed`, problem() says why, and the transport is shut down. Returns whether ready.
+  virtual boost::asio::awaitable<bool> start(json client_capabilities) = 0;
   // `method` (e.g. tools/list) followed across every nextCursor; `key` names the array.
   virtual boost::asio::awaitable<list_outcome> list_all(std::string method, std::string key) = 0;
   // Ends the session within `budget`; in-flight requests fail with connection_closed.
   virtual boost::asio::awaitable<void> stop(std::chrono::milliseconds budget) = 0;
   virtual void on_notification(notification_handler handler) = 0;
+  virtual void on_request(request_handler handler) = 0;
 };
 
 // A client session over `link`, configured by `server`.

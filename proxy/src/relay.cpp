@@ -1,0 +1,333 @@
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "manifold/io/parallel.hpp"
+#include "manifold/namespace/task_ids.hpp"
+#include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/protocol/error_codes.hpp"
+#include "relay_impl.hpp"
+
+namespace manifold::proxy {
+
+namespace asio = boost::asio;
+namespace error_code = protocol::error_code;
+
+namespace {
+
+constexpr std::array<std::string_view, 8> severities{"debug",    "info",  "notice", "warning",
+                                                     "error",    "critical", "alert", "emergency"};
+
+std::string_view list_changed_method(ns::entry_kind kind) {
+  switch (kind) {
+    case ns::entry_kind::tool:
+      return "notifications/tools/list_changed";
+    case ns::entry_kind::prompt:
+      return "notifications/prompts/list_changed";
+    case ns::entry_kind::resource:
+    case ns::entry_kind::resource_template:
+      return "notifications/resources/list_changed";
+  }
+  return {};
+}
+
+// The capability a host must have declared for an upstream's request to reach it.
+bool host_can_take(const json& caps, std::string_view method, const json& params) {
+  if (!caps.is_object()) return false;
+  if (method == "sampling/createMessage") return caps.contains("sampling");
+  if (method == "roots/list") return caps.contains("roots");
+  if (method == "elicitation/create") {
+    const auto e = caps.find("elicitation");
+    if (e == caps.end()) return false;
+    const auto mode = params.is_object() ? params.value("mode", std::string("form")) : "form";
+    if (mode == "url") return e->is_object() && e->contains("url");
+    // An empty elicitation capability means form mode (backwards compatibility).
+    return !e->is_object() || e->empty() || e->contains("form");
+  }
+  if (method.substr(0, 6) == "tasks/") return caps.contains("tasks");
+  return false;
+}
+
+asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string uri) {
+  json params{{"uri", std::move(uri)}};
+  co_await peer->call("resources/unsubscribe", std::move(params), {});
+}
+
+}  // namespace
+
+int log_severity(std::string_view level) {
+  for (std::size_t i = 0; i < severities.size(); ++i) {
+    if (severities[i] == level) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+relay_impl::relay_impl(asio::any_io_executor executor, backend& backend, relay_options options)
+    : executor_(std::move(executor)), backend_(backend), options_(options) {}
+
+void relay_impl::attach(const std::shared_ptr<host_endpoint>& session) {
+  sessions_[session->id()] = session;
+  last_active_ = session->id();
+}
+
+void relay_impl::detach(std::uint64_t session) {
+  sessions_.erase(session);
+  std::erase_if(progress_, [session](const auto& p) { return p.second.first == session; });
+  std::erase_if(task_owners_, [session](const auto& p) { return p.second == session; });
+  std::erase_if(elicitation_owners_, [session](const auto& p) { return p.second == session; });
+  // Subscriptions only this session held are ended upstream.
+  for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
+    it->second.erase(session);
+    if (!it->second.empty()) {
+      ++it;
+      continue;
+    }
+    if (auto* peer = backend_.peer(it->first.first)) {
+      asio::co_spawn(executor_, unsubscribe_upstream(peer, it->first.second), asio::detached);
+    }
+    it = subscriptions_.erase(it);
+  }
+}
+
+std::shared_ptr<host_endpoint> relay_impl::find(std::uint64_t session) const {
+  const auto it = sessions_.find(session);
+  return it == sessions_.end() ? nullptr : it->second.lock();
+}
+
+std::uint64_t relay_impl::begin_call(const std::string& server, std::uint64_t session) {
+  const auto ticket = next_ticket_++;
+  calls_[server][ticket] = session;
+  return ticket;
+}
+
+void relay_impl::end_call(const std::string& server, std::uint64_t ticket) {
+  const auto it = calls_.find(server);
+  if (it != calls_.end()) it->second.erase(ticket);
+}
+
+json relay_impl::bind_progress(std::uint64_t session, const json& host_token) {
+  const auto token = next_progress_++;
+  progress_[token] = {session, host_token};
+  return token;
+}
+
+void relay_impl::release_progress(const json& token) {
+  if (token.is_number_integer()) progress_.erase(token.get<std::int64_t>());
+}
+
+asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session,
+                                                          const ns::uri_target& target) {
+  auto& subscribers = subscriptions_[{target.server, target.uri}];
+  if (!subscribers.empty()) {  // already subscribed upstream for another session
+    subscribers.insert(session);
+    co_return protocol::rpc_reply{json::object(), std::nullopt};
+  }
+  auto* peer = backend_.peer(target.server);
+  if (peer == nullptr) {
+    subscriptions_.erase({target.server, target.uri});
+    co_return protocol::rpc_reply::failure(error_code::internal_error, "no such upstream");
+  }
+  json params{{"uri", target.uri}};  // (built outside co_await: GCC 12 mis-compiles it inside)
+  auto reply = co_await peer->call("resources/subscribe", std::move(params), {});
+  if (reply.ok()) {
+    subscriptions_[{target.server, target.uri}].insert(session);
+  } else if (subscriptions_[{target.server, target.uri}].empty()) {
+    subscriptions_.erase({target.server, target.uri});
+  }
+  co_return reply;
+}
+
+asio::awaitable<protocol::rpc_reply> relay_impl::unsubscribe(std::uint64_t session,
+                                                            const ns::uri_target& target) {
+  const auto it = subscriptions_.find({target.server, target.uri});
+  if (it == subscriptions_.end() || it->second.erase(session) == 0) {
+    co_return protocol::rpc_reply{json::object(), std::nullopt};  // idempotent
+  }
+  if (!it->second.empty()) co_return protocol::rpc_reply{json::object(), std::nullopt};
+  subscriptions_.erase(it);
+  auto* peer = backend_.peer(target.server);
+  if (peer == nullptr) co_return protocol::rpc_reply{json::object(), std::nullopt};
+  json params{{"uri", target.uri}};
+  co_return co_await peer->call("resources/unsubscribe", std::move(params), {});
+}
+
+asio::awaitable<void> relay_impl::apply_log_levels() {
+  int most_verbose = -1;
+  for (const auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock(); s && s->log_threshold() >= 0) {
+      most_verbose = most_verbose < 0 ? s->log_threshold() : std::min(most_verbose, s->log_threshold());
+    }
+  }
+  if (most_verbose < 0) co_return;
+  const auto level = std::string(severities[static_cast<std::size_t>(most_verbose)]);
+  auto servers = backend_.upstreams_with("/logging");
+  co_await io::parallel_for_each(servers, [this, &level](const std::string& server) -> asio::awaitable<void> {
+    if (auto* peer = backend_.peer(server)) {
+      json params{{"level", level}};
+      auto reply = co_await peer->call("logging/setLevel", std::move(params), {});
+      if (!reply.ok()) {
+        spdlog::warn("[{}] logging/setLevel {} failed: {}", server, level, reply.error->message);
+      }
+    }
+  });
+}
+
+void relay_impl::roots_changed() {
+  for (const auto& server : backend_.upstreams_with("")) {
+    if (auto* peer = backend_.peer(server)) peer->notify("notifications/roots/list_changed", nullptr);
+  }
+}
+
+void relay_impl::record_task_owner(const std::string& exposed_task_id, std::uint64_t session) {
+  task_owners_[exposed_task_id] = session;
+}
+
+void relay_impl::host_progress(const json& params) {
+  if (!params.is_object() || !params.contains("progressToken")) return;
+  const auto it = forwarded_progress_.find(params["progressToken"].dump());
+  if (it == forwarded_progress_.end()) return;
+  if (auto* peer = backend_.peer(it->second)) peer->notify("notifications/progress", params);
+}
+
+void relay_impl::catalog_changed(const std::vector<ns::entry_kind>& kinds) {
+  std::set<std::string_view> methods;
+  for (const auto kind : kinds) methods.insert(list_changed_method(kind));
+  for (const auto& [id, weak] : sessions_) {
+    auto s = weak.lock();
+    if (!s || !s->operating()) continue;
+    for (const auto method : methods) s->notify(method, nullptr);
+  }
+}
+
+void relay_impl::broadcast_log(const std::string& server, json params) {
+  const auto severity = log_severity(params.value("level", std::string()));
+  // Tag the logger with the server it came from.
+  const auto logger = params.find("logger");
+  params["logger"] = logger != params.end() && logger->is_string()
+                         ? server + "/" + logger->get<std::string>()
+                         : server;
+  for (const auto& [id, weak] : sessions_) {
+    auto s = weak.lock();
+    if (!s || !s->operating()) continue;
+    if (severity >= 0 && severity < s->log_threshold()) continue;
+    s->notify("notifications/message", params);
+  }
+}
+
+void relay_impl::upstream_notification(const std::string& server, const protocol::message& msg) {
+  const auto method = msg.method();
+  auto params = msg.params();
+  const auto catalog = backend_.snapshot();
+  if (method == "notifications/progress") {
+    const auto token = params.value("progressToken", json());
+    const auto it = token.is_number_integer() ? progress_.find(token.get<std::int64_t>()) : progress_.end();
+    if (it == progress_.end()) {
+      spdlog::debug("[{}] progress for unknown token {}; dropped", server, token.dump());
+      return;
+    }
+    if (auto s = find(it->second.first)) {
+      params["progressToken"] = it->second.second;
+      s->notify(method, std::move(params));
+    }
+  } else if (method == "notifications/message") {
+    broadcast_log(server, std::move(params));
+  } else if (method == "notifications/resources/updated") {
+    const auto uri = params.value("uri", std::string());
+    const auto it = subscriptions_.find({server, uri});
+    if (it == subscriptions_.end()) return;
+    ns::expose_uris(*catalog, server, method, params);
+    for (const auto session : it->second) {
+      if (auto s = find(session)) s->notify(method, params);
+    }
+  } else if (method == "notifications/tasks/status") {
+    ns::expose_task_ids(server, params);
+    const auto it = task_owners_.find(params.value("taskId", std::string()));
+    if (it == task_owners_.end()) return;
+    if (auto s = find(it->second)) s->notify(method, std::move(params));
+  } else if (method == "notifications/elicitation/complete") {
+    const auto it = elicitation_owners_.find(params.value("elicitationId", std::string()));
+    if (it == elicitation_owners_.end()) return;
+    if (auto s = find(it->second)) s->notify(method, std::move(params));
+    elicitation_owners_.erase(it);
+  } else if (method == "notifications/cancelled") {
+    // The upstream gave up on a request it sent to a host through manifold.
+    const auto it = forwarded_.find({server, params.value("requestId", json()).dump()});
+    if (it != forwarded_.end() && it->second->cancel) {
+      it->second->cancel(params.value("reason", std::string("cancelled by the server")));
+    }
+  } else {
+    spdlog::debug("[{}] notification {} not relayed", server, method);
+  }
+}
+
+std::shared_ptr<host_endpoint> relay_impl::route_request(const std::string& server,
+                                                         const json& params) const {
+  if (params.is_object()) {
+    if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+      if (const auto related = meta->find(ns::related_task_key);
+          related != meta->end() && related->is_object() && related->contains("taskId")) {
+        const auto task = ns::expose_task_id(server, related->value("taskId", std::string()));
+        if (const auto owner = task_owners_.find(task); owner != task_owners_.end()) {
+          if (auto s = find(owner->second)) return s;
+        }
+      }
+    }
+  }
+  if (const auto calls = calls_.find(server); calls != calls_.end()) {
+    for (auto it = calls->second.rbegin(); it != calls->second.rend(); ++it) {
+      if (auto s = find(it->second)) return s;
+    }
+  }
+  if (auto s = find(last_active_); s && s->operating()) return s;
+  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
+    if (auto s = it->second.lock(); s && s->operating()) return s;
+  }
+  return nullptr;
+}
+
+asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string server,
+                                                                 protocol::message msg) {
+  const auto method = std::string(msg.method());
+  auto params = msg.params();
+  static const std::set<std::string, std::less<>> relayed{
+      "sampling/createMessage", "elicitation/create", "roots/list", "tasks/get",
+      "tasks/result",           "tasks/list",         "tasks/cancel"};
+  if (relayed.find(method) == relayed.end()) {
+    co_return protocol::rpc_reply::failure(error_code::method_not_found,
+                                           "Method not found: " + method);
+  }
+  auto session = route_request(server, params);
+  if (!session) {
+    spdlog::warn("[{}] sent {} but no host session can take it", server, method);
+    co_return protocol::rpc_reply::failure(error_code::method_not_found,
+                                           "no host session is connected to answer " + method);
+  }
+  if (!host_can_take(session->client_capabilities(), method, params)) {
+    spdlog::info("[{}] sent {}; the host did not declare that capability", server, method);
+    co_return protocol::rpc_reply::failure(error_code::method_not_found,
+                                           "the host does not support " + method);
+  }
+  const auto upstream_id = msg.id().dump();
+  auto control = std::make_shared<protocol::call_control>();
+  forwarded_[{server, upstream_id}] = control;
+  std::string progress_key;
+  if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object() &&
+                                              meta->contains("progressToken")) {
+    progress_key = (*meta)["progressToken"].dump();
+    forwarded_progress_[progress_key] = server;
+  }
+  if (method == "elicitation/create" && params.value("mode", std::string()) == "url") {
+    elicitation_owners_[params.value("elicitationId", std::string())] = session->id();
+  }
+  auto reply = co_await session->request(method, std::move(params), control);
+  forwarded_.erase({server, upstream_id});
+  if (!progress_key.empty()) forwarded_progress_.erase(progress_key);
+  co_return reply;
+}
+
+std::unique_ptr<relay> make_relay(asio::any_io_executor executor, backend& backend,
+                                  relay_options options) {
+  return std::make_unique<relay_impl>(std::move(executor), backend, options);
+}
+
+}  // namespace manifold::proxy

@@ -1,0 +1,102 @@
+#pragma once
+
+// Private to proxy/: the relay's internals, shared by relay.cpp and host_session.cpp.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "manifold/proxy/relay.hpp"
+
+namespace manifold::proxy {
+
+using protocol::json;
+
+// What the relay needs from a host session.
+class host_endpoint {
+ public:
+  host_endpoint() = default;
+  host_endpoint(const host_endpoint&) = delete;
+  host_endpoint& operator=(const host_endpoint&) = delete;
+  virtual ~host_endpoint() = default;
+
+  [[nodiscard]] virtual std::uint64_t id() const = 0;
+  [[nodiscard]] virtual bool operating() const = 0;
+  [[nodiscard]] virtual const json& client_capabilities() const = 0;
+  // Lowest RFC 5424 severity index (0 debug ... 7 emergency) the host wants; -1 if unset.
+  [[nodiscard]] virtual int log_threshold() const = 0;
+  virtual void notify(std::string_view method, json params) = 0;
+  // Sends a request to the host under a fresh manifold id and waits for its answer.
+  virtual boost::asio::awaitable<protocol::rpc_reply> request(
+      std::string method, json params, std::shared_ptr<protocol::call_control> control) = 0;
+};
+
+// RFC 5424 severities as MCP names them, lowest first; -1 when unknown.
+int log_severity(std::string_view level);
+
+class relay_impl final : public relay {
+ public:
+  relay_impl(boost::asio::any_io_executor executor, backend& backend, relay_options options);
+
+  std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link) override;
+  void upstream_notification(const std::string& server, const protocol::message& msg) override;
+  boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
+                                                              protocol::message msg) override;
+  void catalog_changed(const std::vector<ns::entry_kind>& kinds) override;
+
+  // --- used by host sessions ---
+  [[nodiscard]] backend& upstreams() { return backend_; }
+  [[nodiscard]] const relay_options& options() const { return options_; }
+  void attach(const std::shared_ptr<host_endpoint>& session);
+  void detach(std::uint64_t session);
+  void touch(std::uint64_t session) { last_active_ = session; }
+
+  // A call from `session` to `server` is in flight between begin_call and end_call.
+  std::uint64_t begin_call(const std::string& server, std::uint64_t session);
+  void end_call(const std::string& server, std::uint64_t ticket);
+
+  // A progress token unique across upstreams standing for `host_token` of `session`.
+  json bind_progress(std::uint64_t session, const json& host_token);
+  void release_progress(const json& token);
+
+  boost::asio::awaitable<protocol::rpc_reply> subscribe(std::uint64_t session,
+                                                        const ns::uri_target& target);
+  boost::asio::awaitable<protocol::rpc_reply> unsubscribe(std::uint64_t session,
+                                                          const ns::uri_target& target);
+  // Sets every upstream with `logging` to the most verbose level any session asked for.
+  boost::asio::awaitable<void> apply_log_levels();
+  void roots_changed();
+  void record_task_owner(const std::string& exposed_task_id, std::uint64_t session);
+  // A host's progress notification for a request an upstream sent through manifold.
+  void host_progress(const json& params);
+
+ private:
+  std::shared_ptr<host_endpoint> find(std::uint64_t session) const;
+  std::shared_ptr<host_endpoint> route_request(const std::string& server, const json& params) const;
+  void broadcast_log(const std::string& server, json params);
+
+  boost::asio::any_io_executor executor_;
+  backend& backend_;
+  relay_options options_;
+  std::uint64_t next_session_ = 1;
+  std::uint64_t last_active_ = 0;
+  std::map<std::uint64_t, std::weak_ptr<host_endpoint>> sessions_;
+  std::uint64_t next_ticket_ = 1;
+  // server -> (ticket -> session); tickets grow, so the last entry is the most recent call.
+  std::unordered_map<std::string, std::map<std::uint64_t, std::uint64_t>> calls_;
+  std::int64_t next_progress_ = 1;
+  std::unordered_map<std::int64_t, std::pair<std::uint64_t, json>> progress_;
+  // (server, upstream URI) -> sessions subscribed through manifold.
+  std::map<std::pair<std::string, std::string>, std::set<std::uint64_t>> subscriptions_;
+  std::unordered_map<std::string, std::uint64_t> task_owners_;
+  std::unordered_map<std::string, std::uint64_t> elicitation_owners_;
+  // progress tokens of requests upstreams sent to hosts -> the upstream.
+  std::unordered_map<std::string, std::string> forwarded_progress_;
+  // (server, upstream request id) -> control of the forwarded request, for the upstream's
+  // own notifications/cancelled.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<protocol::call_control>> forwarded_;
+};
+
+}  // namespace manifold::proxy
