@@ -121,7 +121,7 @@ asio::awaitable<void> gateway::fetch(std::size_t index, std::set<ns::entry_kind>
       // resources/templates/list is optional for a resources server.
       const bool optional = spec.kind == ns::entry_kind::resource_template &&
                             listed.error->code == protocol::error_code::method_not_found;
-      if (!optional) {
+      if (!optional && u->state() == upstream::upstream_state::ready) {
         spdlog::error("[{}] {} failed: {}; those entries are left out", u->name(), spec.method,
                       listed.error->message);
       }

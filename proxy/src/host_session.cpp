@@ -181,7 +181,10 @@ class session final : public host_session,
   void on_notification(const protocol::message& msg) {
     const auto method = msg.method();
     if (method == "notifications/initialized") {
-      if (state_ == lifecycle::initialized) state_ = lifecycle::operating;
+      if (state_ == lifecycle::initialized) {
+        state_ = lifecycle::operating;
+        hub_.session_operating();
+      }
     } else if (method == "notifications/cancelled") {
       const auto params = msg.params();
       const auto request = params.is_object() ? params.find("requestId") : params.end();

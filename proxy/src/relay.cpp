@@ -297,6 +297,12 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
                                            "Method not found: " + method);
   }
   auto session = route_request(server, params);
+  if (!session && !any_operating_.is_set()) {
+    // Sent during start-up (a server asking for roots right after its initialize): wait for
+    // the host to finish its own handshake, within the start-up deadline.
+    co_await any_operating_.wait_until(backend_.start_deadline());
+    session = route_request(server, params);
+  }
   if (!session) {
     spdlog::warn("[{}] sent {} but no host session can take it", server, method);
     co_return protocol::rpc_reply::failure(error_code::method_not_found,

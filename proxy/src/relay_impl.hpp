@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "manifold/io/event.hpp"
 #include "manifold/proxy/relay.hpp"
 
 namespace manifold::proxy {
@@ -52,6 +53,8 @@ class relay_impl final : public relay {
   void attach(const std::shared_ptr<host_endpoint>& session);
   void detach(std::uint64_t session);
   void touch(std::uint64_t session) { last_active_ = session; }
+  // A session finished its handshake: requests upstreams sent before that can be routed.
+  void session_operating() { any_operating_.set(); }
 
   // A call from `session` to `server` is in flight between begin_call and end_call.
   std::uint64_t begin_call(const std::string& server, std::uint64_t session);
@@ -78,6 +81,7 @@ class relay_impl final : public relay {
   void broadcast_log(const std::string& server, json params);
 
   boost::asio::any_io_executor executor_;
+  io::event any_operating_;
   backend& backend_;
   relay_options options_;
   std::uint64_t next_session_ = 1;
