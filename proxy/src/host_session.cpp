@@ -388,10 +388,17 @@ class session final : public host_session,
     co_return answer::from(std::move(reply));
   }
 
-  static std::optional<ns::uri_target> target_of(const ns::catalog& catalog, const json& params) {
+  // The upstream and URI an exposed URI stands for, if that upstream serves resources.
+  std::optional<ns::uri_target> target_of(const ns::catalog& catalog, const json& params) const {
     const auto uri = params.find("uri");
     if (uri == params.end() || !uri->is_string()) return std::nullopt;
-    return catalog.resolve_uri(uri->get_ref<const std::string&>());
+    auto target = catalog.resolve_uri(uri->get_ref<const std::string&>());
+    if (!target) return std::nullopt;
+    const auto servers = hub_.upstreams().upstreams_with("/resources");
+    if (std::find(servers.begin(), servers.end(), target->server) == servers.end()) {
+      return std::nullopt;
+    }
+    return target;
   }
 
   static answer resource_not_found(const json& params) {

@@ -14,7 +14,8 @@
 //   --stubborn                 ignore stdin EOF and SIGTERM (only SIGKILL ends it)
 //   --tool-prefix P            prefix every fixed tool name with P
 //   --pid-file PATH            write the process id to PATH at start
-// Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect (see handle_call).
+// Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
+// add_tool, cancellations (see handle_call).
 #include <signal.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include <string>
 
 #include "manifold/io/pipe_channel.hpp"
+#include "manifold/io/request_tracker.hpp"
 #include "manifold/protocol/json_rpc.hpp"
 
 namespace asio = boost::asio;
@@ -110,8 +112,16 @@ class server {
         link_->send(protocol::serialize(*parsed.error_reply));
         continue;
       }
-      if (parsed.msg->kind != protocol::message_kind::request) continue;
-      asio::co_spawn(io_, handle(std::move(*parsed.msg)), asio::detached);
+      const auto& msg = *parsed.msg;
+      if (msg.kind == protocol::message_kind::response) {
+        outbound_.deliver(msg.body["id"], {msg.body["result"], std::nullopt});
+      } else if (msg.kind == protocol::message_kind::error_response) {
+        outbound_.deliver(msg.body["id"], {nullptr, protocol::rpc_error::from_json(msg.body["error"])});
+      } else if (msg.kind == protocol::message_kind::notification) {
+        if (msg.method() == "notifications/cancelled") cancelled_.push_back(msg.params().value("requestId", json()));
+      } else {
+        asio::co_spawn(io_, handle(std::move(*parsed.msg)), asio::detached);
+      }
     }
     std::cerr << "fake_server " << opts_.name << ": stdin closed\n";
     if (opts_.stubborn) {
@@ -141,6 +151,10 @@ class server {
     tools_.push_back({{"name", p + "fail"}, {"description", "Returns an isError result."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "rpc_error"}, {"description", "Answers with a JSON-RPC error."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "inspect"}, {"description", "Returns the request it received."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "progress"}, {"description", "Reports `steps` progress notifications, then answers."}, {"inputSchema", schema({{"steps", {{"type", "integer"}}}})}});
+    tools_.push_back({{"name", p + "ask"}, {"description", "Sends `method` with `params` to the client and returns the answer."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "add_tool"}, {"description", "Adds a tool and announces list_changed."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "cancellations"}, {"description", "Lists the request ids the client cancelled."}, {"inputSchema", schema(json::object())}});
     for (std::size_t i = 0; i < opts_.tools; ++i) {
       char name[32];
       std::snprintf(name, sizeof name, "gen-%05zu", i);
@@ -175,10 +189,10 @@ class server {
                                ? params.value("protocolVersion", std::string("2025-11-25"))
                                : opts_.protocol_version;
       reply(id, {{"protocolVersion", version},
-                 {"capabilities", {{"tools", {{"listChanged", true}}}}},
+                 {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
                  {"serverInfo", {{"name", opts_.name}, {"version", "1.0.0"}}},
                  {"instructions", "A fake server for tests."}});
-    } else if (method == "ping") {
+    } else if (method == "ping" || method == "logging/setLevel") {
       reply(id, json::object());
     } else if (method == "tools/list") {
       list_tools(id, params);
@@ -244,6 +258,38 @@ class server {
       link_->send(protocol::serialize(protocol::make_error(id, {-32099, "fake failure", json{{"why", "asked to"}}})));
     } else if (name == "inspect") {
       reply(id, text(json{{"id", id}, {"params", params}}.dump()));
+    } else if (name == "progress") {
+      const auto token = params.value(json::json_pointer("/_meta/progressToken"), json());
+      const auto steps = args.value("steps", 3);
+      for (int i = 1; i <= steps; ++i) {
+        if (!token.is_null()) {
+          link_->send(protocol::serialize(protocol::make_notification(
+              "notifications/progress", {{"progressToken", token}, {"progress", i}, {"total", steps}})));
+        }
+        co_await sleep_ms(args.value("step_ms", 1L));
+      }
+      reply(id, text(json{{"token", token}}.dump()));
+    } else if (name == "ask") {
+      // Sends a request to the client (through manifold) and returns what came back.
+      const auto request_id = outbound_.next_id();
+      link_->send(protocol::serialize(protocol::make_request(
+          request_id, args.value("method", std::string("sampling/createMessage")),
+          args.value("params", json::object()))));
+      auto done = co_await outbound_.wait(request_id, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+      json r = done.reply.ok() ? text(done.reply.result.dump())
+                               : text("error " + done.reply.error->to_json().dump());
+      if (!done.reply.ok()) r["isError"] = true;
+      reply(id, std::move(r));
+    } else if (name == "add_tool") {
+      tools_.push_back({{"name", args.value("name", std::string("added"))},
+                        {"description", "Added at run time."},
+                        {"inputSchema", schema(json::object())}});
+      link_->send(protocol::serialize(protocol::make_notification("notifications/tools/list_changed", nullptr)));
+      reply(id, text("added"));
+    } else if (name == "cancellations") {
+      reply(id, text(json(cancelled_).dump()));
+    } else if (name == "added" || name.rfind("added-", 0) == 0) {
+      reply(id, text(name));
     } else if (name.rfind("gen-", 0) == 0) {
       reply(id, text(name));
     } else {
@@ -255,6 +301,8 @@ class server {
   options opts_;
   std::shared_ptr<protocol::channel> link_;
   std::vector<json> tools_;
+  manifold::io::request_tracker outbound_;
+  std::vector<json> cancelled_;
 };
 
 }  // namespace

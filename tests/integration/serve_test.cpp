@@ -9,55 +9,12 @@
 
 #include <set>
 
-#include "host_process.hpp"
+#include "serve_fixture.hpp"
 
 namespace manifold::test {
 namespace {
 
-struct fake {
-  fake(std::string n, std::vector<std::string> f = {}, std::string e = {})
-      : name(std::move(n)), flags(std::move(f)), extra(std::move(e)) {}
-  std::string name;
-  std::vector<std::string> flags;
-  std::string extra;  // more YAML lines under the server, each indented by 4
-};
-
-std::string yaml_quote(const std::string& s) { return json(s).dump(); }
-
-std::string config_for(const std::vector<fake>& fakes, const std::string& top = "") {
-  std::string out = top + "servers:\n";
-  for (const auto& f : fakes) {
-    out += "  " + f.name + ":\n";
-    out += "    command: " + yaml_quote(FAKE_SERVER_BIN) + "\n";
-    out += "    args: [--name, " + f.name;
-    for (const auto& flag : f.flags) out += ", " + yaml_quote(flag);
-    out += "]\n" + f.extra;
-  }
-  return out;
-}
-
-class serve_test : public ::testing::Test {
- protected:
-  host_process& start(const std::vector<fake>& fakes, const std::string& top = "") {
-    const auto config = dir_.write("manifold.yaml", config_for(fakes, top));
-    host_ = std::make_unique<host_process>(
-        std::vector<std::string>{MANIFOLD_BIN, "--log-level", "debug", "serve", "--config", config});
-    return *host_;
-  }
-
-  static json call(host_process& h, const std::string& tool, json args = json::object()) {
-    return h.request("tools/call", {{"name", tool}, {"arguments", std::move(args)}}, 30s);
-  }
-
-  static std::string text_of(const json& reply) {
-    return reply.at("result").at("content").at(0).at("text").get<std::string>();
-  }
-
-  std::string pid_file(const std::string& name) const { return dir_.path() + "/" + name + ".pid"; }
-
-  temp_dir dir_;
-  std::unique_ptr<host_process> host_;
-};
+using serve_test = serve_fixture;
 
 TEST_F(serve_test, merges_tools_from_every_upstream_with_their_full_definitions) {
   auto& h = start({{"alpha", {}}, {"beta", {}}});
@@ -72,7 +29,7 @@ TEST_F(serve_test, merges_tools_from_every_upstream_with_their_full_definitions)
   EXPECT_TRUE(names.count("alpha__echo"));
   EXPECT_TRUE(names.count("beta__echo"));
   EXPECT_TRUE(names.count("beta__inspect"));
-  EXPECT_EQ(tools.size(), 18U);
+  EXPECT_EQ(tools.size(), 2 * fake_tool_count);
 
   const auto echo = std::find_if(tools.begin(), tools.end(),
                                  [](const json& t) { return t["name"] == "alpha__echo"; });
@@ -190,7 +147,7 @@ TEST_F(serve_test, upstreams_that_never_initialize_or_exit_at_start_are_left_out
   for (const auto& t : list["result"]["tools"]) {
     EXPECT_EQ(t["name"].get<std::string>().rfind("good__", 0), 0U) << t["name"];
   }
-  EXPECT_EQ(list["result"]["tools"].size(), 9U);
+  EXPECT_EQ(list["result"]["tools"].size(), fake_tool_count);
   const auto err = h.stderr_text();
   EXPECT_NE(err.find("[mute] did not answer initialize within"), std::string::npos) << err;
   EXPECT_NE(err.find("[dead]"), std::string::npos);
@@ -203,7 +160,7 @@ TEST_F(serve_test, follows_every_cursor_of_a_ten_thousand_tool_upstream) {
   h.initialize();
   const auto list = h.request("tools/list", json::object(), 60s);
   const auto& tools = list["result"]["tools"];
-  ASSERT_EQ(tools.size(), 10009U);
+  ASSERT_EQ(tools.size(), 10000 + fake_tool_count);
   EXPECT_EQ(tools.back()["name"], "many__gen-09999");
   EXPECT_EQ(text_of(call(h, "many__gen-04242")), "gen-04242");
 }
@@ -268,7 +225,7 @@ TEST_F(serve_test, malformed_host_input_gets_json_rpc_errors_and_the_session_goe
   EXPECT_EQ(h.request("ping")["result"], json::object());
   EXPECT_EQ(h.request("tools/list")["error"]["code"], -32600);
   h.initialize();
-  EXPECT_EQ(h.request("tools/list")["result"]["tools"].size(), 9U);
+  EXPECT_EQ(h.request("tools/list")["result"]["tools"].size(), fake_tool_count);
   EXPECT_EQ(h.request("initialize", {{"protocolVersion", "2025-11-25"}})["error"]["code"], -32600);
 }
 
@@ -288,7 +245,7 @@ TEST_F(serve_test, requests_pipelined_behind_initialize_wait_for_it) {
   h.send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}});
   const auto list = h.wait_for_response(2);
   ASSERT_TRUE(list);
-  EXPECT_EQ((*list)["result"]["tools"].size(), 9U);
+  EXPECT_EQ((*list)["result"]["tools"].size(), fake_tool_count);
 }
 
 TEST_F(serve_test, closing_stdin_answers_in_flight_calls_then_stops_every_child) {

@@ -172,9 +172,9 @@ json host_process::request(const std::string& method, json params,
   return *reply;
 }
 
-json host_process::initialize(const std::string& version) {
+json host_process::initialize(const std::string& version, json capabilities) {
   auto reply = request("initialize", {{"protocolVersion", version},
-                                      {"capabilities", json::object()},
+                                      {"capabilities", std::move(capabilities)},
                                       {"clientInfo", {{"name", "test-host"}, {"version", "1"}}}},
                        30s);
   send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});

@@ -36,7 +36,7 @@ class host_process {
   json request(const std::string& method, json params = json::object(),
                std::chrono::milliseconds timeout = 10s);
   // initialize + notifications/initialized; returns the initialize result.
-  json initialize(const std::string& version = "2025-11-25");
+  json initialize(const std::string& version = "2025-11-25", json capabilities = json::object());
 
   // Everything the process writes on stdout until it closes it (or the deadline).
   std::string read_all_raw(std::chrono::milliseconds timeout);
