@@ -81,6 +81,7 @@ class session final : public host_session,
                                             std::nullopt}));
         continue;
       }
+      spdlog::trace("host {} -> {:.500}", id_, frame->text);
       auto parsed = protocol::parse_message(frame->text);
       if (!parsed.msg) {
         spdlog::warn("host sent an invalid message: {:.200}", frame->text);
@@ -509,7 +510,10 @@ class session final : public host_session,
   }
 
   void send(const json& message) {
-    if (!stopped_) link_->send(protocol::serialize(message));
+    if (stopped_) return;
+    auto text = protocol::serialize(message);
+    spdlog::trace("host {} <- {:.500}", id_, text);
+    link_->send(std::move(text));
   }
 
   asio::any_io_executor executor_;

@@ -53,6 +53,16 @@ export async function connect(setup, name) {
   return { client, seen };
 }
 
+// The SDK client runs progress handlers a microtask late but drops them synchronously when
+// the response arrives (shared/protocol.js _onnotification vs _onresponse), so a final
+// progress notification that shares a read with the response can be lost on the client side
+// (a direct connection can hit it too; it depends on how reads split). manifold's integration tests
+// check that every notification is relayed; here the last one may be missing.
+function assertProgress(progress, steps) {
+  assert.ok(progress.length >= steps - 1 && progress.length <= steps, JSON.stringify(progress));
+  progress.forEach((p, i) => { assert.equal(p.progress, i + 1); assert.equal(p.total, steps); });
+}
+
 const text = (result) => result.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
 await run('e2e_protocol_relay', async () => {
@@ -77,8 +87,7 @@ await run('e2e_protocol_relay', async () => {
       { name: 'everything__trigger-long-running-operation', arguments: { duration: 1, steps: 4 } },
       undefined, { onprogress: (p) => progress.push(p) });
     assert.match(text(long), /Long running operation completed/);
-    assert.equal(progress.length, 4, JSON.stringify(progress));
-    assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3, 4]);
+    assertProgress(progress, 4);
 
     // Sampling and elicitation go to this host and the answers back to the upstream.
     const sampled = await client.callTool({ name: 'everything__trigger-sampling-request',
@@ -181,6 +190,35 @@ await run('e2e_protocol_relay', async () => {
     assert.ok(graph.content[0].text.length > 0);
   } finally {
     await client.close();
+    setup.cleanup();
+  }
+});
+
+// Two hosts at once, each asking for sampling and progress: every request and every progress
+// notification reaches the host whose call caused it.
+await run('e2e_protocol_relay_two_sessions', async () => {
+  const setup = referenceSetup();
+  const a = await connect(setup, 'alpha');
+  const b = await connect(setup, 'beta');
+  try {
+    const progress = { alpha: [], beta: [] };
+    const calls = [];
+    for (const [name, s] of [['alpha', a], ['beta', b]]) {
+      calls.push(s.client.callTool({ name: 'everything__trigger-sampling-request',
+        arguments: { prompt: `from ${name}`, maxTokens: 5 } }).then((r) => assert.match(text(r), new RegExp(`sampled by ${name}`))));
+      calls.push(s.client.callTool({ name: 'everything__trigger-long-running-operation',
+        arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: (p) => progress[name].push(p) }));
+    }
+    await Promise.all(calls);
+    assert.equal(a.seen.sampling.length, 1);
+    assert.equal(b.seen.sampling.length, 1);
+    assert.match(JSON.stringify(a.seen.sampling[0]), /from alpha/);
+    assert.match(JSON.stringify(b.seen.sampling[0]), /from beta/);
+    assertProgress(progress.alpha, 3);
+    assertProgress(progress.beta, 3);
+  } finally {
+    await a.client.close();
+    await b.client.close();
     setup.cleanup();
   }
 });
