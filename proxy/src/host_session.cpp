@@ -56,6 +56,12 @@ struct answer {
   }
 };
 
+// The host request being served: its id (for related messages) and its cancel handle.
+struct request_ctx {
+  json id;
+  std::shared_ptr<protocol::call_control> control;
+};
+
 class session final : public host_session,
                       public host_endpoint,
                       public std::enable_shared_from_this<session> {
@@ -119,20 +125,21 @@ class session final : public host_session,
   [[nodiscard]] const json& client_capabilities() const override { return client_capabilities_; }
   [[nodiscard]] int log_threshold() const override { return log_threshold_; }
 
-  void notify(std::string_view method, json params) override {
-    send(protocol::make_notification(method, std::move(params)));
+  void notify(std::string_view method, json params, const json& related) override {
+    send(protocol::make_notification(method, std::move(params)), related);
   }
 
   asio::awaitable<rpc_reply> request(std::string method, json params,
-                                     std::shared_ptr<protocol::call_control> control) override {
+                                     std::shared_ptr<protocol::call_control> control,
+                                     const json& related) override {
     const auto id = outbound_.next_id();
-    send(protocol::make_request(id, method, std::move(params)));
+    send(protocol::make_request(id, method, std::move(params)), related);
     if (control) {
       std::weak_ptr<session> weak = shared_from_this();
       control->cancel = [weak, id](const std::string& reason) {
         auto self = weak.lock();
         if (self && self->outbound_.cancel(id)) {
-          self->notify("notifications/cancelled", {{"requestId", id}, {"reason", reason}});
+          self->notify("notifications/cancelled", {{"requestId", id}, {"reason", reason}}, nullptr);
         }
       };
     }
@@ -146,7 +153,7 @@ class session final : public host_session,
       case io::request_tracker::outcome::timed_out:
         break;
     }
-    notify("notifications/cancelled", {{"requestId", id}, {"reason", "timeout"}});
+    notify("notifications/cancelled", {{"requestId", id}, {"reason", "timeout"}}, nullptr);
     co_return rpc_reply::failure(error_code::request_timeout,
                                  "the host did not answer " + method + " in time");
   }
@@ -218,7 +225,8 @@ class session final : public host_session,
     self->in_flight_.erase(key);
     if (!out.silent && !control->cancelled) {
       self->send(out.error ? protocol::make_error(msg.id(), *out.error)
-                           : protocol::make_result(msg.id(), std::move(*out.result)));
+                           : protocol::make_result(msg.id(), std::move(*out.result)),
+                 msg.id());
     }
     if (self->in_flight_.empty() && self->closing_) self->drained_.set();
   }
@@ -226,6 +234,7 @@ class session final : public host_session,
   asio::awaitable<answer> dispatch(const protocol::message& msg,
                                    const std::shared_ptr<protocol::call_control>& control) {
     const auto method = msg.method();
+    const request_ctx ctx{msg.id(), control};
     if (method == "ping") co_return answer::ok(json::object());
     if (method == "initialize") co_return co_await initialize(msg);
     // Requests pipelined behind initialize wait for its answer; before it, they are refused.
@@ -240,18 +249,18 @@ class session final : public host_session,
     for (const auto& list : list_methods) {
       if (method == list.method) co_return list_page(list, params);
     }
-    if (method == "tools/call") co_return co_await call_tool(std::move(params), control);
-    if (method == "prompts/get") co_return co_await get_prompt(std::move(params), control);
-    if (method == "resources/read") co_return co_await read_resource(std::move(params), control);
+    if (method == "tools/call") co_return co_await call_tool(std::move(params), ctx);
+    if (method == "prompts/get") co_return co_await get_prompt(std::move(params), ctx);
+    if (method == "resources/read") co_return co_await read_resource(std::move(params), ctx);
     if (method == "resources/subscribe" || method == "resources/unsubscribe") {
       co_return co_await subscription(method, params);
     }
-    if (method == "completion/complete") co_return co_await complete(std::move(params), control);
+    if (method == "completion/complete") co_return co_await complete(std::move(params), ctx);
     if (method == "logging/setLevel") co_return co_await set_level(params);
     if (method == "tasks/get" || method == "tasks/result" || method == "tasks/cancel") {
-      co_return co_await task_request(std::string(method), std::move(params), control);
+      co_return co_await task_request(std::string(method), std::move(params), ctx);
     }
-    if (method == "tasks/list") co_return co_await list_tasks(params);
+    if (method == "tasks/list") co_return co_await list_tasks(params, ctx);
     co_return answer::fail(
         {error_code::method_not_found, "Method not found: " + std::string(method), std::nullopt});
   }
@@ -315,7 +324,8 @@ class session final : public host_session,
   // Sends `method` to `server` for this session: progress token mapped, cancellation
   // wired, the call registered for routing of the upstream's requests back to this host.
   asio::awaitable<rpc_reply> forward(const std::string& server, std::string method, json params,
-                                     const std::shared_ptr<protocol::call_control>& control) {
+                                     const std::shared_ptr<protocol::call_control>& control,
+                                     const json& request_id) {
     if (control && control->cancelled) {
       auto out = rpc_reply::failure(error_code::request_timeout, method + " was cancelled");
       out.cancelled = true;
@@ -328,11 +338,11 @@ class session final : public host_session,
     json minted;
     if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
       if (const auto token = meta->find("progressToken"); token != meta->end()) {
-        minted = hub_.bind_progress(id_, *token);
+        minted = hub_.bind_progress(id_, *token, request_id);
         *token = minted;
       }
     }
-    const auto ticket = hub_.begin_call(server, id_);
+    const auto ticket = hub_.begin_call(server, id_, request_id);
     protocol::call_options options{{}, control};
     auto reply = co_await peer->call(std::move(method), std::move(params), std::move(options));
     hub_.end_call(server, ticket);
@@ -340,7 +350,7 @@ class session final : public host_session,
     co_return reply;
   }
 
-  asio::awaitable<answer> call_tool(json params, std::shared_ptr<protocol::call_control> control) {
+  asio::awaitable<answer> call_tool(json params, request_ctx ctx) {
     const auto name = params.find("name");
     if (name == params.end() || !name->is_string()) {
       co_return answer::fail(invalid_params("tools/call needs a string `name`"));
@@ -355,7 +365,7 @@ class session final : public host_session,
     if (tool == nullptr) co_return answer::fail(invalid_params("Unknown tool: " + name->get<std::string>()));
     params["name"] = tool->original;
     const bool task = params.contains("task");
-    auto reply = co_await forward(tool->server, "tools/call", std::move(params), control);
+    auto reply = co_await forward(tool->server, "tools/call", std::move(params), ctx.control, ctx.id);
     if (!reply.ok()) {
       if (!reply.cancelled) {
         spdlog::warn("tools/call {} -> [{}] failed: {} ({})", tool->name, tool->server,
@@ -375,7 +385,7 @@ class session final : public host_session,
     }
   }
 
-  asio::awaitable<answer> get_prompt(json params, std::shared_ptr<protocol::call_control> control) {
+  asio::awaitable<answer> get_prompt(json params, request_ctx ctx) {
     const auto name = params.find("name");
     if (name == params.end() || !name->is_string()) {
       co_return answer::fail(invalid_params("prompts/get needs a string `name`"));
@@ -384,7 +394,7 @@ class session final : public host_session,
     const auto* prompt = catalog->find_prompt(name->get_ref<const std::string&>());
     if (prompt == nullptr) co_return answer::fail(invalid_params("Unknown prompt: " + name->get<std::string>()));
     params["name"] = prompt->original;
-    auto reply = co_await forward(prompt->server, "prompts/get", std::move(params), control);
+    auto reply = co_await forward(prompt->server, "prompts/get", std::move(params), ctx.control, ctx.id);
     if (reply.ok()) ns::expose_uris(*catalog, prompt->server, "prompts/get", reply.result);
     co_return answer::from(std::move(reply));
   }
@@ -407,7 +417,7 @@ class session final : public host_session,
                          json{{"uri", params.value("uri", json())}}});
   }
 
-  asio::awaitable<answer> read_resource(json params, std::shared_ptr<protocol::call_control> control) {
+  asio::awaitable<answer> read_resource(json params, request_ctx ctx) {
     if (!params.contains("uri") || !params["uri"].is_string()) {
       co_return answer::fail(invalid_params("resources/read needs a string `uri`"));
     }
@@ -415,7 +425,7 @@ class session final : public host_session,
     const auto target = target_of(*catalog, params);
     if (!target) co_return resource_not_found(params);
     params["uri"] = target->uri;
-    auto reply = co_await forward(target->server, "resources/read", std::move(params), control);
+    auto reply = co_await forward(target->server, "resources/read", std::move(params), ctx.control, ctx.id);
     if (reply.ok()) ns::expose_uris(*catalog, target->server, "resources/read", reply.result);
     co_return answer::from(std::move(reply));
   }
@@ -430,7 +440,7 @@ class session final : public host_session,
     co_return answer::from(co_await hub_.unsubscribe(id_, *target));
   }
 
-  asio::awaitable<answer> complete(json params, std::shared_ptr<protocol::call_control> control) {
+  asio::awaitable<answer> complete(json params, request_ctx ctx) {
     const auto catalog = hub_.upstreams().snapshot();
     auto ref = params.find("ref");
     if (ref == params.end() || !ref->is_object()) {
@@ -451,7 +461,8 @@ class session final : public host_session,
     } else {
       co_return answer::fail(invalid_params("unknown completion ref type `" + type + "`"));
     }
-    co_return answer::from(co_await forward(server, "completion/complete", std::move(params), control));
+    co_return answer::from(
+        co_await forward(server, "completion/complete", std::move(params), ctx.control, ctx.id));
   }
 
   asio::awaitable<answer> set_level(const json& params) {
@@ -464,14 +475,14 @@ class session final : public host_session,
   }
 
   asio::awaitable<answer> task_request(std::string method, json params,
-                                       std::shared_ptr<protocol::call_control> control) {
+                                       request_ctx ctx) {
     const auto exposed = params.value("taskId", std::string());
     const auto target = ns::resolve_task_id(exposed);
     if (!target || hub_.upstreams().peer(target->server) == nullptr) {
       co_return answer::fail(invalid_params("Unknown task: " + exposed));
     }
     params["taskId"] = target->task_id;
-    auto reply = co_await forward(target->server, method, std::move(params), control);
+    auto reply = co_await forward(target->server, method, std::move(params), ctx.control, ctx.id);
     if (reply.ok()) {
       ns::expose_task_ids(target->server, reply.result);
       if (method == "tasks/result") {
@@ -481,7 +492,7 @@ class session final : public host_session,
     co_return answer::from(std::move(reply));
   }
 
-  asio::awaitable<answer> list_tasks(const json& params) {
+  asio::awaitable<answer> list_tasks(const json& params, const request_ctx& ctx) {
     if (params.contains("cursor")) {
       co_return answer::fail(invalid_params("Invalid cursor: manifold lists all tasks in one page"));
     }
@@ -494,7 +505,7 @@ class session final : public host_session,
       for (int page = 0; page < 1000; ++page) {
         json p = json::object();
         if (!cursor.is_null()) p["cursor"] = cursor;
-        auto reply = co_await forward(servers[i], "tasks/list", std::move(p), nullptr);
+        auto reply = co_await forward(servers[i], "tasks/list", std::move(p), nullptr, ctx.id);
         if (!reply.ok()) break;
         ns::expose_task_ids(servers[i], reply.result);
         for (auto& t : reply.result.value("tasks", json::array())) per_server[i].push_back(std::move(t));
@@ -509,11 +520,15 @@ class session final : public host_session,
     co_return answer::ok({{"tasks", std::move(tasks)}});
   }
 
-  void send(const json& message) {
+  void send(const json& message, const json& related = nullptr) {
     if (stopped_) return;
     auto text = protocol::serialize(message);
     spdlog::trace("host {} <- {:.500}", id_, text);
-    link_->send(std::move(text));
+    if (related.is_null()) {
+      link_->send(std::move(text));
+    } else {
+      link_->send_related(std::move(text), related);
+    }
   }
 
   asio::any_io_executor executor_;

@@ -72,7 +72,7 @@ void relay_impl::attach(const std::shared_ptr<host_endpoint>& session) {
 
 void relay_impl::detach(std::uint64_t session) {
   sessions_.erase(session);
-  std::erase_if(progress_, [session](const auto& p) { return p.second.first == session; });
+  std::erase_if(progress_, [session](const auto& p) { return p.second.session == session; });
   std::erase_if(task_owners_, [session](const auto& p) { return p.second == session; });
   std::erase_if(elicitation_owners_, [session](const auto& p) { return p.second == session; });
   // Subscriptions only this session held are ended upstream.
@@ -94,10 +94,20 @@ std::shared_ptr<host_endpoint> relay_impl::find(std::uint64_t session) const {
   return it == sessions_.end() ? nullptr : it->second.lock();
 }
 
-std::uint64_t relay_impl::begin_call(const std::string& server, std::uint64_t session) {
+std::uint64_t relay_impl::begin_call(const std::string& server, std::uint64_t session,
+                                     const json& request_id) {
   const auto ticket = next_ticket_++;
-  calls_[server][ticket] = session;
+  calls_[server][ticket] = {session, request_id};
   return ticket;
+}
+
+json relay_impl::current_call(const std::string& server, std::uint64_t session) const {
+  const auto calls = calls_.find(server);
+  if (calls == calls_.end()) return nullptr;
+  for (auto it = calls->second.rbegin(); it != calls->second.rend(); ++it) {
+    if (it->second.session == session) return it->second.request_id;
+  }
+  return nullptr;
 }
 
 void relay_impl::end_call(const std::string& server, std::uint64_t ticket) {
@@ -105,9 +115,10 @@ void relay_impl::end_call(const std::string& server, std::uint64_t ticket) {
   if (it != calls_.end()) it->second.erase(ticket);
 }
 
-json relay_impl::bind_progress(std::uint64_t session, const json& host_token) {
+json relay_impl::bind_progress(std::uint64_t session, const json& host_token,
+                               const json& request_id) {
   const auto token = next_progress_++;
-  progress_[token] = {session, host_token};
+  progress_[token] = {session, host_token, request_id};
   return token;
 }
 
@@ -195,7 +206,7 @@ void relay_impl::catalog_changed(const std::vector<ns::entry_kind>& kinds) {
   for (const auto& [id, weak] : sessions_) {
     auto s = weak.lock();
     if (!s || !s->operating()) continue;
-    for (const auto method : methods) s->notify(method, nullptr);
+    for (const auto method : methods) s->notify(method, nullptr, nullptr);
   }
 }
 
@@ -210,7 +221,7 @@ void relay_impl::broadcast_log(const std::string& server, json params) {
     auto s = weak.lock();
     if (!s || !s->operating()) continue;
     if (severity >= 0 && severity < s->log_threshold()) continue;
-    s->notify("notifications/message", params);
+    s->notify("notifications/message", params, current_call(server, id));
   }
 }
 
@@ -225,9 +236,9 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
       spdlog::debug("[{}] progress for unknown token {}; dropped", server, token.dump());
       return;
     }
-    if (auto s = find(it->second.first)) {
-      params["progressToken"] = it->second.second;
-      s->notify(method, std::move(params));
+    if (auto s = find(it->second.session)) {
+      params["progressToken"] = it->second.host_token;
+      s->notify(method, std::move(params), it->second.request_id);
     }
   } else if (method == "notifications/message") {
     broadcast_log(server, std::move(params));
@@ -237,17 +248,17 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
     if (it == subscriptions_.end()) return;
     ns::expose_uris(*catalog, server, method, params);
     for (const auto session : it->second) {
-      if (auto s = find(session)) s->notify(method, params);
+      if (auto s = find(session)) s->notify(method, params, nullptr);
     }
   } else if (method == "notifications/tasks/status") {
     ns::expose_task_ids(server, params);
     const auto it = task_owners_.find(params.value("taskId", std::string()));
     if (it == task_owners_.end()) return;
-    if (auto s = find(it->second)) s->notify(method, std::move(params));
+    if (auto s = find(it->second)) s->notify(method, std::move(params), nullptr);
   } else if (method == "notifications/elicitation/complete") {
     const auto it = elicitation_owners_.find(params.value("elicitationId", std::string()));
     if (it == elicitation_owners_.end()) return;
-    if (auto s = find(it->second)) s->notify(method, std::move(params));
+    if (auto s = find(it->second)) s->notify(method, std::move(params), nullptr);
     elicitation_owners_.erase(it);
   } else if (method == "notifications/cancelled") {
     // The upstream gave up on a request it sent to a host through manifold.
@@ -260,29 +271,28 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
   }
 }
 
-std::shared_ptr<host_endpoint> relay_impl::route_request(const std::string& server,
-                                                         const json& params) const {
+relay_impl::route relay_impl::route_request(const std::string& server, const json& params) const {
   if (params.is_object()) {
     if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
       if (const auto related = meta->find(ns::related_task_key);
           related != meta->end() && related->is_object() && related->contains("taskId")) {
         const auto task = ns::expose_task_id(server, related->value("taskId", std::string()));
         if (const auto owner = task_owners_.find(task); owner != task_owners_.end()) {
-          if (auto s = find(owner->second)) return s;
+          if (auto s = find(owner->second)) return {s, current_call(server, s->id())};
         }
       }
     }
   }
   if (const auto calls = calls_.find(server); calls != calls_.end()) {
     for (auto it = calls->second.rbegin(); it != calls->second.rend(); ++it) {
-      if (auto s = find(it->second)) return s;
+      if (auto s = find(it->second.session)) return {s, it->second.request_id};
     }
   }
-  if (auto s = find(last_active_); s && s->operating()) return s;
+  if (auto s = find(last_active_); s && s->operating()) return {s, nullptr};
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
-    if (auto s = it->second.lock(); s && s->operating()) return s;
+    if (auto s = it->second.lock(); s && s->operating()) return {s, nullptr};
   }
-  return nullptr;
+  return {nullptr, nullptr};
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string server,
@@ -296,13 +306,14 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
                                            "Method not found: " + method);
   }
-  auto session = route_request(server, params);
-  if (!session && !any_operating_.is_set()) {
+  auto target = route_request(server, params);
+  if (!target.session && !any_operating_.is_set()) {
     // Sent during start-up (a server asking for roots right after its initialize): wait for
     // the host to finish its own handshake, within the start-up deadline.
     co_await any_operating_.wait_until(backend_.start_deadline());
-    session = route_request(server, params);
+    target = route_request(server, params);
   }
+  const auto& session = target.session;
   if (!session) {
     spdlog::warn("[{}] sent {} but no host session can take it", server, method);
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
@@ -325,7 +336,7 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
   if (method == "elicitation/create" && params.value("mode", std::string()) == "url") {
     elicitation_owners_[params.value("elicitationId", std::string())] = session->id();
   }
-  auto reply = co_await session->request(method, std::move(params), control);
+  auto reply = co_await session->request(method, std::move(params), control, target.related);
   forwarded_.erase({server, upstream_id});
   if (!progress_key.empty()) forwarded_progress_.erase(progress_key);
   co_return reply;

@@ -28,10 +28,12 @@ class host_endpoint {
   [[nodiscard]] virtual const json& client_capabilities() const = 0;
   // Lowest RFC 5424 severity index (0 debug ... 7 emergency) the host wants; -1 if unset.
   [[nodiscard]] virtual int log_threshold() const = 0;
-  virtual void notify(std::string_view method, json params) = 0;
+  // `related` is the host request the message belongs to (null: none).
+  virtual void notify(std::string_view method, json params, const json& related) = 0;
   // Sends a request to the host under a fresh manifold id and waits for its answer.
   virtual boost::asio::awaitable<protocol::rpc_reply> request(
-      std::string method, json params, std::shared_ptr<protocol::call_control> control) = 0;
+      std::string method, json params, std::shared_ptr<protocol::call_control> control,
+      const json& related) = 0;
 };
 
 // RFC 5424 severities as MCP names them, lowest first; -1 when unknown.
@@ -56,12 +58,14 @@ class relay_impl final : public relay {
   // A session finished its handshake: requests upstreams sent before that can be routed.
   void session_operating() { any_operating_.set(); }
 
-  // A call from `session` to `server` is in flight between begin_call and end_call.
-  std::uint64_t begin_call(const std::string& server, std::uint64_t session);
+  // A call from `session` to `server`, for host request `request_id`, is in flight between
+  // begin_call and end_call.
+  std::uint64_t begin_call(const std::string& server, std::uint64_t session, const json& request_id);
   void end_call(const std::string& server, std::uint64_t ticket);
 
-  // A progress token unique across upstreams standing for `host_token` of `session`.
-  json bind_progress(std::uint64_t session, const json& host_token);
+  // A progress token unique across upstreams standing for `host_token` of `session`'s
+  // request `request_id`.
+  json bind_progress(std::uint64_t session, const json& host_token, const json& request_id);
   void release_progress(const json& token);
 
   boost::asio::awaitable<protocol::rpc_reply> subscribe(std::uint64_t session,
@@ -77,7 +81,13 @@ class relay_impl final : public relay {
 
  private:
   std::shared_ptr<host_endpoint> find(std::uint64_t session) const;
-  std::shared_ptr<host_endpoint> route_request(const std::string& server, const json& params) const;
+  struct route {
+    std::shared_ptr<host_endpoint> session;
+    json related;  // the host request the upstream's message belongs to, if known
+  };
+  route route_request(const std::string& server, const json& params) const;
+  // The most recent call of `session` in flight to `server` (null if none).
+  json current_call(const std::string& server, std::uint64_t session) const;
   void broadcast_log(const std::string& server, json params);
 
   boost::asio::any_io_executor executor_;
@@ -88,10 +98,19 @@ class relay_impl final : public relay {
   std::uint64_t last_active_ = 0;
   std::map<std::uint64_t, std::weak_ptr<host_endpoint>> sessions_;
   std::uint64_t next_ticket_ = 1;
-  // server -> (ticket -> session); tickets grow, so the last entry is the most recent call.
-  std::unordered_map<std::string, std::map<std::uint64_t, std::uint64_t>> calls_;
+  struct call_entry {
+    std::uint64_t session;
+    json request_id;
+  };
+  // server -> (ticket -> call); tickets grow, so the last entry is the most recent call.
+  std::unordered_map<std::string, std::map<std::uint64_t, call_entry>> calls_;
+  struct progress_entry {
+    std::uint64_t session;
+    json host_token;
+    json request_id;
+  };
   std::int64_t next_progress_ = 1;
-  std::unordered_map<std::int64_t, std::pair<std::uint64_t, json>> progress_;
+  std::unordered_map<std::int64_t, progress_entry> progress_;
   // (server, upstream URI) -> sessions subscribed through manifold.
   std::map<std::pair<std::string, std::string>, std::set<std::uint64_t>> subscriptions_;
   std::unordered_map<std::string, std::uint64_t> task_owners_;

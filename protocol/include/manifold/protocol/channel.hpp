@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "manifold/protocol/json_rpc.hpp"
 #include "manifold/protocol/line_framer.hpp"
 
 namespace manifold::protocol {
@@ -24,6 +25,13 @@ class channel {
 
   // Queues one serialized message (without its trailing newline).
   virtual void send(std::string message) = 0;
+  // The same, for a message that belongs to the host request `request_id` (its response, or
+  // a notification or request sent while it is processed). Transports with one stream per
+  // request (Streamable HTTP) put it on that request's stream; others just send it.
+  virtual void send_related(std::string message, const json& request_id) {
+    (void)request_id;
+    send(std::move(message));
+  }
   // The next inbound frame, or nullopt once the peer has closed its side.
   virtual boost::asio::awaitable<std::optional<frame>> receive() = 0;
   // Stops sending: messages already queued are written, then the outbound side closes.
