@@ -6,6 +6,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 #include <spdlog/spdlog.h>
@@ -13,6 +15,7 @@
 #include "gateway.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
+#include "manifold/proxy/http_server.hpp"
 #include "manifold/proxy/relay.hpp"
 #include "manifold/proxy/stdio_listener.hpp"
 
@@ -68,9 +71,91 @@ int run_check(const std::string& config_path) {
   return exit_ok;
 }
 
+namespace {
+
+// What manifold declares to upstreams when no single host's capabilities can be mirrored
+// (HTTP serves many hosts; `catalog` serves none), so that they offer everything a capable
+// host could use; a request a given host cannot take is refused to the upstream per host.
+// Roots are left out: they describe one host's workspace, and a server shared by many hosts
+// (the filesystem server narrows itself to the client's roots) must not take one host's.
+json shared_host_capabilities() {
+  return {{"sampling", json::object()},
+          {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
+}
+
+std::optional<proxy::http_options> http_options_for(const config::config& cfg, std::string listen) {
+  proxy::http_options out;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  out.address = listen.substr(0, colon);
+  if (out.address.size() > 2 && out.address.front() == '[') out.address = out.address.substr(1, out.address.size() - 2);
+  try {
+    const auto port = std::stoul(listen.substr(colon + 1));
+    if (port > 65535) return std::nullopt;
+    out.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  out.allowed_origins = cfg.http.allowed_origins;
+  out.allowed_hosts = cfg.http.allowed_hosts;
+  out.max_body_bytes = cfg.limits.max_message_bytes;
+  out.max_header_bytes = cfg.http.max_header_bytes;
+  out.max_sessions = cfg.http.max_sessions;
+  out.session_idle_timeout = cfg.http.session_idle_timeout;
+  out.read_timeout = cfg.http.read_timeout;
+  out.replay_events = cfg.http.replay_events;
+  return out;
+}
+
+int run_serve_http(const config::config& cfg, const serve_options& options, const std::string& listen) {
+  const auto http = http_options_for(cfg, listen);
+  if (!http) {
+    std::cerr << "--listen must be ADDRESS:PORT, such as 127.0.0.1:8080, not `" << listen << "`\n";
+    return exit_bad_config;
+  }
+  asio::io_context io(1);
+  gateway backend(io.get_executor(), cfg);
+  auto relay = proxy::make_relay(io.get_executor(), backend,
+                                 {cfg.limits.max_message_bytes, cfg.limits.page_size});
+  backend.attach(relay.get());
+  std::unique_ptr<proxy::http_server> server;
+  try {
+    server = proxy::make_http_server(io.get_executor(), *relay, backend, *http);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return exit_failure;
+  }
+  spdlog::info("manifold serving {} upstream{} over HTTP on {}:{} (/mcp, /sse, /ws, /healthz, /readyz)",
+               cfg.servers.size(), cfg.servers.size() == 1 ? "" : "s", http->address, server->port());
+  if (!options.port_file.empty()) {
+    const auto tmp = options.port_file + ".tmp";
+    std::ofstream(tmp) << server->port() << '\n';
+    std::filesystem::rename(tmp, options.port_file);
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("signal {} received; shutting down", signo);
+    server->stop();
+  });
+  run_on_io(io, [&]() -> asio::awaitable<void> {
+    asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
+                   asio::detached);
+    co_await server->run();
+    co_await backend.stop(shutdown_budget);
+    signals.cancel();
+    spdlog::info("manifold stopped");
+  });
+  return exit_ok;
+}
+
+}  // namespace
+
 int run_serve(const serve_options& options) {
   const auto cfg = load(options.config_path);
   if (!cfg) return exit_bad_config;
+  const auto listen = options.listen.empty() ? cfg->http.listen : options.listen;
+  if (!listen.empty()) return run_serve_http(*cfg, options, listen);
 
   asio::io_context io(1);
   std::shared_ptr<protocol::channel> host_link;
@@ -113,11 +198,7 @@ int run_catalog(const catalog_options& options) {
   asio::io_context io(1);
   gateway backend(io.get_executor(), *cfg);
   run_on_io(io, [&]() -> asio::awaitable<void> {
-    // Declare what a full-featured host offers, so upstreams list everything they have.
-    const json host_capabilities{{"sampling", json::object()},
-                                 {"elicitation", {{"form", json::object()}, {"url", json::object()}}},
-                                 {"roots", {{"listChanged", true}}}};
-    co_await backend.ensure_started(host_capabilities, backend.start_deadline());
+    co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
     co_await backend.stop(shutdown_budget);
   });
 

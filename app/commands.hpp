@@ -11,6 +11,8 @@ inline constexpr int exit_bad_config = 2;  // the config (or the command line) i
 
 struct serve_options {
   std::string config_path;
+  std::string listen;     // ADDRESS:PORT: serve HTTP instead of stdio (overrides http.listen)
+  std::string port_file;  // written with the bound port once listening
 };
 
 struct catalog_options {

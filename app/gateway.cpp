@@ -202,6 +202,21 @@ std::vector<std::string> gateway::upstreams_with(std::string_view capability) co
   return out;
 }
 
+json gateway::status() const {
+  json upstreams = json::array();
+  for (const auto& u : supervisor_.all()) {
+    json entry{{"name", u->name()}, {"state", upstream::to_string(u->state())}};
+    if (!u->problem().empty()) entry["problem"] = u->problem();
+    if (!u->info().protocol_version.empty()) entry["protocolVersion"] = u->info().protocol_version;
+    upstreams.push_back(std::move(entry));
+  }
+  return {{"ready", ready_.is_set()},
+          {"tools", catalog_->tools().size()},
+          {"prompts", catalog_->prompts().size()},
+          {"resources", catalog_->resources().size()},
+          {"upstreams", std::move(upstreams)}};
+}
+
 json gateway::server_capabilities() const {
   const auto any = [this](const char* pointer) { return !upstreams_with(pointer).empty(); };
   json caps{{"tools", {{"listChanged", true}}}};

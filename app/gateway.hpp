@@ -36,6 +36,8 @@ class gateway final : public proxy::backend {
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
   [[nodiscard]] protocol::rpc_peer* peer(std::string_view server) override;
   [[nodiscard]] std::vector<std::string> upstreams_with(std::string_view capability) const override;
+  [[nodiscard]] bool ready() const override { return ready_.is_set(); }
+  [[nodiscard]] protocol::json status() const override;
   [[nodiscard]] protocol::json server_capabilities() const override;
   [[nodiscard]] std::string instructions() const override;
 

@@ -20,7 +20,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   manifold::app::serve_options serve;
-  auto* serve_cmd = cli.add_subcommand("serve", "Serve the merged catalog to one host over stdio");
+  auto* serve_cmd = cli.add_subcommand("serve", "Serve the merged catalog to one host over stdio, or to many over HTTP");
+  serve_cmd->add_option("--listen", serve.listen,
+                        "Serve hosts over HTTP on ADDRESS:PORT instead of stdio (port 0: any)");
+  serve_cmd->add_option("--port-file", serve.port_file, "Write the bound HTTP port to this file");
   serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
       ->envname("MANIFOLD_CONFIG")
       ->required();

@@ -37,10 +37,12 @@ class reader {
       fail(root, "", "expected a mapping at the top level");
       return out;
     }
-    for_each_key(root, "", {"naming", "limits", "servers"},
+    for_each_key(root, "", {"naming", "limits", "http", "servers"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                    if (key == "naming") {
                      read_naming(value, path, out.naming);
+                   } else if (key == "http") {
+                     read_http(value, path, out.http);
                    } else if (key == "limits") {
                      read_limits(value, path, out.limits);
                    } else {
@@ -185,6 +187,50 @@ class reader {
                    }
                    out.max_message_bytes = *size;
                  });
+  }
+
+  std::optional<std::size_t> count_value(const YAML::Node& node, const std::string& path,
+                                         std::size_t minimum) {
+    const auto text = string_value(node, path);
+    if (!text) return std::nullopt;
+    const auto n = parse_size(*text);
+    if (!n || *n < minimum) {
+      fail(node, path, "expected a number of at least " + std::to_string(minimum));
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  void read_http(const YAML::Node& node, const std::string& path, http_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(
+        node, path,
+        {"listen", "allowed_origins", "allowed_hosts", "max_header_size", "max_sessions",
+         "session_idle_timeout", "read_timeout", "replay_events"},
+        [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+          if (k == "listen") {
+            if (auto v = string_value(value, child)) {
+              if (v->rfind(':') == std::string::npos) {
+                fail(value, child, "listen must be ADDRESS:PORT, such as 127.0.0.1:8080");
+              }
+              out.listen = std::move(*v);
+            }
+          } else if (k == "allowed_origins") {
+            read_string_list(value, child, out.allowed_origins);
+          } else if (k == "allowed_hosts") {
+            read_string_list(value, child, out.allowed_hosts);
+          } else if (k == "max_header_size") {
+            if (auto n = count_value(value, child, 1024)) out.max_header_bytes = *n;
+          } else if (k == "max_sessions") {
+            if (auto n = count_value(value, child, 1)) out.max_sessions = *n;
+          } else if (k == "replay_events") {
+            if (auto n = count_value(value, child, 0)) out.replay_events = *n;
+          } else if (k == "session_idle_timeout") {
+            if (auto d = duration_value(value, child)) out.session_idle_timeout = *d;
+          } else {
+            if (auto d = duration_value(value, child)) out.read_timeout = *d;
+          }
+        });
   }
 
   void read_servers(const YAML::Node& node, const std::string& path,

@@ -29,6 +29,18 @@ struct limits_config {
   std::size_t page_size = 0;  // items per page of manifold's lists; 0: everything in one page
 };
 
+// The host-facing HTTP listener (`manifold serve --listen` overrides `listen`).
+struct http_config {
+  std::string listen;  // "127.0.0.1:8080"; empty: serve stdio
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_sessions = 1000;
+  std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(30)};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  std::size_t replay_events = 256;
+};
+
 enum class transport_kind { stdio, http, sse, websocket, automatic };
 
 struct server_config {
@@ -53,6 +65,7 @@ struct config {
   std::string source;  // the file it was read from
   naming_config naming;
   limits_config limits;
+  http_config http;
   std::vector<server_config> servers;  // in file order; that order breaks ties
 };
 

@@ -39,6 +39,11 @@ class backend {
   // such as "/logging" or "/tasks/list").
   [[nodiscard]] virtual std::vector<std::string> upstreams_with(std::string_view capability) const = 0;
 
+  // True once the first catalog is built.
+  [[nodiscard]] virtual bool ready() const = 0;
+  // Each upstream's state, for health endpoints and status output.
+  [[nodiscard]] virtual protocol::json status() const = 0;
+
   // What manifold can relay given its upstreams, for the initialize result.
   [[nodiscard]] virtual protocol::json server_capabilities() const = 0;
   // The upstreams' instructions, each labelled with its namespace.

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "manifold/proxy/backend.hpp"
+#include "manifold/proxy/relay.hpp"
+
+namespace manifold::proxy {
+
+struct http_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the OS picks one (see port())
+  // Origins allowed besides loopback ones (scheme://host[:port]); "*" allows any.
+  std::vector<std::string> allowed_origins;
+  // Host header values allowed besides the listen address and, on loopback, localhost.
+  std::vector<std::string> allowed_hosts;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_sessions = 1000;
+  std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(30)};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  std::size_t replay_events = 256;  // per stream, for Last-Event-ID resumption
+};
+
+// Serves MCP to hosts over HTTP: Streamable HTTP at /mcp (POST, GET, DELETE), the 2024-11-05
+// HTTP+SSE transport at /sse and /message, WebSocket at /ws, and /healthz, /readyz.
+// Each MCP session is a host session of its own. Thread: the io thread.
+class http_server {
+ public:
+  http_server() = default;
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+  virtual ~http_server() = default;
+
+  [[nodiscard]] virtual std::uint16_t port() const = 0;
+  // Accepts connections until stop().
+  virtual boost::asio::awaitable<void> run() = 0;
+  // Stops accepting and ends every session and connection.
+  virtual void stop() = 0;
+};
+
+// Binds now; throws std::runtime_error when the address cannot be bound.
+std::unique_ptr<http_server> make_http_server(boost::asio::any_io_executor executor, relay& relay,
+                                              backend& backend, http_options options);
+
+}  // namespace manifold::proxy

@@ -1,0 +1,55 @@
+#pragma once
+
+// Private to proxy/: one SSE stream of a Streamable HTTP session, kept with a bounded
+// history so that a client can resume it (GET + Last-Event-ID) after a dropped connection.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace manifold::proxy {
+
+struct sse_event {
+  std::uint64_t seq = 0;
+  std::string data;  // one JSON-RPC message
+};
+
+// Thread: the io thread. Written by the session, read by at most one connection at a time.
+class event_stream {
+ public:
+  event_stream(std::string id, std::size_t history_limit)
+      : id_(std::move(id)), history_limit_(history_limit) {}
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+  // "<stream>:<seq>" for the SSE `id:` field.
+  [[nodiscard]] std::string event_id(std::uint64_t seq) const { return id_ + ":" + std::to_string(seq); }
+
+  void push(std::string data);
+  // No more events will follow (the response was pushed, or the session ended).
+  void finish();
+  [[nodiscard]] bool finished() const { return finished_; }
+  // Events after `seq` still held (older ones beyond the history bound are gone).
+  [[nodiscard]] std::vector<sse_event> since(std::uint64_t seq) const;
+  [[nodiscard]] std::uint64_t last_seq() const { return next_seq_ - 1; }
+  // Waits until an event after `seq` exists, the stream finished, or the deadline passed.
+  boost::asio::awaitable<void> wait(std::uint64_t seq, std::chrono::steady_clock::time_point deadline);
+
+  bool attached = false;        // a connection is currently writing this stream
+  std::uint64_t delivered = 0;  // the last event a connection wrote
+
+ private:
+  void wake();
+
+  std::string id_;
+  std::size_t history_limit_;
+  std::deque<sse_event> history_;
+  std::uint64_t next_seq_ = 1;
+  bool finished_ = false;
+  std::vector<void*> waiters_;  // steady_timer*, cancelled to wake
+};
+
+}  // namespace manifold::proxy

@@ -1,0 +1,118 @@
+#include "http_channel.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace manifold::proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t resumable_streams = 64;
+
+// True when `message` is a JSON-RPC response (result or error), i.e. the end of its request.
+bool is_response(const std::string& message) {
+  const auto parsed = protocol::json::parse(message, nullptr, false);
+  return parsed.is_object() && !parsed.contains("method") &&
+         (parsed.contains("result") || parsed.contains("error"));
+}
+
+}  // namespace
+
+http_channel::http_channel(std::string session_id, std::size_t history_limit, bool legacy)
+    : session_id_(std::move(session_id)), history_limit_(history_limit), legacy_(legacy) {
+  standalone_ = std::make_shared<event_stream>(new_stream_id(), history_limit_);
+  streams_.push_back(standalone_);
+}
+
+std::string http_channel::new_stream_id() { return "s" + std::to_string(next_stream_++); }
+
+void http_channel::push_inbound(std::string message) {
+  if (closed_) return;
+  inbound_.push_back(std::move(message));
+  for (auto* r : receivers_) static_cast<asio::steady_timer*>(r)->cancel();
+}
+
+bool http_channel::expect_json(const std::string& key, std::shared_ptr<json_slot> slot) {
+  if (json_waiting_.count(key) != 0 || stream_waiting_.count(key) != 0) return false;
+  json_waiting_[key] = std::move(slot);
+  return true;
+}
+
+std::shared_ptr<event_stream> http_channel::expect_stream(const std::string& key) {
+  if (json_waiting_.count(key) != 0 || stream_waiting_.count(key) != 0) return nullptr;
+  auto stream = std::make_shared<event_stream>(new_stream_id(), history_limit_);
+  stream_waiting_[key] = stream;
+  streams_.push_back(stream);
+  while (streams_.size() > resumable_streams) streams_.pop_front();
+  return stream;
+}
+
+std::shared_ptr<event_stream> http_channel::find_stream(const std::string& stream_id) const {
+  for (const auto& s : streams_) {
+    if (s->id() == stream_id) return s;
+  }
+  return nullptr;
+}
+
+void http_channel::send(std::string message) { standalone_->push(std::move(message)); }
+
+void http_channel::send_related(std::string message, const protocol::json& request_id) {
+  if (legacy_) {
+    standalone_->push(std::move(message));
+    return;
+  }
+  const auto key = request_id.dump();
+  if (const auto slot = json_waiting_.find(key); slot != json_waiting_.end()) {
+    if (is_response(message)) {
+      slot->second->response = std::move(message);
+      slot->second->ready.set();
+      json_waiting_.erase(slot);
+    } else {
+      standalone_->push(std::move(message));
+    }
+    return;
+  }
+  if (const auto stream = stream_waiting_.find(key); stream != stream_waiting_.end()) {
+    const bool last = is_response(message);
+    stream->second->push(std::move(message));
+    if (last) {
+      stream->second->finish();
+      stream_waiting_.erase(stream);
+    }
+    return;
+  }
+  standalone_->push(std::move(message));
+}
+
+asio::awaitable<std::optional<protocol::frame>> http_channel::receive() {
+  while (inbound_.empty() && !closed_) {
+    asio::steady_timer timer(co_await asio::this_coro::executor,
+                             std::chrono::steady_clock::time_point::max());
+    receivers_.push_back(&timer);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(receivers_, static_cast<void*>(&timer));
+  }
+  if (inbound_.empty()) co_return std::nullopt;
+  protocol::frame f;
+  f.text = std::move(inbound_.front());
+  f.size = f.text.size();
+  inbound_.pop_front();
+  co_return f;
+}
+
+void http_channel::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto* r : receivers_) static_cast<asio::steady_timer*>(r)->cancel();
+  for (auto& s : streams_) s->finish();
+  for (auto& [key, slot] : json_waiting_) slot->ready.set();
+  json_waiting_.clear();
+  stream_waiting_.clear();
+}
+
+}  // namespace manifold::proxy

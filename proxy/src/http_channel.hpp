@@ -1,0 +1,66 @@
+#pragma once
+
+// Private to proxy/: the protocol::channel of one Streamable HTTP (or legacy SSE) session.
+// Inbound messages come from POST bodies; outbound ones go to the stream of the request
+// they belong to, or to the session's standalone stream (the GET stream, or the legacy SSE
+// stream) when they belong to none.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "event_stream.hpp"
+#include "manifold/io/event.hpp"
+#include "manifold/protocol/channel.hpp"
+
+namespace manifold::proxy {
+
+// Where the response of one POSTed request goes: a plain JSON body, or an SSE stream.
+struct json_slot {
+  std::optional<std::string> response;
+  io::event ready;
+};
+
+class http_channel final : public protocol::channel {
+ public:
+  http_channel(std::string session_id, std::size_t history_limit, bool legacy);
+
+  // --- from HTTP handlers ---
+  void push_inbound(std::string message);
+  // Registers the request `key` (its id as JSON text) before its message is pushed; false if
+  // a request with that id is already in flight.
+  bool expect_json(const std::string& key, std::shared_ptr<json_slot> slot);
+  std::shared_ptr<event_stream> expect_stream(const std::string& key);
+  [[nodiscard]] std::shared_ptr<event_stream> standalone() const { return standalone_; }
+  // The stream an SSE event id names, for resumption.
+  [[nodiscard]] std::shared_ptr<event_stream> find_stream(const std::string& stream_id) const;
+  [[nodiscard]] bool closed() const { return closed_; }
+
+  // --- protocol::channel ---
+  void send(std::string message) override;
+  void send_related(std::string message, const protocol::json& request_id) override;
+  boost::asio::awaitable<std::optional<protocol::frame>> receive() override;
+  boost::asio::awaitable<bool> flush(std::chrono::steady_clock::time_point) override { co_return true; }
+  void close_outbound() override { close(); }
+  void close() override;
+  [[nodiscard]] std::size_t queued() const override { return 0; }
+
+ private:
+  std::string new_stream_id();
+
+  std::string session_id_;
+  std::size_t history_limit_;
+  bool legacy_;
+  std::deque<std::string> inbound_;
+  std::vector<void*> receivers_;
+  bool closed_ = false;
+  std::uint64_t next_stream_ = 1;
+  std::shared_ptr<event_stream> standalone_;
+  std::map<std::string, std::shared_ptr<json_slot>> json_waiting_;
+  std::map<std::string, std::shared_ptr<event_stream>> stream_waiting_;
+  // Every stream of the session by id (bounded to the recent ones), for resumption.
+  std::deque<std::shared_ptr<event_stream>> streams_;
+};
+
+}  // namespace manifold::proxy

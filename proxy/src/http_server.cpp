@@ -1,0 +1,600 @@
+#include "manifold/proxy/http_server.hpp"
+
+#include <openssl/rand.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "http_channel.hpp"
+#include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/protocol_version.hpp"
+#include "ws_channel.hpp"
+
+namespace manifold::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace error_code = protocol::error_code;
+using tcp = asio::ip::tcp;
+using protocol::json;
+using request = http::request<http::string_body>;
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr std::chrono::seconds keepalive_interval{15};
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// Requests answered with one JSON body; everything else may produce progress, logging or
+// requests to the host before its reply, and is answered with an SSE stream.
+bool answers_with_json(std::string_view method) {
+  return method == "initialize" || method == "ping" || method == "tools/list" ||
+         method == "prompts/list" || method == "resources/list" ||
+         method == "resources/templates/list" || method == "logging/setLevel" ||
+         method == "resources/subscribe" || method == "resources/unsubscribe" ||
+         method == "tasks/get" || method == "tasks/list" || method == "tasks/cancel";
+}
+
+std::string random_id() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    throw std::runtime_error("no randomness for session ids");
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (const auto b : bytes) {
+    out += hex[b >> 4U];
+    out += hex[b & 0xFU];
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
+}
+
+// "host:port" or "[v6]:port" -> host part.
+std::string_view host_part(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? authority : authority.substr(0, close + 1);
+  }
+  return authority.substr(0, authority.rfind(':'));
+}
+
+struct mcp_session {
+  std::string id;
+  std::shared_ptr<http_channel> channel;
+  std::shared_ptr<host_session> host;
+  clock::time_point last_seen = clock::now();
+  bool legacy = false;
+};
+
+class server_impl final : public http_server {
+ public:
+  server_impl(asio::any_io_executor executor, relay& relay, backend& backend, http_options options)
+      : executor_(std::move(executor)), relay_(relay), backend_(backend),
+        options_(std::move(options)), acceptor_(executor_) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(options_.address, ec);
+    if (ec) throw std::runtime_error("invalid listen address " + options_.address);
+    const tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + options_.address + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    loopback_ = address.is_loopback();
+  }
+
+  [[nodiscard]] std::uint16_t port() const override { return port_; }
+
+  asio::awaitable<void> run() override {
+    asio::co_spawn(executor_, sweep_idle_sessions(), asio::detached);
+    while (!stopped_) {
+      auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+      if (ec) {
+        if (stopped_ || ec == asio::error::operation_aborted) break;
+        spdlog::warn("http: accept failed: {}", ec.message());
+        continue;
+      }
+      asio::co_spawn(executor_, serve_connection(std::move(socket)), asio::detached);
+    }
+  }
+
+  void stop() override {
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [id, s] : sessions_) end_session(*s);
+    sessions_.clear();
+    if (sweeper_ != nullptr) sweeper_->cancel();
+  }
+
+ private:
+  // ---- connection ----
+
+  asio::awaitable<void> serve_connection(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    while (!stopped_) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+      parser.body_limit(options_.max_body_bytes);
+      stream.expires_after(options_.read_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      if (ec == http::error::body_limit) {
+        co_await respond_error(stream, 11, true, http::status::payload_too_large,
+                               error_code::invalid_request,
+                               "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        co_await respond_error(stream, 11, true, http::status::request_header_fields_too_large,
+                               error_code::invalid_request, "request headers too large");
+        break;
+      }
+      if (ec) break;  // closed, reset, or too slow (read_timeout)
+      auto req = parser.release();
+      stream.expires_never();
+      if (websocket::is_upgrade(req) && path_of(req) == "/ws") {
+        if (co_await check_origin_and_host(stream, req)) co_await serve_websocket(std::move(stream), std::move(req));
+        co_return;
+      }
+      const bool keep = co_await handle(stream, req);
+      if (!keep || !req.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  static std::string path_of(const request& req) {
+    const auto target = std::string_view(req.target().data(), req.target().size());
+    return std::string(target.substr(0, target.find('?')));
+  }
+
+  asio::awaitable<bool> handle(beast::tcp_stream& stream, request& req) {
+    const auto path = path_of(req);
+    if (path == "/healthz" && req.method() == http::verb::get) {
+      const std::string body = R"({"status":"ok"})";
+      co_return co_await respond(stream, req, http::status::ok, body);
+    }
+    if (path == "/readyz" && req.method() == http::verb::get) {
+      co_return co_await respond(stream, req,
+                                 backend_.ready() ? http::status::ok : http::status::service_unavailable,
+                                 backend_.status().dump());
+    }
+    if (!co_await check_origin_and_host(stream, req)) co_return false;
+    if (path == "/mcp") {
+      switch (req.method()) {
+        case http::verb::post:
+          co_return co_await post_mcp(stream, req);
+        case http::verb::get:
+          co_return co_await get_mcp(stream, req);
+        case http::verb::delete_:
+          co_return co_await delete_mcp(stream, req);
+        default: {
+          // (headers built outside co_await: GCC 12 mis-compiles braced lists inside it)
+          header_list allow;
+          allow.emplace_back("Allow", "GET, POST, DELETE");
+          co_return co_await respond_error(stream, req.version(), req.keep_alive(),
+                                           http::status::method_not_allowed,
+                                           error_code::invalid_request, "use POST, GET or DELETE",
+                                           std::move(allow));
+        }
+      }
+    }
+    if (path == "/sse" && req.method() == http::verb::get) co_return co_await legacy_stream(stream, req);
+    if (path == "/message" && req.method() == http::verb::post) co_return co_await legacy_post(stream, req);
+    co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                                     error_code::invalid_request, "no such endpoint: " + path);
+  }
+
+  // DNS-rebinding protection and browser isolation: a foreign Origin gets 403, and on a
+  // loopback listener only loopback Host names (and configured ones) are accepted.
+  asio::awaitable<bool> check_origin_and_host(beast::tcp_stream& stream, const request& req) {
+    const auto host = std::string(req[http::field::host]);
+    if (!host_allowed(host)) {
+      spdlog::warn("http: refused Host `{}`", host);
+      co_await respond_error(stream, req.version(), false, http::status::forbidden,
+                             error_code::invalid_request, "Host not allowed: " + host);
+      co_return false;
+    }
+    const auto origin = req[http::field::origin];
+    if (!origin.empty() && !origin_allowed(std::string(origin))) {
+      spdlog::warn("http: refused Origin `{}`", std::string(origin));
+      co_await respond_error(stream, req.version(), false, http::status::forbidden,
+                             error_code::invalid_request, "Origin not allowed: " + std::string(origin));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  bool host_allowed(const std::string& host) const {
+    for (const auto& h : options_.allowed_hosts) {
+      if (lower(h) == lower(host) || lower(h) == lower(host_part(host))) return true;
+    }
+    if (!loopback_) return options_.allowed_hosts.empty();
+    return is_loopback_host(lower(host_part(host)));
+  }
+
+  bool origin_allowed(const std::string& origin) const {
+    for (const auto& o : options_.allowed_origins) {
+      if (o == "*" || lower(o) == lower(origin)) return true;
+    }
+    const auto url = boost::urls::parse_uri(origin);
+    if (!url) return false;
+    return is_loopback_host(lower(url->encoded_host()));
+  }
+
+  // ---- Streamable HTTP ----
+
+  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req) {
+    const auto v = req.version();
+    const bool keep = req.keep_alive();
+    const auto accept = lower(std::string(req[http::field::accept]));
+    if (accept.find("application/json") == std::string::npos ||
+        accept.find("text/event-stream") == std::string::npos) {
+      co_return co_await respond_error(stream, v, keep, http::status::not_acceptable,
+                                       error_code::invalid_request,
+                                       "Not Acceptable: Accept must list application/json and text/event-stream");
+    }
+    const auto content_type = lower(std::string(req[http::field::content_type]));
+    if (content_type.find("application/json") == std::string::npos) {
+      co_return co_await respond_error(stream, v, keep, http::status::unsupported_media_type,
+                                       error_code::invalid_request, "Content-Type must be application/json");
+    }
+    auto parsed = protocol::parse_message(req.body());
+    if (!parsed.msg) {
+      co_return co_await respond(stream, req, http::status::bad_request,
+                                 protocol::serialize(*parsed.error_reply));
+    }
+    auto& msg = *parsed.msg;
+    const auto session_header = std::string(req["Mcp-Session-Id"]);
+    const bool is_initialize =
+        msg.kind == protocol::message_kind::request && msg.method() == "initialize";
+    std::shared_ptr<mcp_session> session;
+    if (is_initialize) {
+      if (!session_header.empty()) {
+        co_return co_await respond_error(stream, v, keep, http::status::bad_request,
+                                         error_code::invalid_request,
+                                         "initialize starts a new session; send it without Mcp-Session-Id");
+      }
+      if (sessions_.size() >= options_.max_sessions) {
+        co_return co_await respond_error(stream, v, keep, http::status::service_unavailable,
+                                         error_code::internal_error, "too many sessions");
+      }
+      session = open_session(false);
+    } else {
+      if (auto problem = co_await find_session(stream, req, session_header, session); !problem) {
+        co_return true;
+      }
+      if (!session) co_return false;
+    }
+    session->last_seen = clock::now();
+
+    if (msg.kind != protocol::message_kind::request) {
+      session->channel->push_inbound(std::string(req.body()));
+      co_return co_await respond(stream, req, http::status::accepted, "", "");
+    }
+    const auto key = msg.id().dump();
+    if (answers_with_json(msg.method())) {
+      auto slot = std::make_shared<json_slot>();
+      if (!session->channel->expect_json(key, slot)) co_return co_await duplicate_id(stream, req);
+      session->channel->push_inbound(std::string(req.body()));
+      co_await slot->ready.wait_until(clock::time_point::max());
+      if (!slot->response) {
+        co_return co_await respond_error(stream, v, keep, http::status::not_found,
+                                         error_code::invalid_request, "the session ended");
+      }
+      header_list headers;
+      headers.emplace_back("Mcp-Session-Id", session->id);
+      co_return co_await respond(stream, req, http::status::ok, std::move(*slot->response),
+                                 "application/json", std::move(headers));
+    }
+    auto events = session->channel->expect_stream(key);
+    if (!events) co_return co_await duplicate_id(stream, req);
+    session->channel->push_inbound(std::string(req.body()));
+    co_return co_await write_stream(stream, req, events, 0, session->id, true);
+  }
+
+  asio::awaitable<bool> duplicate_id(beast::tcp_stream& stream, const request& req) {
+    co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
+                                     error_code::invalid_request, "a request with this id is already in flight");
+  }
+
+  // Finds the session a request names. Answers 400 (no id) or 404 (unknown or ended) itself
+  // and returns false then; `out` stays null.
+  asio::awaitable<bool> find_session(beast::tcp_stream& stream, const request& req,
+                                     const std::string& id, std::shared_ptr<mcp_session>& out) {
+    if (id.empty()) {
+      co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
+                             error_code::invalid_request, "Bad Request: Mcp-Session-Id header is required");
+      co_return false;
+    }
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second->legacy) {
+      co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                             error_code::invalid_request, "Session not found");
+      co_return false;
+    }
+    const auto version = std::string(req["MCP-Protocol-Version"]);
+    if (!version.empty() && !protocol::is_supported_version(version)) {
+      co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
+                             error_code::invalid_request, "Unsupported MCP-Protocol-Version: " + version);
+      co_return false;
+    }
+    out = it->second;
+    co_return true;
+  }
+
+  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req) {
+    const auto accept = lower(std::string(req[http::field::accept]));
+    if (accept.find("text/event-stream") == std::string::npos) {
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
+                                       error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");
+    }
+    std::shared_ptr<mcp_session> session;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), session)) co_return true;
+    session->last_seen = clock::now();
+    const auto last_event = std::string(req["Last-Event-ID"]);
+    if (!last_event.empty()) {
+      const auto colon = last_event.rfind(':');
+      const auto events = colon == std::string::npos ? nullptr
+                                                     : session->channel->find_stream(last_event.substr(0, colon));
+      std::uint64_t seq = 0;
+      const auto digits = colon == std::string::npos ? std::string() : last_event.substr(colon + 1);
+      if (!events || digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+        co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
+                                         error_code::invalid_request, "unknown Last-Event-ID: " + last_event);
+      }
+      seq = std::stoull(digits);
+      if (events->attached) {
+        co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::conflict,
+                                         error_code::invalid_request, "that stream is already being read");
+      }
+      co_return co_await write_stream(stream, req, events, seq, session->id, false);
+    }
+    auto standalone = session->channel->standalone();
+    if (standalone->attached) {
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::conflict,
+                                       error_code::invalid_request, "a GET stream is already open for this session");
+    }
+    co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
+  }
+
+  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req) {
+    std::shared_ptr<mcp_session> session;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), session)) co_return true;
+    spdlog::info("http: session {} ended by the host", session->id);
+    end_session(*session);
+    sessions_.erase(session->id);
+    co_return co_await respond(stream, req, http::status::ok, "", "");
+  }
+
+  // Writes `events` after `after` as an SSE response, until the stream finishes or the
+  // connection breaks (which is not a cancellation: the stream can be resumed).
+  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const request& req,
+                                     std::shared_ptr<event_stream> events, std::uint64_t after,
+                                     const std::string& session_id, bool prime,
+                                     std::string prelude = {}, bool legacy = false) {
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");
+    if (!legacy) res.set("Mcp-Session-Id", session_id);
+    res.keep_alive(req.keep_alive());
+    res.chunked(true);
+    http::response_serializer<http::empty_body> serializer{res};
+    auto [hec, hn] = co_await http::async_write_header(stream, serializer, use_tuple);
+    if (hec) co_return false;
+    if (prime) prelude += "id: " + events->event_id(events->last_seq()) + "\ndata: \n\n";
+    if (!prelude.empty() && !co_await write_chunk(stream, prelude)) co_return false;
+    events->attached = true;
+    auto last = after;
+    bool alive = true;
+    while (alive) {
+      const auto pending = events->since(last);
+      if (!pending.empty()) {
+        std::string text;
+        for (const auto& e : pending) {
+          if (!legacy) text += "id: " + events->event_id(e.seq) + "\n";
+          text += "event: message\ndata: " + e.data + "\n\n";
+        }
+        alive = co_await write_chunk(stream, text);
+        if (alive) last = events->delivered = pending.back().seq;
+        continue;
+      }
+      if (events->finished() || stopped_) break;
+      co_await events->wait(last, clock::now() + keepalive_interval);
+      if (events->since(last).empty() && !events->finished()) {
+        alive = co_await write_chunk(stream, ": keepalive\n\n");
+      }
+    }
+    events->attached = false;
+    if (!alive) co_return false;
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
+    co_return !ec;
+  }
+
+  static asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), use_tuple);
+    co_return !ec;
+  }
+
+  // ---- legacy HTTP+SSE (2024-11-05) ----
+
+  asio::awaitable<bool> legacy_stream(beast::tcp_stream& stream, request& req) {
+    if (sessions_.size() >= options_.max_sessions) {
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::service_unavailable,
+                                       error_code::internal_error, "too many sessions");
+    }
+    auto session = open_session(true);
+    const auto prelude = "event: endpoint\ndata: /message?sessionId=" + session->id + "\n\n";
+    co_await write_stream(stream, req, session->channel->standalone(), 0, session->id, false, prelude, true);
+    // The legacy session lives as long as its stream.
+    if (sessions_.erase(session->id) != 0) end_session(*session);
+    co_return false;
+  }
+
+  asio::awaitable<bool> legacy_post(beast::tcp_stream& stream, request& req) {
+    const auto target = std::string_view(req.target().data(), req.target().size());
+    const auto url = boost::urls::parse_origin_form(target);
+    std::string id;
+    if (url) {
+      for (const auto& param : url->params()) {
+        if (param.key == "sessionId") id = param.value;
+      }
+    }
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end() || !it->second->legacy) {
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                                       error_code::invalid_request, "Session not found");
+    }
+    auto parsed = protocol::parse_message(req.body());
+    if (!parsed.msg) {
+      co_return co_await respond(stream, req, http::status::bad_request, protocol::serialize(*parsed.error_reply));
+    }
+    it->second->last_seen = clock::now();
+    it->second->channel->push_inbound(std::string(req.body()));
+    co_return co_await respond(stream, req, http::status::accepted, "Accepted", "text/plain");
+  }
+
+  // ---- WebSocket ----
+
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req) {
+    auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
+    ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws->read_message_max(options_.max_body_bytes);
+    const bool wants_mcp = std::string_view(req[http::field::sec_websocket_protocol]).find("mcp") !=
+                           std::string_view::npos;
+    ws->set_option(websocket::stream_base::decorator([wants_mcp](websocket::response_type& res) {
+      res.set(http::field::server, "manifold");
+      if (wants_mcp) res.set(http::field::sec_websocket_protocol, "mcp");
+    }));
+    auto [ec] = co_await ws->async_accept(req, use_tuple);
+    if (ec) co_return;
+    auto channel = make_ws_channel(ws);
+    auto host = relay_.open_session(channel);
+    spdlog::info("http: WebSocket session opened");
+    co_await host->run();
+    channel->close();
+  }
+
+  // ---- sessions ----
+
+  std::shared_ptr<mcp_session> open_session(bool legacy) {
+    auto session = std::make_shared<mcp_session>();
+    session->id = random_id();
+    session->legacy = legacy;
+    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events, legacy);
+    session->host = relay_.open_session(session->channel);
+    sessions_[session->id] = session;
+    asio::co_spawn(executor_, session->host->run(), asio::detached);
+    spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
+    return session;
+  }
+
+  static void end_session(mcp_session& session) {
+    session.host->stop();
+    session.channel->close();
+  }
+
+  asio::awaitable<void> sweep_idle_sessions() {
+    asio::steady_timer timer(executor_);
+    sweeper_ = &timer;
+    const auto period = std::clamp(options_.session_idle_timeout / 4,
+                                   std::chrono::milliseconds(100), std::chrono::milliseconds(30000));
+    while (!stopped_) {
+      timer.expires_after(period);
+      co_await timer.async_wait(use_tuple);
+      const auto now = clock::now();
+      for (auto it = sessions_.begin(); it != sessions_.end();) {
+        auto& s = *it->second;
+        const bool streaming = s.channel->standalone()->attached;
+        if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
+          spdlog::info("http: session {} expired after {} ms idle", s.id, options_.session_idle_timeout.count());
+          end_session(s);
+          it = sessions_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    sweeper_ = nullptr;
+  }
+
+  // ---- responses ----
+
+  asio::awaitable<bool> respond(beast::tcp_stream& stream, const request& req, http::status status,
+                                std::string body, std::string content_type = "application/json",
+                                header_list headers = {}) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::server, "manifold");
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
+    for (const auto& [name, value] : headers) res.set(name, value);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    co_return !ec && req.keep_alive();
+  }
+
+  asio::awaitable<bool> respond_error(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+                                      http::status status, int code, std::string message,
+                                      header_list headers = {}) {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::server, "manifold");
+    res.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) res.set(name, value);
+    res.keep_alive(keep_alive);
+    res.body() = protocol::serialize(
+        protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
+    res.prepare_payload();
+    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    co_return !ec && keep_alive;
+  }
+
+  asio::any_io_executor executor_;
+  relay& relay_;
+  backend& backend_;
+  http_options options_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  bool loopback_ = true;
+  bool stopped_ = false;
+  asio::steady_timer* sweeper_ = nullptr;
+  std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
+};
+
+}  // namespace
+
+std::unique_ptr<http_server> make_http_server(asio::any_io_executor executor, relay& relay,
+                                              backend& backend, http_options options) {
+  return std::make_unique<server_impl>(std::move(executor), relay, backend, std::move(options));
+}
+
+}  // namespace manifold::proxy
