@@ -68,22 +68,94 @@ gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
     listings_[i].server = cfg.servers[i].name;
     listings_[i].namespace_ = cfg.servers[i].namespace_;
-    auto& u = supervisor_.all()[i];
-    u->on_notification([this, i](const protocol::message& msg) { on_notification(i, msg); });
-    u->on_request([this, name = cfg.servers[i].name](protocol::message msg)
-                      -> asio::awaitable<protocol::rpc_reply> {
-      if (relay_ == nullptr) {
-        co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
-                                               "no host is connected");
+    wire(i, *supervisor_.all()[i], 0);
+  }
+}
+
+// Sends what upstream `u` (server `index`, owned by host session `session`, 0: shared) says
+// to the right place: list changes of shared instances to the catalog, the rest to the relay.
+void gateway::wire(std::size_t index, upstream::upstream& u, std::uint64_t session) {
+  u.on_notification([this, index, session](const protocol::message& msg) {
+    if (session == 0) {
+      on_notification(index, msg);
+    } else if (relay_ != nullptr && msg.method().find("list_changed") == std::string_view::npos) {
+      relay_->upstream_notification(listings_[index].server, msg, session);
+    }
+  });
+  u.on_request([this, name = config_.servers[index].name, session](protocol::message msg)
+                   -> asio::awaitable<protocol::rpc_reply> {
+    if (relay_ == nullptr) {
+      co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
+                                             "no host is connected");
+    }
+    co_return co_await relay_->upstream_request(name, std::move(msg), session);
+  });
+}
+
+namespace {
+
+// An upstream instance of one host session, started on its first use with that host's
+// capabilities (so the server sees exactly the client it serves).
+class session_instance final : public protocol::rpc_peer {
+ public:
+  session_instance(std::shared_ptr<upstream::upstream> u, json capabilities)
+      : upstream_(std::move(u)), capabilities_(std::move(capabilities)) {}
+
+  asio::awaitable<protocol::rpc_reply> call(std::string method, json params,
+                                            protocol::call_options options) override {
+    if (!started_.is_set()) {
+      if (!starting_) {
+        starting_ = true;
+        co_await upstream_->start(capabilities_);
+        started_.set();
+      } else {
+        co_await started_.wait_until(std::chrono::steady_clock::now() + std::chrono::minutes(5));
       }
-      co_return co_await relay_->upstream_request(name, std::move(msg));
-    });
+    }
+    co_return co_await upstream_->call(std::move(method), std::move(params), std::move(options));
+  }
+  void notify(std::string method, json params) override {
+    if (started_.is_set()) upstream_->notify(std::move(method), std::move(params));
+  }
+  [[nodiscard]] const std::shared_ptr<upstream::upstream>& instance() const { return upstream_; }
+
+ private:
+  std::shared_ptr<upstream::upstream> upstream_;
+  json capabilities_;
+  bool starting_ = false;
+  io::event started_;
+};
+
+asio::awaitable<void> stop_instance(std::shared_ptr<protocol::rpc_peer> peer) {
+  co_await static_cast<session_instance&>(*peer).instance()->stop(milliseconds(1800));
+}
+
+}  // namespace
+
+void gateway::release_session(std::uint64_t session) {
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    if (it->first.second != session) {
+      ++it;
+      continue;
+    }
+    asio::co_spawn(executor_, stop_instance(it->second), asio::detached);
+    it = instances_.erase(it);
   }
 }
 
 asio::awaitable<void> gateway::launch() { co_await supervisor_.launch_all(); }
 
-asio::awaitable<void> gateway::stop(milliseconds budget) { co_await supervisor_.stop_all(budget); }
+asio::awaitable<void> gateway::stop(milliseconds budget) {
+  // Shared and per-session instances stop together, within one budget.
+  std::vector<std::shared_ptr<upstream::upstream>> all = supervisor_.all();
+  for (auto& [key, peer] : instances_) {
+    all.push_back(static_cast<session_instance&>(*peer).instance());
+  }
+  instances_.clear();
+  co_await io::parallel_for_each(all, [budget](std::shared_ptr<upstream::upstream>& u) -> asio::awaitable<void> {
+    co_await u->stop(budget);
+  });
+}
 
 asio::awaitable<bool> gateway::ensure_started(json client_capabilities,
                                               std::chrono::steady_clock::time_point deadline) {
@@ -142,7 +214,7 @@ void gateway::on_notification(std::size_t index, const protocol::message& msg) {
   } else if (method == "notifications/resources/list_changed") {
     kinds = {ns::entry_kind::resource, ns::entry_kind::resource_template};
   } else {
-    if (relay_ != nullptr) relay_->upstream_notification(listings_[index].server, msg);
+    if (relay_ != nullptr) relay_->upstream_notification(listings_[index].server, msg, 0);
     return;
   }
   spdlog::debug("[{}] {}", listings_[index].server, method);
@@ -185,8 +257,20 @@ void gateway::rebuild() {
   if (ready_.is_set() && relay_ != nullptr) relay_->catalog_changed(changed);
 }
 
-protocol::rpc_peer* gateway::peer(std::string_view server) {
-  return supervisor_.find(server).get();
+protocol::rpc_peer* gateway::peer(std::string_view server, std::uint64_t session,
+                                  const json& session_capabilities) {
+  for (std::size_t i = 0; i < config_.servers.size(); ++i) {
+    if (config_.servers[i].name != server) continue;
+    if (session == 0 || !config_.servers[i].isolated) return supervisor_.all()[i].get();
+    auto& slot = instances_[{i, session}];
+    if (!slot) {
+      auto instance = supervisor_.spawn(i);
+      wire(i, *instance, session);
+      slot = std::make_shared<session_instance>(std::move(instance), session_capabilities);
+    }
+    return slot.get();
+  }
+  return nullptr;
 }
 
 std::vector<std::string> gateway::upstreams_with(std::string_view capability) const {

@@ -3,6 +3,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <memory>
+#include <map>
 #include <set>
 
 #include "manifold/config/config.hpp"
@@ -34,7 +35,9 @@ class gateway final : public proxy::backend {
     return start_deadline_;
   }
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
-  [[nodiscard]] protocol::rpc_peer* peer(std::string_view server) override;
+  [[nodiscard]] protocol::rpc_peer* peer(std::string_view server, std::uint64_t session,
+                                         const protocol::json& session_capabilities) override;
+  void release_session(std::uint64_t session) override;
   [[nodiscard]] std::vector<std::string> upstreams_with(std::string_view capability) const override;
   [[nodiscard]] bool ready() const override { return ready_.is_set(); }
   [[nodiscard]] protocol::json status() const override;
@@ -50,6 +53,7 @@ class gateway final : public proxy::backend {
   // Refetches after list_changed; bursts for one upstream coalesce into one refetch.
   boost::asio::awaitable<void> refresh(std::size_t index);
   void on_notification(std::size_t index, const protocol::message& msg);
+  void wire(std::size_t index, upstream::upstream& u, std::uint64_t session);
   // Builds a catalog from the listings; swaps it in when a host would see a difference.
   void rebuild();
 
@@ -63,6 +67,8 @@ class gateway final : public proxy::backend {
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();
   std::uint64_t generation_ = 0;
   bool started_ = false;
+  // Per-session instances of `isolation: session` servers, by (server index, session).
+  std::map<std::pair<std::size_t, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
   io::event ready_;
   std::chrono::steady_clock::time_point start_deadline_;
 };

@@ -262,7 +262,7 @@ class reader {
     for_each_key(
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
-         "startup_timeout"},
+         "startup_timeout", "isolation"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -308,6 +308,14 @@ class reader {
                 fail(value, child, "namespace must be non-empty and use only [A-Za-z0-9_-]");
               }
               out.namespace_ = std::move(*v);
+            }
+          } else if (k == "isolation") {
+            if (auto v = string_value(value, child)) {
+              if (*v == "shared" || *v == "session") {
+                out.isolated = *v == "session";
+              } else {
+                fail(value, child, "isolation must be `shared` or `session`");
+              }
             }
           } else if (k == "timeout") {
             if (auto d = duration_value(value, child)) out.timeout = *d;

@@ -331,7 +331,7 @@ class session final : public host_session,
       out.cancelled = true;
       co_return out;
     }
-    auto* peer = hub_.upstreams().peer(server);
+    auto* peer = hub_.upstreams().peer(server, id_, client_capabilities_);
     if (peer == nullptr) {
       co_return rpc_reply::failure(error_code::internal_error, "no upstream named " + server);
     }
@@ -436,8 +436,10 @@ class session final : public host_session,
     }
     const auto target = target_of(*hub_.upstreams().snapshot(), params);
     if (!target) co_return resource_not_found(params);
-    if (method == "resources/subscribe") co_return answer::from(co_await hub_.subscribe(id_, *target));
-    co_return answer::from(co_await hub_.unsubscribe(id_, *target));
+    if (method == "resources/subscribe") {
+      co_return answer::from(co_await hub_.subscribe(id_, *target, client_capabilities_));
+    }
+    co_return answer::from(co_await hub_.unsubscribe(id_, *target, client_capabilities_));
   }
 
   asio::awaitable<answer> complete(json params, request_ctx ctx) {

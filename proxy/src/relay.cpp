@@ -72,6 +72,7 @@ void relay_impl::attach(const std::shared_ptr<host_endpoint>& session) {
 
 void relay_impl::detach(std::uint64_t session) {
   sessions_.erase(session);
+  backend_.release_session(session);
   std::erase_if(progress_, [session](const auto& p) { return p.second.session == session; });
   std::erase_if(task_owners_, [session](const auto& p) { return p.second == session; });
   std::erase_if(elicitation_owners_, [session](const auto& p) { return p.second == session; });
@@ -127,13 +128,14 @@ void relay_impl::release_progress(const json& token) {
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session,
-                                                          const ns::uri_target& target) {
+                                                          const ns::uri_target& target,
+                                                          const json& capabilities) {
   auto& subscribers = subscriptions_[{target.server, target.uri}];
   if (!subscribers.empty()) {  // already subscribed upstream for another session
     subscribers.insert(session);
     co_return protocol::rpc_reply{json::object(), std::nullopt};
   }
-  auto* peer = backend_.peer(target.server);
+  auto* peer = backend_.peer(target.server, session, capabilities);
   if (peer == nullptr) {
     subscriptions_.erase({target.server, target.uri});
     co_return protocol::rpc_reply::failure(error_code::internal_error, "no such upstream");
@@ -149,14 +151,15 @@ asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::unsubscribe(std::uint64_t session,
-                                                            const ns::uri_target& target) {
+                                                            const ns::uri_target& target,
+                                                            const json& capabilities) {
   const auto it = subscriptions_.find({target.server, target.uri});
   if (it == subscriptions_.end() || it->second.erase(session) == 0) {
     co_return protocol::rpc_reply{json::object(), std::nullopt};  // idempotent
   }
   if (!it->second.empty()) co_return protocol::rpc_reply{json::object(), std::nullopt};
   subscriptions_.erase(it);
-  auto* peer = backend_.peer(target.server);
+  auto* peer = backend_.peer(target.server, session, capabilities);
   if (peer == nullptr) co_return protocol::rpc_reply{json::object(), std::nullopt};
   json params{{"uri", target.uri}};
   co_return co_await peer->call("resources/unsubscribe", std::move(params), {});
@@ -210,7 +213,7 @@ void relay_impl::catalog_changed(const std::vector<ns::entry_kind>& kinds) {
   }
 }
 
-void relay_impl::broadcast_log(const std::string& server, json params) {
+void relay_impl::broadcast_log(const std::string& server, json params, std::uint64_t owner) {
   const auto severity = log_severity(params.value("level", std::string()));
   // Tag the logger with the server it came from.
   const auto logger = params.find("logger");
@@ -219,13 +222,14 @@ void relay_impl::broadcast_log(const std::string& server, json params) {
                          : server;
   for (const auto& [id, weak] : sessions_) {
     auto s = weak.lock();
-    if (!s || !s->operating()) continue;
+    if (!s || !s->operating() || (owner != 0 && id != owner)) continue;
     if (severity >= 0 && severity < s->log_threshold()) continue;
     s->notify("notifications/message", params, current_call(server, id));
   }
 }
 
-void relay_impl::upstream_notification(const std::string& server, const protocol::message& msg) {
+void relay_impl::upstream_notification(const std::string& server, const protocol::message& msg,
+                                       std::uint64_t owner) {
   const auto method = msg.method();
   auto params = msg.params();
   const auto catalog = backend_.snapshot();
@@ -241,13 +245,14 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
       s->notify(method, std::move(params), it->second.request_id);
     }
   } else if (method == "notifications/message") {
-    broadcast_log(server, std::move(params));
+    broadcast_log(server, std::move(params), owner);
   } else if (method == "notifications/resources/updated") {
     const auto uri = params.value("uri", std::string());
     const auto it = subscriptions_.find({server, uri});
     if (it == subscriptions_.end()) return;
     ns::expose_uris(*catalog, server, method, params);
     for (const auto session : it->second) {
+      if (owner != 0 && session != owner) continue;
       if (auto s = find(session)) s->notify(method, params, nullptr);
     }
   } else if (method == "notifications/tasks/status") {
@@ -271,14 +276,19 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
   }
 }
 
-relay_impl::route relay_impl::route_request(const std::string& server, const json& params) const {
+relay_impl::route relay_impl::route_request(const std::string& server, const json& params,
+                                            std::uint64_t owner) const {
+  if (owner != 0) {
+    auto s = find(owner);
+    return {s, s ? current_call(server, owner) : json()};
+  }
   if (params.is_object()) {
     if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
       if (const auto related = meta->find(ns::related_task_key);
           related != meta->end() && related->is_object() && related->contains("taskId")) {
         const auto task = ns::expose_task_id(server, related->value("taskId", std::string()));
-        if (const auto owner = task_owners_.find(task); owner != task_owners_.end()) {
-          if (auto s = find(owner->second)) return {s, current_call(server, s->id())};
+        if (const auto task_owner = task_owners_.find(task); task_owner != task_owners_.end()) {
+          if (auto s = find(task_owner->second)) return {s, current_call(server, s->id())};
         }
       }
     }
@@ -296,7 +306,8 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string server,
-                                                                 protocol::message msg) {
+                                                                 protocol::message msg,
+                                                                 std::uint64_t owner) {
   const auto method = std::string(msg.method());
   auto params = msg.params();
   static const std::set<std::string, std::less<>> relayed{
@@ -306,12 +317,12 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
                                            "Method not found: " + method);
   }
-  auto target = route_request(server, params);
-  if (!target.session && !any_operating_.is_set()) {
+  auto target = route_request(server, params, owner);
+  if (!target.session && owner == 0 && !any_operating_.is_set()) {
     // Sent during start-up (a server asking for roots right after its initialize): wait for
     // the host to finish its own handshake, within the start-up deadline.
     co_await any_operating_.wait_until(backend_.start_deadline());
-    target = route_request(server, params);
+    target = route_request(server, params, owner);
   }
   const auto& session = target.session;
   if (!session) {

@@ -44,9 +44,11 @@ class relay_impl final : public relay {
   relay_impl(boost::asio::any_io_executor executor, backend& backend, relay_options options);
 
   std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link) override;
-  void upstream_notification(const std::string& server, const protocol::message& msg) override;
+  void upstream_notification(const std::string& server, const protocol::message& msg,
+                             std::uint64_t session) override;
   boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
-                                                              protocol::message msg) override;
+                                                              protocol::message msg,
+                                                              std::uint64_t session) override;
   void catalog_changed(const std::vector<ns::entry_kind>& kinds) override;
 
   // --- used by host sessions ---
@@ -69,9 +71,11 @@ class relay_impl final : public relay {
   void release_progress(const json& token);
 
   boost::asio::awaitable<protocol::rpc_reply> subscribe(std::uint64_t session,
-                                                        const ns::uri_target& target);
+                                                        const ns::uri_target& target,
+                                                        const json& capabilities);
   boost::asio::awaitable<protocol::rpc_reply> unsubscribe(std::uint64_t session,
-                                                          const ns::uri_target& target);
+                                                          const ns::uri_target& target,
+                                                          const json& capabilities);
   // Sets every upstream with `logging` to the most verbose level any session asked for.
   boost::asio::awaitable<void> apply_log_levels();
   void roots_changed();
@@ -85,10 +89,10 @@ class relay_impl final : public relay {
     std::shared_ptr<host_endpoint> session;
     json related;  // the host request the upstream's message belongs to, if known
   };
-  route route_request(const std::string& server, const json& params) const;
+  route route_request(const std::string& server, const json& params, std::uint64_t owner) const;
   // The most recent call of `session` in flight to `server` (null if none).
   json current_call(const std::string& server, std::uint64_t session) const;
-  void broadcast_log(const std::string& server, json params);
+  void broadcast_log(const std::string& server, json params, std::uint64_t owner);
 
   boost::asio::any_io_executor executor_;
   io::event any_operating_;

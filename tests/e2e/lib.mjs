@@ -18,7 +18,7 @@ export function manifoldBinary() {
 
 // A scratch directory with a filesystem root, a memory file and a config for all three
 // reference servers. Returns {dir, root, config, cleanup}.
-export function referenceSetup(extraYaml = '') {
+export function referenceSetup(extraYaml = '', serverYaml = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'manifold-e2e-'));
   const root = join(dir, 'root');
   mkdirSync(root);
@@ -29,7 +29,7 @@ export function referenceSetup(extraYaml = '') {
   everything:
     command: ${q(node)}
     args: [${q(pkg('server-everything'))}, stdio]
-  memory:
+${serverYaml.everything ?? ''}  memory:
     command: ${q(node)}
     args: [${q(pkg('server-memory'))}]
     env: {MEMORY_FILE_PATH: ${q(join(dir, 'memory.jsonl'))}}
@@ -38,6 +38,27 @@ export function referenceSetup(extraYaml = '') {
     args: [${q(pkg('server-filesystem'))}, ${q(root)}]
 ${extraYaml}`);
   return { dir, root, config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// Starts `manifold serve --listen 127.0.0.1:0` on `config` and resolves with
+// {url, port, child, stop} once it listens (the port comes from --port-file).
+export async function serveHttp(config, extraArgs = []) {
+  const { spawn } = await import('node:child_process');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const portFile = `${config}.port`;
+  const child = spawn(manifoldBinary(), ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve',
+    '--config', config, '--listen', '127.0.0.1:0', '--port-file', portFile, ...extraArgs],
+  { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  for (let i = 0; i < 300 && !existsSync(portFile); i++) {
+    await Promise.race([new Promise((r) => setTimeout(r, 20)), exited]);
+    if (child.exitCode !== null) throw new Error(`manifold exited early (${child.exitCode})`);
+  }
+  const port = Number(readFileSync(portFile, 'utf8'));
+  return {
+    port, url: `http://127.0.0.1:${port}`, child,
+    async stop() { child.kill('SIGTERM'); return exited; },
+  };
 }
 
 // Runs the async test body, prints one summary line, and sets the exit code.

@@ -32,16 +32,20 @@ class unsupported_transport final : public transport {
 
 }  // namespace
 
-supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg) {
-  for (const auto& server : cfg.servers) {
-    std::unique_ptr<transport> link;
-    if (!server.command.empty()) {
-      link = make_stdio_transport(executor, server, cfg.limits.max_message_bytes);
-    } else {
-      link = std::make_unique<unsupported_transport>(server.url);
-    }
-    upstreams_.push_back(make_upstream(executor, server, std::move(link)));
+supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg)
+    : executor_(std::move(executor)), config_(cfg) {
+  for (std::size_t i = 0; i < cfg.servers.size(); ++i) upstreams_.push_back(spawn(i));
+}
+
+std::shared_ptr<upstream> supervisor::spawn(std::size_t index) const {
+  const auto& server = config_.servers.at(index);
+  std::unique_ptr<transport> link;
+  if (!server.command.empty()) {
+    link = make_stdio_transport(executor_, server, config_.limits.max_message_bytes);
+  } else {
+    link = std::make_unique<unsupported_transport>(server.url);
   }
+  return make_upstream(executor_, server, std::move(link));
 }
 
 supervisor::~supervisor() = default;

@@ -56,6 +56,10 @@ struct server_config {
   transport_kind transport = transport_kind::stdio;
   std::map<std::string, std::string> headers;
 
+  // shared: one instance serves every host session; session: each host session gets its own
+  // instance (exact routing of the server's own requests, no state shared between hosts).
+  bool isolated = false;
+
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};          // per request
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize
   source_position position;

@@ -33,8 +33,17 @@ class backend {
 
   // The current snapshot; never null. In-flight calls keep the one they started on.
   [[nodiscard]] virtual std::shared_ptr<const ns::catalog> snapshot() const = 0;
-  // The upstream that serves `server`, or null when it is unknown.
-  [[nodiscard]] virtual protocol::rpc_peer* peer(std::string_view server) = 0;
+  // The upstream that serves `server` to host session `session`, or null when it is unknown:
+  // the shared instance, or, for a server configured with `isolation: session`, the
+  // session's own instance, started on first use declaring `session_capabilities`.
+  // Session 0 is manifold itself (fan-outs): always the shared instance.
+  [[nodiscard]] virtual protocol::rpc_peer* peer(std::string_view server, std::uint64_t session,
+                                                 const protocol::json& session_capabilities) = 0;
+  [[nodiscard]] protocol::rpc_peer* peer(std::string_view server) {
+    return peer(server, 0, nullptr);
+  }
+  // The session ended: upstream instances of its own are stopped.
+  virtual void release_session(std::uint64_t session) = 0;
   // Names of the ready upstreams whose capabilities contain `capability` (a JSON pointer
   // such as "/logging" or "/tasks/list").
   [[nodiscard]] virtual std::vector<std::string> upstreams_with(std::string_view capability) const = 0;

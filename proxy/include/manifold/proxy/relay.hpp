@@ -27,13 +27,17 @@ struct relay_options {
 // requests). It owns the mappings that must survive a single call: progress tokens,
 // subscriptions, task owners, requests forwarded to hosts.
 //
-// Routing rule for an upstream shared by several host sessions (HTTP serves many):
+// An upstream configured with `isolation: session` has an instance per host session, and
+// everything it sends goes to that session. Routing rule for an upstream shared by several
+// host sessions (HTTP serves many):
 // a request from an upstream (sampling, elicitation, roots, tasks/*) goes to the session
 // that owns the task it names (related-task), else to the session with the most recently
 // started call still in flight to that upstream, else to the most recently active session.
 // It is forwarded only if that session declared the capability; otherwise the upstream gets
 // -32601. Progress goes to the session whose request carried the token; resource updates to
 // the sessions subscribed to that URI; log messages to every session whose level admits them.
+// The rule cannot tell two sessions apart when both have calls in flight to a shared upstream
+// that sends a request without naming a task; give such servers `isolation: session`.
 // Thread: the io thread.
 class relay {
  public:
@@ -45,10 +49,13 @@ class relay {
   // A new host session on `link`; run() it to serve.
   virtual std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link) = 0;
 
-  // From the upstream side (the app wires every upstream to these).
-  virtual void upstream_notification(const std::string& server, const protocol::message& msg) = 0;
+  // From the upstream side (the app wires every upstream to these). `session` is the host
+  // session that owns the upstream instance (isolation: session), or 0 for a shared one.
+  virtual void upstream_notification(const std::string& server, const protocol::message& msg,
+                                     std::uint64_t session) = 0;
   virtual boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
-                                                                      protocol::message msg) = 0;
+                                                                      protocol::message msg,
+                                                                      std::uint64_t session) = 0;
   // A new catalog is being served; sessions hear list_changed for these kinds.
   virtual void catalog_changed(const std::vector<ns::entry_kind>& kinds) = 0;
 };

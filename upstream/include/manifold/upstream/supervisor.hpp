@@ -30,10 +30,15 @@ class supervisor {
   boost::asio::awaitable<void> stop_all(std::chrono::milliseconds budget);
 
   [[nodiscard]] std::shared_ptr<upstream> find(std::string_view server) const;
+  // A new, unstarted instance of server `index` (for per-session isolation); the caller
+  // owns it and stops it.
+  [[nodiscard]] std::shared_ptr<upstream> spawn(std::size_t index) const;
   // In config order.
   [[nodiscard]] const std::vector<std::shared_ptr<upstream>>& all() const { return upstreams_; }
 
  private:
+  boost::asio::any_io_executor executor_;
+  const config::config& config_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
 };
 
