@@ -146,6 +146,7 @@ void gateway::release_session(std::uint64_t session) {
 asio::awaitable<void> gateway::launch() { co_await supervisor_.launch_all(); }
 
 asio::awaitable<void> gateway::stop(milliseconds budget) {
+  stopping_ = true;
   // Shared and per-session instances stop together, within one budget.
   std::vector<std::shared_ptr<upstream::upstream>> all = supervisor_.all();
   for (auto& [key, peer] : instances_) {
@@ -226,7 +227,7 @@ asio::awaitable<void> gateway::refresh(std::size_t index) {
   refreshing_[index] = true;
   // Changes announced during start-up are picked up once the first catalog exists.
   co_await ready_.wait_until(start_deadline_);
-  while (!pending_refresh_[index].empty()) {
+  while (!pending_refresh_[index].empty() && !stopping_) {
     auto kinds = std::exchange(pending_refresh_[index], {});
     co_await fetch(index, kinds);
     rebuild();
@@ -235,6 +236,7 @@ asio::awaitable<void> gateway::refresh(std::size_t index) {
 }
 
 void gateway::rebuild() {
+  if (stopping_) return;
   auto next = std::make_shared<ns::catalog>(
       ns::build_catalog(listings_, naming_options(config_.naming), generation_ + 1));
   std::vector<ns::entry_kind> changed;

@@ -67,6 +67,7 @@ class gateway final : public proxy::backend {
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();
   std::uint64_t generation_ = 0;
   bool started_ = false;
+  bool stopping_ = false;  // no more refetches or rebuilds: the catalog stays as it was
   // Per-session instances of `isolation: session` servers, by (server index, session).
   std::map<std::pair<std::size_t, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
   io::event ready_;

@@ -2,5 +2,6 @@
 // v2 (BOOST_ASIO_SEPARATE_COMPILATION, BOOST_BEAST_SEPARATE_COMPILATION,
 // BOOST_PROCESS_V2_SEPARATE_COMPILATION).
 #include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
 #include <boost/beast/src.hpp>
 #include <boost/process/v2/src.hpp>

@@ -18,7 +18,7 @@
 #include "http_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
-#include "ws_channel.hpp"
+#include "manifold/io/ws_channel.hpp"
 
 namespace manifold::proxy {
 
@@ -497,7 +497,7 @@ class server_impl final : public http_server {
     }));
     auto [ec] = co_await ws->async_accept(req, use_tuple);
     if (ec) co_return;
-    auto channel = make_ws_channel(ws);
+    auto channel = std::make_shared<io::ws_channel<websocket::stream<beast::tcp_stream>>>(ws);
     auto host = relay_.open_session(channel);
     spdlog::info("http: WebSocket session opened");
     co_await host->run();

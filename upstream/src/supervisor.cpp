@@ -5,32 +5,13 @@
 #include <stdexcept>
 
 #include "manifold/io/parallel.hpp"
+#include "manifold/upstream/http_transport.hpp"
 #include "manifold/upstream/stdio_transport.hpp"
 
 namespace manifold::upstream {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// Network transports are not part of this build; such a server fails at start with a clear
-// reason instead of being silently dropped.
-class unsupported_transport final : public transport {
- public:
-  explicit unsupported_transport(std::string url) : url_(std::move(url)) {}
-  asio::awaitable<std::shared_ptr<protocol::channel>> open() override {
-    throw std::runtime_error("network upstreams (" + url_ +
-                             ") are not supported by this build of manifold yet");
-    co_return nullptr;
-  }
-  asio::awaitable<void> close(std::chrono::milliseconds) override { co_return; }
-  [[nodiscard]] std::string end_reason() const override { return {}; }
-
- private:
-  std::string url_;
-};
-
-}  // namespace
 
 supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg)
     : executor_(std::move(executor)), config_(cfg) {
@@ -40,10 +21,15 @@ supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg
 std::shared_ptr<upstream> supervisor::spawn(std::size_t index) const {
   const auto& server = config_.servers.at(index);
   std::unique_ptr<transport> link;
+  const auto limit = config_.limits.max_message_bytes;
+  const bool websocket = server.transport == config::transport_kind::websocket ||
+                         server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
   if (!server.command.empty()) {
-    link = make_stdio_transport(executor_, server, config_.limits.max_message_bytes);
+    link = make_stdio_transport(executor_, server, limit);
+  } else if (websocket) {
+    link = make_websocket_transport(executor_, server, limit);
   } else {
-    link = std::make_unique<unsupported_transport>(server.url);
+    link = make_http_transport(executor_, server, limit);
   }
   return make_upstream(executor_, server, std::move(link));
 }

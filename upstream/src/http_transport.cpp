@@ -1,0 +1,766 @@
+#include "manifold/upstream/http_transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <deque>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "manifold/io/event.hpp"
+#include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/sse_parser.hpp"
+
+namespace manifold::upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using protocol::json;
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct target_url {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;  // path and query
+};
+
+target_url parse_target(const std::string& text) {
+  const auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) throw std::runtime_error("invalid url " + text);
+  target_url out;
+  const auto scheme = std::string(parsed->scheme());
+  out.tls = scheme == "https" || scheme == "wss";
+  out.host = std::string(parsed->encoded_host());
+  out.port = parsed->has_port() ? std::string(parsed->port()) : (out.tls ? "443" : "80");
+  out.target = std::string(parsed->encoded_path());
+  if (out.target.empty()) out.target = "/";
+  if (parsed->has_query()) out.target += "?" + std::string(parsed->encoded_query());
+  return out;
+}
+
+// `reference` resolved against `base` (the legacy transport's endpoint is usually relative).
+std::string resolve_url(const std::string& base, const std::string& reference) {
+  boost::urls::url out;
+  const auto b = boost::urls::parse_uri(base);
+  const auto r = boost::urls::parse_uri_reference(reference);
+  if (!b || !r || !boost::urls::resolve(*b, *r, out)) return reference;
+  return std::string(out.buffer());
+}
+
+// SNI: the server name for TLS (OpenSSL's macro casts in C style).
+bool set_server_name(SSL* ssl_handle, const std::string& host) {
+  return SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                  const_cast<char*>(host.c_str())) == 1;  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+}
+
+// Inbound messages for the client session, as frames.
+class inbox {
+ public:
+  void push(std::string message) {
+    if (closed_) return;
+    queue_.push_back(std::move(message));
+    for (auto* t : waiters_) static_cast<asio::steady_timer*>(t)->cancel();
+  }
+  void close() {
+    closed_ = true;
+    for (auto* t : waiters_) static_cast<asio::steady_timer*>(t)->cancel();
+  }
+  asio::awaitable<std::optional<protocol::frame>> pop() {
+    while (queue_.empty() && !closed_) {
+      asio::steady_timer t(co_await asio::this_coro::executor, clock::time_point::max());
+      waiters_.push_back(&t);
+      co_await t.async_wait(use_tuple);
+      std::erase(waiters_, static_cast<void*>(&t));
+    }
+    if (queue_.empty()) co_return std::nullopt;
+    protocol::frame f;
+    f.text = std::move(queue_.front());
+    f.size = f.text.size();
+    queue_.pop_front();
+    co_return f;
+  }
+  [[nodiscard]] bool closed() const { return closed_; }
+
+ private:
+  std::deque<std::string> queue_;
+  std::vector<void*> waiters_;
+  bool closed_ = false;
+};
+
+template <typename Stream>
+class http_client_link;
+
+// The channel the client session sees; everything happens in the link.
+template <typename Stream>
+class link_channel final : public protocol::channel {
+ public:
+  explicit link_channel(std::shared_ptr<http_client_link<Stream>> link) : link_(std::move(link)) {}
+  void send(std::string message) override;
+  asio::awaitable<std::optional<protocol::frame>> receive() override;
+  asio::awaitable<bool> flush(clock::time_point) override { co_return true; }
+  void close_outbound() override;
+  void close() override;
+  [[nodiscard]] std::size_t queued() const override { return 0; }
+
+ private:
+  std::shared_ptr<http_client_link<Stream>> link_;
+};
+
+// The HTTP side of one upstream: a pool of keep-alive connections to its origin, the
+// Streamable HTTP (or legacy HTTP+SSE) rules, and the inbound queue.
+template <typename Stream>
+class http_client_link : public std::enable_shared_from_this<http_client_link<Stream>> {
+ public:
+  http_client_link(asio::any_io_executor executor, const config::server_config& server,
+                   std::size_t max_message, ssl::context* tls)
+      : executor_(std::move(executor)), server_(server), url_(parse_target(server.url)),
+        max_message_(max_message), tls_(tls),
+        legacy_(server.transport == config::transport_kind::sse),
+        may_fall_back_(server.transport == config::transport_kind::automatic) {}
+
+  asio::awaitable<void> open() {
+    if (legacy_) co_await open_legacy();
+  }
+
+  // Messages leave in order; a notification or response is delivered before anything
+  // after it is sent (the server sees `initialized` before the next request).
+  void send(std::string message) {
+    outbox_.push_back(std::move(message));
+    if (!sending_) {
+      sending_ = true;
+      asio::co_spawn(executor_, send_loop(this->shared_from_this()), asio::detached);
+    }
+  }
+
+  asio::awaitable<std::optional<protocol::frame>> receive() { co_return co_await inbox_.pop(); }
+
+  asio::awaitable<void> close(milliseconds budget) {
+    if (closed_) co_return;
+    closed_ = true;
+    if (!session_id_.empty() && !legacy_) {
+      // DELETE ends the session; best effort within the budget.
+      asio::steady_timer deadline(executor_, budget);
+      http::request<http::empty_body> req{http::verb::delete_, url_.target, 11};
+      decorate(req);
+      auto [ok, status] = co_await exchange_empty(std::move(req), budget);
+      (void)ok;
+      (void)status;
+    }
+    inbox_.close();
+    for (auto& c : idle_) close_stream(*c);
+    idle_.clear();
+  }
+
+  void shutdown_now() {
+    closed_ = true;
+    inbox_.close();
+  }
+
+  [[nodiscard]] std::string end_reason() const { return end_reason_; }
+
+ private:
+  struct connection {
+    explicit connection(asio::any_io_executor ex, ssl::context* tls)
+        : stream(make(std::move(ex), tls)) {}
+    static Stream make(asio::any_io_executor ex, ssl::context* tls) {
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        (void)tls;
+        return Stream(std::move(ex));
+      } else {
+        return Stream(std::move(ex), *tls);
+      }
+    }
+    Stream stream;
+    beast::flat_buffer buffer;
+  };
+
+  static beast::tcp_stream& lowest(Stream& s) { return beast::get_lowest_layer(s); }
+
+  static void close_stream(connection& c) {
+    boost::system::error_code ignored;
+    lowest(c.stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest(c.stream).close();
+  }
+
+  asio::awaitable<std::unique_ptr<connection>> acquire(const target_url& where) {
+    if (&where == &url_ && !idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      co_return c;
+    }
+    auto c = std::make_unique<connection>(executor_, tls_);
+    tcp::resolver resolver(executor_);
+    auto [rec, results] = co_await resolver.async_resolve(where.host, where.port, use_tuple);
+    if (rec) throw std::runtime_error("cannot resolve " + where.host + ": " + rec.message());
+    lowest(c->stream).expires_after(server_.startup_timeout);
+    auto [cec, ep] = co_await lowest(c->stream).async_connect(results, use_tuple);
+    if (cec) throw std::runtime_error("cannot connect to " + where.host + ":" + where.port + ": " + cec.message());
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      if (!set_server_name(c->stream.native_handle(), where.host)) {
+        throw std::runtime_error("TLS: cannot set the server name");
+      }
+      c->stream.set_verify_callback(ssl::host_name_verification(where.host));
+      auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_tuple);
+      if (hec) throw std::runtime_error("TLS handshake with " + where.host + " failed: " + hec.message());
+    }
+    lowest(c->stream).expires_never();
+    co_return c;
+  }
+
+  void release(std::unique_ptr<connection> c, bool reusable) {
+    if (reusable && !closed_ && idle_.size() < 8) {
+      idle_.push_back(std::move(c));
+    } else {
+      close_stream(*c);
+    }
+  }
+
+  template <typename Request>
+  void decorate(Request& req) const {
+    req.set(http::field::host, url_.host);
+    req.set(http::field::user_agent, "manifold");
+    for (const auto& [name, value] : server_.headers) req.set(name, value);
+    if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+    if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+  }
+
+  // The body of a response as it arrives, handed to `on_bytes`; false when it broke.
+  template <typename OnBytes>
+  asio::awaitable<bool> read_body(connection& c, http::response_parser<http::buffer_body>& parser,
+                                  OnBytes on_bytes) {
+    std::array<char, 16 * 1024> buf{};
+    while (!parser.is_done()) {
+      parser.get().body().data = buf.data();
+      parser.get().body().size = buf.size();
+      // read_some: hand over what arrived (an SSE event), don't wait for a full buffer.
+      auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;
+      const auto got = buf.size() - parser.get().body().size;
+      if (got > 0 && !on_bytes(std::string_view(buf.data(), got))) co_return false;
+    }
+    co_return true;
+  }
+
+  // Sends `req` and reads a response whose body is ignored; returns (sent, status).
+  asio::awaitable<std::pair<bool, unsigned>> exchange_empty(http::request<http::empty_body> req,
+                                                            milliseconds budget) {
+    try {
+      auto c = co_await acquire(url_);
+      lowest(c->stream).expires_after(budget);
+      auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
+      if (wec) co_return std::pair{false, 0U};
+      http::response_parser<http::buffer_body> parser;
+      auto [hec, hn] = co_await http::async_read_header(c->stream, c->buffer, parser, use_tuple);
+      if (hec) co_return std::pair{false, 0U};
+      const auto status = parser.get().result_int();
+      const bool ok = co_await read_body(*c, parser, [](std::string_view) { return true; });
+      lowest(c->stream).expires_never();
+      release(std::move(c), ok && parser.get().keep_alive());
+      co_return std::pair{true, status};
+    } catch (const std::exception&) {
+      co_return std::pair{false, 0U};
+    }
+  }
+
+  static asio::awaitable<void> send_loop(std::shared_ptr<http_client_link> self) {
+    while (!self->outbox_.empty() && !self->closed_) {
+      auto message = std::move(self->outbox_.front());
+      self->outbox_.pop_front();
+      const auto parsed = json::parse(message, nullptr, false);
+      const bool request = parsed.is_object() && parsed.contains("method") && parsed.contains("id");
+      if (request) {
+        asio::co_spawn(self->executor_, self->post(std::move(message), parsed), asio::detached);
+      } else {
+        co_await self->post(std::move(message), parsed);
+      }
+    }
+    self->sending_ = false;
+  }
+
+  // Answers request `message` with a JSON-RPC error on the upstream's behalf, so the caller
+  // learns at once why it will get no answer.
+  void fail_request(const json& message, const std::string& why) {
+    if (!message.is_object() || !message.contains("id") || !message.contains("method")) return;
+    spdlog::warn("[{}] {}", server_.name, why);
+    inbox_.push(protocol::serialize(protocol::make_error(
+        message["id"], {protocol::error_code::connection_closed, why, std::nullopt})));
+  }
+
+  asio::awaitable<void> post(std::string body, json message) {
+    if (legacy_) {
+      co_await post_legacy(std::move(body), message);
+      co_return;
+    }
+    const bool initialize = message.value("method", std::string()) == "initialize";
+    if (initialize) initialize_request_ = body;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const auto outcome = co_await post_once(body, message);
+      if (outcome == post_outcome::done) co_return;
+      if (outcome == post_outcome::fall_back && may_fall_back_ && initialize) {
+        spdlog::info("[{}] no Streamable HTTP here; trying the HTTP+SSE transport", server_.name);
+        legacy_ = true;
+        try {
+          co_await open_legacy();
+        } catch (const std::exception& e) {
+          fail_request(message, std::string("HTTP+SSE fallback failed: ") + e.what());
+          co_return;
+        }
+        co_await post_legacy(std::move(body), message);
+        co_return;
+      }
+      if (outcome != post_outcome::session_lost || initialize || initialize_request_.empty()) break;
+      // The server forgot our session: start a new one, then retry once.
+      spdlog::warn("[{}] session {} is gone (404); initializing a new one", server_.name, session_id_);
+      session_id_.clear();
+      const auto init = json::parse(initialize_request_);
+      swallow_ = init["id"].dump();
+      if (co_await post_once(initialize_request_, init) != post_outcome::done) break;
+      const auto initialized = protocol::serialize(protocol::make_notification("notifications/initialized", nullptr));
+      co_await post_once(initialized, json::parse(initialized));
+    }
+    fail_request(message, "upstream '" + server_.name + "' refused the request over HTTP");
+  }
+
+  enum class post_outcome { done, session_lost, fall_back, failed };
+
+  asio::awaitable<post_outcome> post_once(const std::string& body, const json& message) {
+    std::unique_ptr<connection> c;
+    std::string error;
+    try {
+      c = co_await acquire(url_);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!c) {
+      fail_request(message, "upstream '" + server_.name + "': " + error);
+      co_return post_outcome::done;
+    }
+    http::request<http::string_body> req{http::verb::post, url_.target, 11};
+    decorate(req);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::accept, "application/json, text/event-stream");
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    boost::system::error_code hec;
+    if (!wec) std::tie(hec, std::ignore) = co_await http::async_read_header(c->stream, c->buffer, parser, use_tuple);
+    if (wec || hec) {
+      // A reused keep-alive connection may have been closed by the server: retry on a new one.
+      close_stream(*c);
+      if (!retried_stale_) {
+        retried_stale_ = true;
+        auto again = co_await post_once(body, message);
+        retried_stale_ = false;
+        co_return again;
+      }
+      fail_request(message, "upstream '" + server_.name + "' connection failed: " + (wec ? wec : hec).message());
+      co_return post_outcome::done;
+    }
+    const auto status = parser.get().result_int();
+    if (const auto sid = parser.get()["Mcp-Session-Id"]; !sid.empty()) session_id_ = std::string(sid);
+    const auto type = std::string(parser.get()[http::field::content_type]);
+    std::string text;
+    const bool sse = type.find("text/event-stream") != std::string::npos;
+    protocol::sse_parser events(max_message_);
+    bool got_response = false;
+    const auto request_key = message.contains("id") ? message["id"].dump() : std::string();
+    const bool complete = co_await read_body(*c, parser, [&](std::string_view bytes) {
+      if (!sse) {
+        if (text.size() + bytes.size() > max_message_) return false;
+        text.append(bytes);
+        return true;
+      }
+      events.append(bytes);
+      while (auto e = events.next()) {
+        if (e->event == "message" && !e->data.empty()) got_response |= deliver(e->data, request_key);
+      }
+      return !events.error();
+    });
+    release(std::move(c), complete && parser.get().keep_alive());
+    if (status == 404 && !session_id_.empty() && message.value("method", "") != "initialize") {
+      co_return post_outcome::session_lost;
+    }
+    if (status == 400 || status == 404 || status == 405) {
+      if (message.value("method", "") == "initialize") co_return post_outcome::fall_back;
+    }
+    if (status >= 400) {
+      // A JSON-RPC error body is the answer; anything else becomes one.
+      if (!sse && !text.empty() && deliver(text, request_key)) co_return post_outcome::done;
+      fail_request(message, "upstream '" + server_.name + "' answered HTTP " + std::to_string(status));
+      co_return post_outcome::done;
+    }
+    if (!sse) {
+      if (!text.empty()) deliver(text, request_key);
+      co_return post_outcome::done;
+    }
+    if (!got_response && !request_key.empty()) {
+      // The server ended the stream before the answer (SSE polling): resume it.
+      co_await resume(events.last_event_id(), request_key, events);
+    }
+    if (message.value("method", "") == "notifications/initialized" && !listening_) {
+      listening_ = true;
+      asio::co_spawn(executor_, listen(this->shared_from_this()), asio::detached);
+    }
+    co_return post_outcome::done;
+  }
+
+  // Hands one message to the client session (a response to a re-initialize is swallowed);
+  // true when it answers `request_key`. Notes the negotiated protocol version.
+  bool deliver(const std::string& text, const std::string& request_key) {
+    auto parsed = json::parse(text, nullptr, false);
+    if (parsed.is_discarded()) {
+      spdlog::warn("[{}] sent a body that is not JSON; ignored: {:.200}", server_.name, text);
+      return false;
+    }
+    if (!parsed.is_object()) return false;
+    const auto key = parsed.contains("id") && !parsed.contains("method") ? parsed["id"].dump() : std::string();
+    if (!key.empty() && parsed.contains("result") && parsed["result"].is_object() &&
+        parsed["result"].contains("protocolVersion") && parsed["result"]["protocolVersion"].is_string()) {
+      protocol_version_ = parsed["result"]["protocolVersion"].template get<std::string>();
+    }
+    if (!key.empty() && key == swallow_) {
+      swallow_.clear();
+      return true;
+    }
+    inbox_.push(text);
+    return !key.empty() && key == request_key;
+  }
+
+  // GET with Last-Event-ID until the answer to `request_key` arrives (bounded retries).
+  asio::awaitable<void> resume(std::string last_id, const std::string& request_key,
+                               const protocol::sse_parser& previous) {
+    long retry_ms = 500;
+    (void)previous;
+    for (int attempt = 0; attempt < 20 && !closed_; ++attempt) {
+      asio::steady_timer wait(executor_, milliseconds(retry_ms));
+      co_await wait.async_wait(use_tuple);
+      const auto [answered, id] = co_await get_stream(last_id, request_key, &retry_ms);
+      if (answered) co_return;
+      if (!id.empty()) last_id = id;
+    }
+    json dummy = {{"id", json::parse(request_key)}, {"method", "resume"}};
+    fail_request(dummy, "upstream '" + server_.name + "' stream ended without an answer");
+  }
+
+  // One GET stream: returns (answered request_key, last event id).
+  asio::awaitable<std::pair<bool, std::string>> get_stream(const std::string& last_id,
+                                                           const std::string& request_key,
+                                                           long* retry_ms) {
+    std::unique_ptr<connection> c;
+    try {
+      c = co_await acquire(url_);
+    } catch (const std::exception&) {
+      co_return std::pair{false, last_id};
+    }
+    http::request<http::empty_body> req{http::verb::get, url_.target, 11};
+    decorate(req);
+    req.set(http::field::accept, "text/event-stream");
+    if (!last_id.empty()) req.set("Last-Event-ID", last_id);
+    auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    boost::system::error_code hec;
+    if (!wec) std::tie(hec, std::ignore) = co_await http::async_read_header(c->stream, c->buffer, parser, use_tuple);
+    if (wec || hec) {
+      close_stream(*c);
+      co_return std::pair{false, last_id};
+    }
+    const auto status = parser.get().result_int();
+    if (status != 200) {
+      if (status == 405) get_unsupported_ = true;
+      co_await read_body(*c, parser, [](std::string_view) { return true; });
+      close_stream(*c);
+      co_return std::pair{false, last_id};
+    }
+    get_connection_ = &lowest(c->stream);
+    protocol::sse_parser events(max_message_);
+    bool answered = false;
+    co_await read_body(*c, parser, [&](std::string_view bytes) {
+      events.append(bytes);
+      while (auto e = events.next()) {
+        if (e->retry && retry_ms != nullptr) *retry_ms = *e->retry;
+        if (e->event == "message" && !e->data.empty()) answered |= deliver(e->data, request_key);
+      }
+      return !events.error() && !closed_;
+    });
+    get_connection_ = nullptr;
+    close_stream(*c);
+    co_return std::pair{answered, events.last_event_id().empty() ? last_id : events.last_event_id()};
+  }
+
+  // The standalone GET stream for server-initiated messages, resumed after drops.
+  static asio::awaitable<void> listen(std::shared_ptr<http_client_link> self) {
+    std::string last_id;
+    long retry_ms = 1000;
+    int failures = 0;
+    while (!self->closed_ && !self->get_unsupported_ && failures < 50) {
+      const auto started = clock::now();
+      const auto [answered, id] = co_await self->get_stream(last_id, std::string(), &retry_ms);
+      (void)answered;
+      if (!id.empty()) last_id = id;
+      if (self->closed_ || self->get_unsupported_) break;
+      failures = clock::now() - started > std::chrono::seconds(5) ? 0 : failures + 1;
+      asio::steady_timer wait(self->executor_, milliseconds(std::min(retry_ms * (1 + failures), 30'000L)));
+      co_await wait.async_wait(use_tuple);
+    }
+  }
+
+  // ---- 2024-11-05 HTTP+SSE ----
+
+  asio::awaitable<void> open_legacy() {
+    auto c = co_await acquire(url_);
+    http::request<http::empty_body> req{http::verb::get, url_.target, 11};
+    decorate(req);
+    req.set(http::field::accept, "text/event-stream");
+    auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
+    if (wec) throw std::runtime_error("GET " + server_.url + " failed: " + wec.message());
+    auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
+    parser->body_limit(boost::none);
+    auto [hec, hn] = co_await http::async_read_header(c->stream, c->buffer, *parser, use_tuple);
+    if (hec || parser->get().result_int() != 200) {
+      throw std::runtime_error("GET " + server_.url + " did not open an event stream");
+    }
+    endpoint_ready_ = std::make_shared<io::event>();
+    asio::co_spawn(executor_, legacy_stream(this->shared_from_this(), std::move(c), std::move(parser)),
+                   asio::detached);
+    if (!co_await endpoint_ready_->wait_until(clock::now() + server_.startup_timeout) || endpoint_.empty()) {
+      throw std::runtime_error("the event stream sent no `endpoint` event");
+    }
+  }
+
+  static asio::awaitable<void> legacy_stream(std::shared_ptr<http_client_link> self,
+                                             std::unique_ptr<connection> c,
+                                             std::unique_ptr<http::response_parser<http::buffer_body>> parser) {
+    protocol::sse_parser events(self->max_message_);
+    co_await self->read_body(*c, *parser, [&](std::string_view bytes) {
+      events.append(bytes);
+      while (auto e = events.next()) {
+        if (e->event == "endpoint") {
+          self->endpoint_ = resolve_url(self->server_.url, e->data);
+          self->endpoint_ready_->set();
+        } else if (e->event == "message" && !e->data.empty()) {
+          self->deliver(e->data, std::string());
+        }
+      }
+      return !events.error() && !self->closed_;
+    });
+    close_stream(*c);
+    self->end_reason_ = "its event stream ended";
+    self->endpoint_ready_->set();
+    self->inbox_.close();
+  }
+
+  asio::awaitable<void> post_legacy(std::string body, json message) {
+    target_url where;
+    try {
+      where = parse_target(endpoint_);
+    } catch (const std::exception& e) {
+      fail_request(message, e.what());
+      co_return;
+    }
+    std::unique_ptr<connection> c;
+    try {
+      c = co_await acquire(where);
+    } catch (const std::exception& e) {
+      fail_request(message, std::string("upstream '") + server_.name + "': " + e.what());
+      co_return;
+    }
+    http::request<http::string_body> req{http::verb::post, where.target, 11};
+    decorate(req);
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
+    http::response<http::string_body> res;
+    boost::system::error_code rec;
+    if (!wec) std::tie(rec, std::ignore) = co_await http::async_read(c->stream, c->buffer, res, use_tuple);
+    close_stream(*c);
+    if (wec || rec || res.result_int() >= 300) {
+      fail_request(message, "upstream '" + server_.name + "' refused a message: HTTP " +
+                                std::to_string(res.result_int()));
+    }
+  }
+
+  asio::any_io_executor executor_;
+  config::server_config server_;
+  target_url url_;
+  std::size_t max_message_;
+  ssl::context* tls_;
+  bool legacy_;
+  bool may_fall_back_;
+  inbox inbox_;
+  std::deque<std::string> outbox_;
+  bool sending_ = false;
+  bool closed_ = false;
+  bool listening_ = false;
+  bool get_unsupported_ = false;
+  bool retried_stale_ = false;
+  beast::tcp_stream* get_connection_ = nullptr;
+  std::vector<std::unique_ptr<connection>> idle_;
+  std::string session_id_;
+  std::string protocol_version_;
+  std::string initialize_request_;
+  std::string swallow_;
+  std::string endpoint_;
+  std::shared_ptr<io::event> endpoint_ready_;
+  std::string end_reason_;
+};
+
+template <typename Stream>
+void link_channel<Stream>::send(std::string message) { link_->send(std::move(message)); }
+template <typename Stream>
+asio::awaitable<std::optional<protocol::frame>> link_channel<Stream>::receive() {
+  co_return co_await link_->receive();
+}
+template <typename Stream>
+void link_channel<Stream>::close_outbound() { link_->shutdown_now(); }
+template <typename Stream>
+void link_channel<Stream>::close() { link_->shutdown_now(); }
+
+template <typename Stream>
+class http_transport final : public transport {
+ public:
+  http_transport(asio::any_io_executor executor, const config::server_config& server,
+                 std::size_t max_message)
+      : tls_(ssl::context::tls_client) {
+    tls_.set_default_verify_paths();
+    tls_.set_verify_mode(ssl::verify_peer);
+    link_ = std::make_shared<http_client_link<Stream>>(std::move(executor), server, max_message, &tls_);
+  }
+  ~http_transport() override { link_->shutdown_now(); }
+
+  asio::awaitable<std::shared_ptr<protocol::channel>> open() override {
+    co_await link_->open();
+    co_return std::make_shared<link_channel<Stream>>(link_);
+  }
+  asio::awaitable<void> close(milliseconds budget) override { co_await link_->close(budget); }
+  [[nodiscard]] std::string end_reason() const override { return link_->end_reason(); }
+
+ private:
+  ssl::context tls_;
+  std::shared_ptr<http_client_link<Stream>> link_;
+};
+
+}  // namespace
+
+std::unique_ptr<transport> make_http_transport(asio::any_io_executor executor,
+                                               const config::server_config& server,
+                                               std::size_t max_message_bytes) {
+  if (parse_target(server.url).tls) {
+    return std::make_unique<http_transport<beast::ssl_stream<beast::tcp_stream>>>(
+        std::move(executor), server, max_message_bytes);
+  }
+  return std::make_unique<http_transport<beast::tcp_stream>>(std::move(executor), server,
+                                                             max_message_bytes);
+}
+
+}  // namespace manifold::upstream
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "manifold/io/ws_channel.hpp"
+
+namespace manifold::upstream {
+
+namespace {
+
+template <typename Stream>
+class websocket_transport final : public transport {
+ public:
+  using ws_type = beast::websocket::stream<Stream>;
+
+  websocket_transport(asio::any_io_executor executor, const config::server_config& server,
+                      std::size_t max_message)
+      : executor_(std::move(executor)), server_(server), max_message_(max_message),
+        tls_(ssl::context::tls_client) {
+    tls_.set_default_verify_paths();
+    tls_.set_verify_mode(ssl::verify_peer);
+  }
+
+  asio::awaitable<std::shared_ptr<protocol::channel>> open() override {
+    const auto url = parse_target(server_.url);
+    std::shared_ptr<ws_type> ws;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      ws = std::make_shared<ws_type>(executor_);
+    } else {
+      ws = std::make_shared<ws_type>(executor_, tls_);
+    }
+    tcp::resolver resolver(executor_);
+    auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, use_tuple);
+    if (rec) throw std::runtime_error("cannot resolve " + url.host + ": " + rec.message());
+    auto& lowest = beast::get_lowest_layer(*ws);
+    lowest.expires_after(server_.startup_timeout);
+    auto [cec, ep] = co_await lowest.async_connect(results, use_tuple);
+    if (cec) throw std::runtime_error("cannot connect to " + url.host + ":" + url.port + ": " + cec.message());
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      set_server_name(ws->next_layer().native_handle(), url.host);
+      ws->next_layer().set_verify_callback(ssl::host_name_verification(url.host));
+      auto [hec] = co_await ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
+      if (hec) throw std::runtime_error("TLS handshake failed: " + hec.message());
+    }
+    lowest.expires_never();
+    ws->set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws->read_message_max(max_message_);
+    const auto headers = server_.headers;
+    ws->set_option(beast::websocket::stream_base::decorator([headers](beast::websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol, "mcp");
+      req.set(http::field::user_agent, "manifold");
+      for (const auto& [name, value] : headers) req.set(name, value);
+    }));
+    auto [hsec] = co_await ws->async_handshake(url.host + ":" + url.port, url.target, use_tuple);
+    if (hsec) throw std::runtime_error("WebSocket handshake with " + server_.url + " failed: " + hsec.message());
+    channel_ = std::make_shared<io::ws_channel<ws_type>>(ws);
+    co_return channel_;
+  }
+
+  asio::awaitable<void> close(milliseconds) override {
+    if (channel_) channel_->close();
+    co_return;
+  }
+  [[nodiscard]] std::string end_reason() const override { return {}; }
+
+ private:
+  asio::any_io_executor executor_;
+  config::server_config server_;
+  std::size_t max_message_;
+  ssl::context tls_;
+  std::shared_ptr<protocol::channel> channel_;
+};
+
+}  // namespace
+
+std::unique_ptr<transport> make_websocket_transport(asio::any_io_executor executor,
+                                                    const config::server_config& server,
+                                                    std::size_t max_message_bytes) {
+  if (parse_target(server.url).tls) {
+    return std::make_unique<websocket_transport<beast::ssl_stream<beast::tcp_stream>>>(
+        std::move(executor), server, max_message_bytes);
+  }
+  return std::make_unique<websocket_transport<beast::tcp_stream>>(std::move(executor), server,
+                                                                  max_message_bytes);
+}
+
+}  // namespace manifold::upstream
