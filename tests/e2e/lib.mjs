@@ -61,6 +61,28 @@ export async function serveHttp(config, extraArgs = []) {
   };
 }
 
+// Starts the everything server in `mode` (streamableHttp or sse) on a port the OS picks,
+// bound to loopback. Resolves with {url, stop}.
+export async function everythingOverHttp(mode, dir) {
+  const { spawn } = await import('node:child_process');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const portFile = join(dir, `everything-${mode}.port`);
+  const child = spawn(node, ['--require', join(here, 'loopback.cjs'), pkg('server-everything'), mode], {
+    env: { ...process.env, PORT: '0', MANIFOLD_TEST_PORT_FILE: portFile },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  for (let i = 0; i < 500 && !existsSync(portFile); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (child.exitCode !== null) throw new Error(`everything ${mode} exited early`);
+  }
+  const port = Number(readFileSync(portFile, 'utf8'));
+  const path = mode === 'sse' ? '/sse' : '/mcp';
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
 // Runs the async test body, prints one summary line, and sets the exit code.
 export async function run(name, body) {
   const started = Date.now();
