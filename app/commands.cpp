@@ -15,6 +15,8 @@
 #include "gateway.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
+#include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/protocol/error_codes.hpp"
 #include "manifold/proxy/http_server.hpp"
 #include "manifold/proxy/relay.hpp"
 #include "manifold/proxy/stdio_listener.hpp"
@@ -189,6 +191,59 @@ int run_serve(const serve_options& options) {
     spdlog::info("manifold stopped");
   });
   return exit_ok;
+}
+
+int run_call(const call_options& options) {
+  const auto args = json::parse(options.args, nullptr, false);
+  if (!args.is_object()) {
+    std::cerr << "--args must be a JSON object, not `" << options.args << "`\n";
+    return exit_bad_config;
+  }
+  config::config cfg;
+  if (!options.config_path.empty()) {
+    auto loaded = load(options.config_path);
+    if (!loaded) return exit_bad_config;
+    cfg = std::move(*loaded);
+  } else {
+    // The running server is this command's only upstream, under its own names.
+    config::server_config server;
+    server.name = "target";
+    server.namespace_ = "target";
+    server.url = options.url;
+    server.transport = config::transport_kind::automatic;
+    cfg.naming.prefix = config::prefix_mode::never;
+    cfg.servers.push_back(server);
+  }
+  asio::io_context io(1);
+  gateway backend(io.get_executor(), cfg);
+  json out;
+  bool failed = true;
+  run_on_io(io, [&]() -> asio::awaitable<void> {
+    co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
+    const auto catalog = backend.snapshot();
+    const auto* tool = catalog->find_tool(options.tool);
+    if (tool == nullptr) {
+      out = json::object();
+      out["error"] = protocol::rpc_error{protocol::error_code::invalid_params,
+                                        "Unknown tool: " + options.tool, std::nullopt}
+                         .to_json();
+    } else {
+      json params{{"name", tool->original}, {"arguments", args}};
+      auto reply = co_await backend.peer(tool->server)->call("tools/call", std::move(params), {});
+      if (reply.ok()) {
+        ns::expose_uris(*catalog, tool->server, "tools/call", reply.result);
+        failed = reply.result.value("isError", false);
+        out = json::object();
+        out["result"] = std::move(reply.result);
+      } else {
+        out = json::object();
+        out["error"] = reply.error->to_json();
+      }
+    }
+    co_await backend.stop(shutdown_budget);
+  });
+  std::cout << out.dump(2) << '\n';
+  return failed ? exit_failure : exit_ok;
 }
 
 int run_catalog(const catalog_options& options) {

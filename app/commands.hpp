@@ -20,7 +20,15 @@ struct catalog_options {
   std::string format = "table";  // table | json
 };
 
+struct call_options {
+  std::string config_path;  // start the configured upstreams and call through the catalog
+  std::string url;          // or call an MCP server (a running manifold) at this URL
+  std::string tool;
+  std::string args = "{}";  // JSON object
+};
+
 int run_serve(const serve_options& options);
+int run_call(const call_options& options);
 int run_catalog(const catalog_options& options);
 int run_check(const std::string& config_path);
 

@@ -35,6 +35,7 @@ class gateway final : public proxy::backend {
     return start_deadline_;
   }
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
+  using proxy::backend::peer;
   [[nodiscard]] protocol::rpc_peer* peer(std::string_view server, std::uint64_t session,
                                          const protocol::json& session_capabilities) override;
   void release_session(std::uint64_t session) override;

@@ -37,6 +37,17 @@ int main(int argc, char** argv) {
   catalog_cmd->add_option("--format", catalog.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
 
+  manifold::app::call_options call;
+  auto* call_cmd = cli.add_subcommand(
+      "call", "Call one tool, through the configured upstreams or a running MCP server, and "
+              "print the result as JSON");
+  auto* call_config = call_cmd->add_option("-c,--config", call.config_path, "Config file (YAML)")
+                          ->envname("MANIFOLD_CONFIG");
+  call_cmd->add_option("--url", call.url, "Streamable HTTP (or /sse, ws://) URL of an MCP server")
+      ->excludes(call_config);
+  call_cmd->add_option("tool", call.tool, "Exposed tool name")->required();
+  call_cmd->add_option("--args", call.args, "Arguments as a JSON object");
+
   std::string check_path;
   auto* check_cmd = cli.add_subcommand("check", "Validate a config file and exit");
   check_cmd->add_option("-c,--config", check_path, "Config file (YAML)")
@@ -59,5 +70,12 @@ int main(int argc, char** argv) {
   if (*serve_cmd) return manifold::app::run_serve(serve);
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
   if (*check_cmd) return manifold::app::run_check(check_path);
+  if (*call_cmd) {
+    if (call.config_path.empty() == call.url.empty()) {
+      std::cerr << "call needs --config FILE or --url URL\n";
+      return manifold::app::exit_bad_config;
+    }
+    return manifold::app::run_call(call);
+  }
   return manifold::app::exit_bad_config;
 }

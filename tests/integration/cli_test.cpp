@@ -101,6 +101,23 @@ TEST(cli, catalog_lists_every_tool_with_its_origin_and_reports_collisions) {
             std::string::npos) << table.out;
 }
 
+TEST(cli, call_prints_the_result_and_exits_by_outcome) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto path = dir.write("c.yaml", "servers:\n  f:\n    command: " + fake + "\n");
+  auto r = run({"call", "--config", path, "f__echo", "--args", R"({"text":"hello"})"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["result"]["structuredContent"]["text"], "hello");
+  r = run({"call", "--config", path, "f__fail"});
+  EXPECT_EQ(r.exit_code, 1) << "an isError result";
+  EXPECT_EQ(json::parse(r.out)["result"]["isError"], true);
+  r = run({"call", "--config", path, "f__nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"]["code"], -32602);
+  r = run({"call", "--config", path, "f__echo", "--args", "[1]"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST(cli, version_and_help) {
   host_process p({MANIFOLD_BIN, "--version"});
   EXPECT_TRUE(p.wait_exit(10s));
