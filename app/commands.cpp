@@ -216,10 +216,29 @@ int run_call(const call_options& options) {
   }
   asio::io_context io(1);
   gateway backend(io.get_executor(), cfg);
+  backend.on_unrouted_request([&options](const protocol::message& msg) {
+    if (msg.method() != "elicitation/create") {
+      return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
+                                          "manifold call cannot answer " + std::string(msg.method()));
+    }
+    if (options.elicitation != "accept-defaults") {
+      return protocol::rpc_reply{json{{"action", "decline"}}, std::nullopt};
+    }
+    json content = json::object();
+    const auto params = msg.params();
+    const auto properties = params.value(json::json_pointer("/requestedSchema/properties"), json::object());
+    for (const auto& [name, schema] : properties.items()) {
+      if (schema.is_object() && schema.contains("default")) content[name] = schema["default"];
+    }
+    return protocol::rpc_reply{json{{"action", "accept"}, {"content", std::move(content)}}, std::nullopt};
+  });
   json out;
   bool failed = true;
   run_on_io(io, [&]() -> asio::awaitable<void> {
-    co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
+    // Elicitation is declared: call answers it by the --elicitation policy.
+    json capabilities = json::object();
+    capabilities["elicitation"] = json::object();
+    co_await backend.ensure_started(std::move(capabilities), backend.start_deadline());
     const auto catalog = backend.snapshot();
     const auto* tool = catalog->find_tool(options.tool);
     if (tool == nullptr) {

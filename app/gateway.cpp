@@ -85,6 +85,7 @@ void gateway::wire(std::size_t index, upstream::upstream& u, std::uint64_t sessi
   u.on_request([this, name = config_.servers[index].name, session](protocol::message msg)
                    -> asio::awaitable<protocol::rpc_reply> {
     if (relay_ == nullptr) {
+      if (unrouted_) co_return unrouted_(msg);
       co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
                                              "no host is connected");
     }

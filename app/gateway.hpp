@@ -25,6 +25,9 @@ class gateway final : public proxy::backend {
 
   // Where upstream notifications and requests go; set before serving.
   void attach(proxy::relay* relay) { relay_ = relay; }
+  // Without a relay (no host: `manifold call`), requests from upstreams go here.
+  using request_handler = std::function<protocol::rpc_reply(const protocol::message&)>;
+  void on_unrouted_request(request_handler handler) { unrouted_ = std::move(handler); }
   // Starts every child process now, ahead of the host's initialize.
   boost::asio::awaitable<void> launch();
   boost::asio::awaitable<void> stop(std::chrono::milliseconds budget);
@@ -62,6 +65,7 @@ class gateway final : public proxy::backend {
   const config::config& config_;
   upstream::supervisor supervisor_;
   proxy::relay* relay_ = nullptr;
+  request_handler unrouted_;
   std::vector<ns::upstream_listing> listings_;
   std::vector<std::set<ns::entry_kind>> pending_refresh_;
   std::vector<bool> refreshing_;

@@ -36,6 +36,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::chrono::seconds keepalive_interval{15};
+constexpr std::chrono::milliseconds reconnect_delay{1000};
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // Requests answered with one JSON body; everything else may produce progress, logging or
@@ -411,7 +412,11 @@ class server_impl final : public http_server {
     http::response_serializer<http::empty_body> serializer{res};
     auto [hec, hn] = co_await http::async_write_header(stream, serializer, use_tuple);
     if (hec) co_return false;
-    if (prime) prelude += "id: " + events->event_id(events->last_seq()) + "\ndata: \n\n";
+    // The priming event: an id to resume from, and how long a client waits before resuming.
+    if (prime) {
+      prelude += "id: " + events->event_id(events->last_seq()) + "\nretry: " +
+                 std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
+    }
     if (!prelude.empty() && !co_await write_chunk(stream, prelude)) co_return false;
     events->attached = true;
     auto last = after;

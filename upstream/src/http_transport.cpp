@@ -379,12 +379,15 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       co_return post_outcome::done;
     }
     const auto status = parser.get().result_int();
+    spdlog::debug("[{}] POST {} -> HTTP {} {}", server_.name, message.value("method", "(response)"), status,
+                  std::string(parser.get()[http::field::content_type]));
     if (const auto sid = parser.get()["Mcp-Session-Id"]; !sid.empty()) session_id_ = std::string(sid);
     const auto type = std::string(parser.get()[http::field::content_type]);
     std::string text;
     const bool sse = type.find("text/event-stream") != std::string::npos;
     protocol::sse_parser events(max_message_);
     bool got_response = false;
+    long retry_ms = 1000;  // until the server says otherwise (`retry:`)
     const auto request_key = message.contains("id") ? message["id"].dump() : std::string();
     const bool complete = co_await read_body(*c, parser, [&](std::string_view bytes) {
       if (!sse) {
@@ -394,11 +397,17 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       }
       events.append(bytes);
       while (auto e = events.next()) {
+        if (e->retry) retry_ms = *e->retry;
         if (e->event == "message" && !e->data.empty()) got_response |= deliver(e->data, request_key);
       }
       return !events.error();
     });
     release(std::move(c), complete && parser.get().keep_alive());
+    if (status < 300 && message.value("method", "") == "notifications/initialized" && !listening_) {
+      // The session is set up: open the stream for server-initiated messages.
+      listening_ = true;
+      asio::co_spawn(executor_, listen(this->shared_from_this()), asio::detached);
+    }
     if (status == 404 && !session_id_.empty() && message.value("method", "") != "initialize") {
       co_return post_outcome::session_lost;
     }
@@ -417,11 +426,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     if (!got_response && !request_key.empty()) {
       // The server ended the stream before the answer (SSE polling): resume it.
-      co_await resume(events.last_event_id(), request_key, events);
-    }
-    if (message.value("method", "") == "notifications/initialized" && !listening_) {
-      listening_ = true;
-      asio::co_spawn(executor_, listen(this->shared_from_this()), asio::detached);
+      co_await resume(events.last_event_id(), request_key, retry_ms);
     }
     co_return post_outcome::done;
   }
@@ -440,6 +445,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
         parsed["result"].contains("protocolVersion") && parsed["result"]["protocolVersion"].is_string()) {
       protocol_version_ = parsed["result"]["protocolVersion"].template get<std::string>();
     }
+    spdlog::trace("[{}] -> {:.300}", server_.name, text);
     if (!key.empty() && key == swallow_) {
       swallow_.clear();
       return true;
@@ -449,10 +455,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   }
 
   // GET with Last-Event-ID until the answer to `request_key` arrives (bounded retries).
-  asio::awaitable<void> resume(std::string last_id, const std::string& request_key,
-                               const protocol::sse_parser& previous) {
-    long retry_ms = 500;
-    (void)previous;
+  asio::awaitable<void> resume(std::string last_id, const std::string& request_key, long retry_ms) {
     for (int attempt = 0; attempt < 20 && !closed_; ++attempt) {
       asio::steady_timer wait(executor_, milliseconds(retry_ms));
       co_await wait.async_wait(use_tuple);

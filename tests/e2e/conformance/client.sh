@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Client side of the official conformance suite: the suite starts a mock MCP server for each
+# scenario and runs this script with its URL as the last argument; manifold is the client,
+# with the mock server as its one upstream. MANIFOLD_BIN names the manifold binary.
+set -euo pipefail
+url="${*: -1}"
+manifold="${MANIFOLD_BIN:?set MANIFOLD_BIN}"
+case "${MCP_CONFORMANCE_SCENARIO:-}" in
+  tools_call)
+    exec "$manifold" --log-level warn call --url "$url" add_numbers --args '{"a":5,"b":3}' ;;
+  elicitation-sep1034-client-defaults)
+    exec "$manifold" --log-level warn call --url "$url" test_client_elicitation_defaults \
+      --elicitation accept-defaults ;;
+  sse-retry)
+    exec "$manifold" --log-level warn call --url "$url" test_reconnection ;;
+  *)
+    config=$(mktemp --suffix=.yaml)
+    trap 'rm -f "$config"' EXIT
+    printf 'naming:\n  prefix: never\nservers:\n  mock:\n    url: "%s"\n    transport: http\n' "$url" > "$config"
+    "$manifold" --log-level warn catalog --config "$config" --format json ;;
+esac

@@ -1,0 +1,165 @@
+// The upstream manifold fronts when the official conformance suite tests manifold's HTTP
+// side: an MCP server over stdio offering the names the suite's server scenarios call.
+// manifold serves it with `naming.prefix: never`, so those names reach the suite unchanged.
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import { z } from 'zod';
+
+// A 1x1 PNG and a tiny WAV, base64.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+const WAV = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=';
+
+const server = new McpServer(
+  { name: 'manifold-conformance-fixture', version: '1.0.0' },
+  { capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, completions: {} } },
+);
+
+const text = (t) => ({ content: [{ type: 'text', text: t }] });
+
+server.registerTool('test_simple_text', { description: 'Returns simple text.' },
+  async () => text('This is a simple text response for testing.'));
+server.registerTool('test_image_content', { description: 'Returns an image.' },
+  async () => ({ content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] }));
+server.registerTool('test_audio_content', { description: 'Returns audio.' },
+  async () => ({ content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] }));
+server.registerTool('test_embedded_resource', { description: 'Returns an embedded resource.' },
+  async () => ({ content: [{ type: 'resource', resource: {
+    uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } }] }));
+server.registerTool('test_multiple_content_types', { description: 'Returns text, an image and a resource.' },
+  async () => ({ content: [
+    { type: 'text', text: 'Multiple content types test:' },
+    { type: 'image', data: PNG, mimeType: 'image/png' },
+    { type: 'resource', resource: { uri: 'test://mixed-content-resource', mimeType: 'application/json',
+      text: JSON.stringify({ test: 'data', value: 123 }) } },
+  ] }));
+server.registerTool('test_tool_with_logging', { description: 'Logs three messages while running.' },
+  async (extra) => {
+    for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed']) {
+      await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return text('Tool with logging executed successfully');
+  });
+server.registerTool('test_error_handling', { description: 'Always fails.' },
+  async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }));
+server.registerTool('test_tool_with_progress', { description: 'Reports progress 0, 50, 100.' },
+  async (extra) => {
+    const token = extra._meta?.progressToken;
+    for (const progress of [0, 50, 100]) {
+      if (token !== undefined) {
+        await extra.sendNotification({ method: 'notifications/progress',
+          params: { progressToken: token, progress, total: 100, message: `Completed step ${progress / 50 + 1} of 3` } });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return text(String(token ?? 'no progress token'));
+  });
+server.registerTool('test_sampling', { description: 'Asks the client to sample.',
+  inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
+  const result = await extra.sendRequest({ method: 'sampling/createMessage', params: {
+    messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 } },
+  (await import('@modelcontextprotocol/sdk/types.js')).CreateMessageResultSchema);
+  return text(`LLM response: ${result.content.type === 'text' ? result.content.text : ''}`);
+});
+server.registerTool('test_elicitation', { description: 'Asks the user for input.',
+  inputSchema: { message: z.string() } }, async ({ message }, extra) => {
+  const result = await extra.sendRequest({ method: 'elicitation/create', params: {
+    message, requestedSchema: { type: 'object', properties: {
+      username: { type: 'string', description: "User's response" },
+      email: { type: 'string', description: "User's email address" } }, required: ['username', 'email'] } } },
+  (await import('@modelcontextprotocol/sdk/types.js')).ElicitResultSchema);
+  return text(`User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
+});
+server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicitation with defaults.' },
+  async (extra) => {
+    const result = await extra.sendRequest({ method: 'elicitation/create', params: {
+      message: 'Please review and update the form fields with defaults',
+      requestedSchema: { type: 'object', properties: {
+        name: { type: 'string', description: 'User name', default: 'John Doe' },
+        age: { type: 'integer', description: 'User age', default: 30 },
+        score: { type: 'number', description: 'User score', default: 95.5 },
+        status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
+        verified: { type: 'boolean', description: 'Verification status', default: true },
+      }, required: [] } } }, (await import('@modelcontextprotocol/sdk/types.js')).ElicitResultSchema);
+    return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
+  });
+server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicitation with enum variants.' },
+  async (extra) => {
+    const result = await extra.sendRequest({ method: 'elicitation/create', params: {
+      message: 'Please select options from the enum fields',
+      requestedSchema: { type: 'object', properties: {
+        untitledSingle: { type: 'string', description: 'Choose an option', enum: ['option1', 'option2', 'option3'] },
+        titledSingle: { type: 'string', description: 'Choose a titled option',
+          oneOf: [{ const: 'value1', title: 'First Option' }, { const: 'value2', title: 'Second Option' },
+            { const: 'value3', title: 'Third Option' }] },
+        legacyEnum: { type: 'string', description: 'Choose a legacy option', enum: ['opt1', 'opt2', 'opt3'],
+          enumNames: ['Option One', 'Option Two', 'Option Three'] },
+        untitledMulti: { type: 'array', description: 'Choose multiple options',
+          items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
+        titledMulti: { type: 'array', description: 'Choose multiple titled options',
+          items: { anyOf: [{ const: 'value1', title: 'First Choice' }, { const: 'value2', title: 'Second Choice' },
+            { const: 'value3', title: 'Third Choice' }] } },
+      }, required: [] } } }, (await import('@modelcontextprotocol/sdk/types.js')).ElicitResultSchema);
+    return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
+  });
+server.registerTool('json_schema_2020_12_tool', {
+  description: 'A tool whose input schema uses JSON Schema 2020-12 features.',
+  inputSchema: { name: z.string().optional(), address: z.object({ street: z.string().optional(), city: z.string().optional() }).optional() },
+}, async (args) => text(JSON.stringify(args)));
+server.registerTool('test_reconnection', { description: 'Answers after a pause.' }, async () => {
+  await new Promise((r) => setTimeout(r, 200));
+  return text('Reconnection test completed');
+});
+
+server.registerResource('static-text', 'test://static-text', { mimeType: 'text/plain', description: 'Static text' },
+  async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }] }));
+server.registerResource('static-binary', 'test://static-binary', { mimeType: 'image/png', description: 'Static binary' },
+  async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'image/png', blob: PNG }] }));
+server.registerResource('watched-resource', 'test://watched-resource', { mimeType: 'text/plain', description: 'Watched' },
+  async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content' }] }));
+server.registerResource('template', new ResourceTemplate('test://template/{id}/data', { list: undefined }),
+  { mimeType: 'application/json', description: 'A resource template' },
+  async (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: 'application/json',
+    text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) }] }));
+
+server.registerPrompt('test_simple_prompt', { description: 'A simple prompt' },
+  () => ({ messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }] }));
+server.registerPrompt('test_prompt_with_arguments', { description: 'A prompt with arguments',
+  argsSchema: { arg1: completable(z.string().describe('First test argument'), (v) => ['paris', 'park', 'party'].filter((x) => x.startsWith(v))),
+    arg2: z.string().describe('Second test argument') } },
+({ arg1, arg2 }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }] }));
+server.registerPrompt('test_prompt_with_embedded_resource', { description: 'A prompt with a resource',
+  argsSchema: { resourceUri: z.string().describe('URI of the resource to embed') } },
+({ resourceUri }) => ({ messages: [
+  { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+  { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } }] }));
+server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an image' },
+  () => ({ messages: [
+    { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
+    { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }] }));
+
+// resources/subscribe and unsubscribe answer {} (the SDK registers them with the capability).
+server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).SubscribeRequestSchema, async () => ({}));
+server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).UnsubscribeRequestSchema, async () => ({}));
+
+// json_schema_2020_12_tool is listed with a raw 2020-12 schema ($schema, $defs,
+// additionalProperties), which the zod-based registration cannot express: patch the list.
+const types = await import('@modelcontextprotocol/sdk/types.js');
+const listTools = server.server._requestHandlers.get('tools/list');
+server.server.setRequestHandler(types.ListToolsRequestSchema, async (request, extra) => {
+  const result = await listTools(request, extra);
+  for (const tool of result.tools) {
+    if (tool.name !== 'json_schema_2020_12_tool') continue;
+    tool.inputSchema = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+      additionalProperties: false,
+    };
+  }
+  return result;
+});
+
+await server.connect(new StdioServerTransport());
