@@ -38,7 +38,19 @@ class event_stream {
   // Waits until an event after `seq` exists, the stream finished, or the deadline passed.
   boost::asio::awaitable<void> wait(std::uint64_t seq, std::chrono::steady_clock::time_point deadline);
 
-  bool attached = false;        // a connection is currently writing this stream
+  // The connection writing this stream: a newer one (resumption) takes over, and the older
+  // writer stops at its next wake-up.
+  std::uint64_t attach() {
+    owner_ = ++owners_;
+    wake();
+    return owner_;
+  }
+  void detach(std::uint64_t owner) {
+    if (owner_ == owner) owner_ = 0;
+  }
+  [[nodiscard]] bool attached() const { return owner_ != 0; }
+  [[nodiscard]] bool owned_by(std::uint64_t owner) const { return owner_ == owner; }
+
   std::uint64_t delivered = 0;  // the last event a connection wrote
 
  private:
@@ -50,6 +62,8 @@ class event_stream {
   std::uint64_t next_seq_ = 1;
   bool finished_ = false;
   std::vector<void*> waiters_;  // steady_timer*, cancelled to wake
+  std::uint64_t owner_ = 0;
+  std::uint64_t owners_ = 0;
 };
 
 }  // namespace manifold::proxy

@@ -373,17 +373,12 @@ class server_impl final : public http_server {
                                          error_code::invalid_request, "unknown Last-Event-ID: " + last_event);
       }
       seq = std::stoull(digits);
-      if (events->attached) {
-        co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::conflict,
-                                         error_code::invalid_request, "that stream is already being read");
-      }
+      // Resumption takes the stream over from a connection the client has given up on.
       co_return co_await write_stream(stream, req, events, seq, session->id, false);
     }
+    // A new GET stream replaces an older one (a client reconnecting before the server noticed
+    // its old connection died).
     auto standalone = session->channel->standalone();
-    if (standalone->attached) {
-      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::conflict,
-                                       error_code::invalid_request, "a GET stream is already open for this session");
-    }
     co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
   }
 
@@ -418,10 +413,10 @@ class server_impl final : public http_server {
                  std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
     }
     if (!prelude.empty() && !co_await write_chunk(stream, prelude)) co_return false;
-    events->attached = true;
+    const auto owner = events->attach();
     auto last = after;
     bool alive = true;
-    while (alive) {
+    while (alive && events->owned_by(owner)) {
       const auto pending = events->since(last);
       if (!pending.empty()) {
         std::string text;
@@ -435,11 +430,12 @@ class server_impl final : public http_server {
       }
       if (events->finished() || stopped_) break;
       co_await events->wait(last, clock::now() + keepalive_interval);
-      if (events->since(last).empty() && !events->finished()) {
+      if (events->since(last).empty() && !events->finished() && events->owned_by(owner)) {
         alive = co_await write_chunk(stream, ": keepalive\n\n");
       }
     }
-    events->attached = false;
+    if (!events->owned_by(owner)) co_return false;  // resumed elsewhere: drop this connection
+    events->detach(owner);
     if (!alive) co_return false;
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
     co_return !ec;
@@ -539,7 +535,7 @@ class server_impl final : public http_server {
       const auto now = clock::now();
       for (auto it = sessions_.begin(); it != sessions_.end();) {
         auto& s = *it->second;
-        const bool streaming = s.channel->standalone()->attached;
+        const bool streaming = s.channel->standalone()->attached();
         if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
           spdlog::info("http: session {} expired after {} ms idle", s.id, options_.session_idle_timeout.count());
           end_session(s);

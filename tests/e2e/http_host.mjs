@@ -135,6 +135,41 @@ await run('e2e_http_host', async () => {
     assert.equal(ready.status, 200);
     assert.equal(JSON.parse(ready.body).upstreams.length, 3);
 
+    // A dropped POST stream is not a cancellation: the call goes on, and GET with
+    // Last-Event-ID replays what the client missed, up to the response.
+    const resumable = await raw(p, { headers: json, body: init });
+    const rsid = resumable.headers['mcp-session-id'];
+    await raw(p, { headers: { ...json, 'mcp-session-id': rsid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const primingId = await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: '/mcp',
+        headers: { ...json, 'mcp-session-id': rsid } }, (res) => {
+        res.on('data', (d) => {
+          const m = /id: (\S+)/.exec(String(d));
+          if (m) { resolve(m[1]); req.destroy(); }
+        });
+      });
+      req.on('error', () => {});
+      req.end(JSON.stringify({ jsonrpc: '2.0', id: 'long', method: 'tools/call', params: {
+        name: 'everything__trigger-long-running-operation', arguments: { duration: 0.5, steps: 2 },
+        _meta: { progressToken: 'p1' } } }));
+      setTimeout(() => reject(new Error('no priming event')), 10_000).unref();
+    });
+    const replay = await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p, method: 'GET', path: '/mcp',
+        headers: { accept: 'text/event-stream', 'mcp-session-id': rsid, 'last-event-id': primingId } }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(replay.status, 200);
+    const replayed = replay.body.split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+    assert.equal(replayed.filter((m) => m.method === 'notifications/progress').length, 2, replay.body);
+    assert.equal(replayed.at(-1).id, 'long');
+    assert.match(replayed.at(-1).result.content[0].text, /Long running operation completed/);
+
     // A client that sends half a request and stalls is cut off after read_timeout.
     const closed = await new Promise((resolve) => {
       const sock = net.connect(p, '127.0.0.1', () => sock.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n'));

@@ -16,7 +16,8 @@ await run('e2e_http_upstreams', async () => {
   const streamable = await everythingOverHttp('streamableHttp', setup.dir);
   const legacy = await everythingOverHttp('sse', setup.dir);
   // A second manifold serves the memory server over HTTP; the first reaches it by WebSocket.
-  const inner = await serveHttp(setup.config);
+  let inner = await serveHttp(setup.config);
+  const innerPort = inner.port;
   const outer = join(setup.dir, 'outer.yaml');
   writeFileSync(outer, `servers:
   streamable:
@@ -27,6 +28,9 @@ await run('e2e_http_upstreams', async () => {
     transport: auto
   chained:
     url: ws://127.0.0.1:${inner.port}/ws
+  restarted:
+    url: http://127.0.0.1:${inner.port}/mcp
+    transport: http
 `);
   const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, async () => ({
@@ -65,6 +69,13 @@ await run('e2e_http_upstreams', async () => {
         .then((r) => assert.equal(text(r), `The sum of ${i} and 1 is ${i + 1}.`)));
     }
     await Promise.all(calls);
+
+    // The inner manifold restarts on the same port and forgets every session: the next call
+    // gets 404, and manifold initializes a new session and retries it once.
+    assert.equal(text(await client.callTool({ name: 'restarted__everything__echo', arguments: { message: 'd' } })), 'Echo: d');
+    await inner.stop();
+    inner = await serveHttp(setup.config, [], innerPort);
+    assert.equal(text(await client.callTool({ name: 'restarted__everything__echo', arguments: { message: 'e' } })), 'Echo: e');
   } finally {
     await client.close();
     await inner.stop();

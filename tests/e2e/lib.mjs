@@ -42,21 +42,22 @@ ${extraYaml}`);
 
 // Starts `manifold serve --listen 127.0.0.1:0` on `config` and resolves with
 // {url, port, child, stop} once it listens (the port comes from --port-file).
-export async function serveHttp(config, extraArgs = []) {
+export async function serveHttp(config, extraArgs = [], port = 0) {
   const { spawn } = await import('node:child_process');
   const { existsSync, readFileSync } = await import('node:fs');
-  const portFile = `${config}.port`;
+  const portFile = `${config}.${port}.port`;
+  (await import('node:fs')).rmSync(portFile, { force: true });
   const child = spawn(manifoldBinary(), ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve',
-    '--config', config, '--listen', '127.0.0.1:0', '--port-file', portFile, ...extraArgs],
+    '--config', config, '--listen', `127.0.0.1:${port}`, '--port-file', portFile, ...extraArgs],
   { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   for (let i = 0; i < 300 && !existsSync(portFile); i++) {
     await Promise.race([new Promise((r) => setTimeout(r, 20)), exited]);
     if (child.exitCode !== null) throw new Error(`manifold exited early (${child.exitCode})`);
   }
-  const port = Number(readFileSync(portFile, 'utf8'));
+  const bound = Number(readFileSync(portFile, 'utf8'));
   return {
-    port, url: `http://127.0.0.1:${port}`, child,
+    port: bound, url: `http://127.0.0.1:${bound}`, child,
     async stop() { child.kill('SIGTERM'); return exited; },
   };
 }
