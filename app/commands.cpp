@@ -140,6 +140,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     spdlog::info("signal {} received; shutting down", signo);
     server->stop();
   });
+  backend.on_refused([&] { server->stop(); });
   run_on_io(io, [&]() -> asio::awaitable<void> {
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
                    asio::detached);
@@ -148,7 +149,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     signals.cancel();
     spdlog::info("manifold stopped");
   });
-  return exit_ok;
+  return backend.refused() ? exit_bad_config : exit_ok;
 }
 
 }  // namespace
@@ -178,6 +179,7 @@ int run_serve(const serve_options& options) {
     spdlog::info("signal {} received; shutting down", signo);
     session->stop();
   });
+  backend.on_refused([&] { session->stop(); });
 
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
                cfg->servers.size() == 1 ? "" : "s");
@@ -190,7 +192,7 @@ int run_serve(const serve_options& options) {
     signals.cancel();
     spdlog::info("manifold stopped");
   });
-  return exit_ok;
+  return backend.refused() ? exit_bad_config : exit_ok;
 }
 
 int run_call(const call_options& options) {
@@ -262,21 +264,147 @@ int run_call(const call_options& options) {
     co_await backend.stop(shutdown_budget);
   });
   std::cout << out.dump(2) << '\n';
+  if (backend.refused()) return exit_bad_config;
   return failed ? exit_failure : exit_ok;
+}
+
+namespace {
+
+// Starts the upstreams of `cfg`, builds the catalog, stops them again.
+struct built_catalog {
+  std::shared_ptr<const ns::catalog> catalog;
+  json status;
+  bool refused = false;
+  bool upstream_failed = false;
+};
+
+built_catalog build_once(const config::config& cfg) {
+  asio::io_context io(1);
+  gateway backend(io.get_executor(), cfg);
+  run_on_io(io, [&]() -> asio::awaitable<void> {
+    co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
+    co_await backend.stop(shutdown_budget);
+  });
+  built_catalog out{backend.snapshot(), backend.status(), backend.refused(), false};
+  for (const auto& u : backend.upstreams().all()) out.upstream_failed |= !u->problem().empty();
+  return out;
+}
+
+json entry_json(const ns::exposed_entry& e, ns::entry_kind kind) {
+  return {{"kind", ns::to_string(kind)}, {"name", e.name},           {"server", e.server},
+          {"original", e.original},      {"decisions", e.decisions}};
+}
+
+json collision_json(const ns::collision& c) {
+  return {{"kind", ns::to_string(c.kind)},
+          {"name", c.exposed_name},
+          {"kept", {{"server", c.kept_server}, {"original", c.kept_original}}},
+          {"dropped", {{"server", c.dropped_server}, {"original", c.dropped_original}}},
+          {"rule", c.rule}};
+}
+
+constexpr std::array<ns::entry_kind, 4> kinds{ns::entry_kind::tool, ns::entry_kind::prompt,
+                                              ns::entry_kind::resource,
+                                              ns::entry_kind::resource_template};
+
+// Everything the catalog knows about `name` (exposed or original), as lines of text.
+std::vector<std::string> explain(const ns::catalog& c, const std::string& name) {
+  std::vector<std::string> story;
+  for (const auto kind : kinds) {
+    for (const auto& e : c.entries(kind)) {
+      if (e.name != name && e.original != name) continue;
+      story.push_back(std::string(ns::to_string(kind)) + " `" + e.name + "` is exposed: `" +
+                      e.original + "` of upstream [" + e.server + "]");
+      for (const auto& d : e.decisions) story.push_back("  - " + d);
+      if (e.decisions.empty()) story.push_back("  - passed through unchanged");
+    }
+  }
+  for (const auto& col : c.collisions()) {
+    if (col.exposed_name != name && col.dropped_original != name && col.kept_original != name) continue;
+    story.push_back("collision on " + std::string(ns::to_string(col.kind)) + " `" + col.exposed_name +
+                    "`: [" + col.kept_server + "] `" + col.kept_original + "` keeps it, [" +
+                    col.dropped_server + "] `" + col.dropped_original + "` is left out (" + col.rule + ")");
+  }
+  for (const auto& f : c.filtered()) {
+    if (f.original != name) continue;
+    story.push_back(std::string(ns::to_string(f.kind)) + " `" + f.original + "` of upstream [" +
+                    f.server + "] is hidden by " + f.rule);
+  }
+  return story;
+}
+
+}  // namespace
+
+int run_collisions(const catalog_options& options) {
+  const auto cfg = load(options.config_path);
+  if (!cfg) return exit_bad_config;
+  const auto built = build_once(*cfg);
+  const auto& c = *built.catalog;
+  if (options.format == "json") {
+    json out{{"entries", json::array()}, {"collisions", json::array()}, {"filtered", json::array()},
+             {"rejected", json::array()}, {"upstreams", built.status["upstreams"]}};
+    for (const auto kind : kinds) {
+      for (const auto& e : c.entries(kind)) out["entries"].push_back(entry_json(e, kind));
+    }
+    for (const auto& col : c.collisions()) out["collisions"].push_back(collision_json(col));
+    for (const auto& f : c.filtered()) {
+      out["filtered"].push_back({{"kind", ns::to_string(f.kind)}, {"server", f.server},
+                                 {"original", f.original}, {"rule", f.rule}});
+    }
+    for (const auto& r : c.rejected()) out["rejected"].push_back({{"server", r.server}, {"reason", r.reason}});
+    std::cout << out.dump(2) << '\n';
+  } else {
+    std::size_t width = 12;
+    for (const auto kind : kinds) {
+      for (const auto& e : c.entries(kind)) width = std::max(width, e.name.size());
+    }
+    std::cout << pad("EXPOSED NAME", width) << "  KIND               ORIGIN  ->  DECISIONS\n";
+    for (const auto kind : kinds) {
+      for (const auto& e : c.entries(kind)) {
+        std::string decisions;
+        for (const auto& d : e.decisions) decisions += (decisions.empty() ? "" : "; ") + d;
+        std::cout << pad(e.name, width) << "  " << pad(std::string(ns::to_string(kind)), 17) << "  ["
+                  << e.server << "] " << e.original << "  ->  "
+                  << (decisions.empty() ? "unchanged" : decisions) << '\n';
+      }
+    }
+    for (const auto& col : c.collisions()) {
+      std::cout << "collision (" << ns::to_string(col.kind) << "): " << col.exposed_name << ": ["
+                << col.kept_server << "] " << col.kept_original << " kept, [" << col.dropped_server
+                << "] " << col.dropped_original << " left out (" << col.rule << ")\n";
+    }
+    for (const auto& f : c.filtered()) {
+      std::cout << "hidden (" << ns::to_string(f.kind) << "): [" << f.server << "] " << f.original
+                << " by " << f.rule << '\n';
+    }
+    for (const auto& r : c.rejected()) std::cout << "rejected: [" << r.server << "] " << r.reason << '\n';
+  }
+  if (built.refused) return exit_bad_config;
+  return built.upstream_failed ? exit_failure : exit_ok;
 }
 
 int run_catalog(const catalog_options& options) {
   const auto cfg = load(options.config_path);
   if (!cfg) return exit_bad_config;
+  const auto built = build_once(*cfg);
+  if (!options.explain.empty()) {
+    const auto story = explain(*built.catalog, options.explain);
+    if (story.empty()) {
+      std::cout << "`" << options.explain << "` is offered by no upstream that started";
+      for (const auto& u : built.status["upstreams"]) {
+        if (u.contains("problem")) std::cout << "; [" << u.value("name", "") << "] failed: " << u.value("problem", "");
+      }
+      std::cout << '\n';
+      return exit_failure;
+    }
+    for (const auto& line : story) std::cout << line << '\n';
+    return built.catalog->find_tool(options.explain) || built.catalog->find_prompt(options.explain)
+               ? exit_ok
+               : exit_failure;
+  }
 
-  asio::io_context io(1);
-  gateway backend(io.get_executor(), *cfg);
-  run_on_io(io, [&]() -> asio::awaitable<void> {
-    co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
-    co_await backend.stop(shutdown_budget);
-  });
-
-  const auto catalog = backend.snapshot();
+  if (built.refused) return exit_bad_config;
+  const auto catalog = built.catalog;
   if (options.format == "json") {
     json out{{"tools", json::array()},     {"prompts", json::array()},
              {"resources", json::array()}, {"resourceTemplates", json::array()},
@@ -304,13 +432,7 @@ int run_catalog(const catalog_options& options) {
                                    {"dropped", {{"server", c.dropped_server}, {"original", c.dropped_original}}},
                                    {"rule", c.rule}});
     }
-    for (const auto& u : backend.upstreams().all()) {
-      out["upstreams"].push_back({{"name", u->name()},
-                                  {"ok", u->problem().empty()},
-                                  {"problem", u->problem()},
-                                  {"protocolVersion", u->info().protocol_version},
-                                  {"serverInfo", u->info().server_info}});
-    }
+    out["upstreams"] = built.status["upstreams"];
     std::cout << out.dump(2) << '\n';
   } else {
     std::size_t w_name = 12;
@@ -332,13 +454,13 @@ int run_catalog(const catalog_options& options) {
                 << c.kept_original << " kept, [" << c.dropped_server << "] " << c.dropped_original
                 << " left out (" << c.rule << ")\n";
     }
-    for (const auto& u : backend.upstreams().all()) {
-      if (!u->problem().empty()) std::cout << "upstream " << u->name() << ": " << u->problem() << '\n';
+    for (const auto& u : built.status["upstreams"]) {
+      if (u.contains("problem")) {
+        std::cout << "upstream " << u.value("name", "") << ": " << u.value("problem", "") << '\n';
+      }
     }
   }
-  bool failed = false;
-  for (const auto& u : backend.upstreams().all()) failed = failed || !u->problem().empty();
-  return failed ? exit_failure : exit_ok;
+  return built.upstream_failed ? exit_failure : exit_ok;
 }
 
 }  // namespace manifold::app

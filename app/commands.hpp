@@ -18,6 +18,7 @@ struct serve_options {
 struct catalog_options {
   std::string config_path;
   std::string format = "table";  // table | json
+  std::string explain;           // one name's whole story instead of the list
 };
 
 struct call_options {
@@ -34,5 +35,7 @@ int run_serve(const serve_options& options);
 int run_call(const call_options& options);
 int run_catalog(const catalog_options& options);
 int run_check(const std::string& config_path);
+// Every exposed name with its origin and every naming and policy decision taken.
+int run_collisions(const catalog_options& options);
 
 }  // namespace manifold::app

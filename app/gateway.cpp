@@ -49,9 +49,20 @@ std::vector<json>& items_of(ns::upstream_listing& l, ns::entry_kind kind) {
 }
 
 ns::naming_options naming_options(const config::naming_config& naming) {
-  return {naming.separator, naming.prefix == config::prefix_mode::never ? ns::prefix_mode::never
-                                                                         : ns::prefix_mode::always};
+  ns::naming_options out;
+  out.separator = naming.separator;
+  out.prefix = naming.prefix == config::prefix_mode::never         ? ns::prefix_mode::never
+               : naming.prefix == config::prefix_mode::when_needed ? ns::prefix_mode::when_needed
+                                                                   : ns::prefix_mode::always;
+  out.chars = naming.spec_charset ? ns::charset::spec : ns::charset::strict;
+  out.max_length = naming.max_length;
+  out.on_collision = naming.on_collision == config::collision_rule::error      ? ns::collision_rule::error
+                     : naming.on_collision == config::collision_rule::priority ? ns::collision_rule::priority
+                                                                               : ns::collision_rule::first_wins;
+  return out;
 }
+
+ns::entry_filter filter_of(const config::entry_filter_config& f) { return {f.allow, f.deny}; }
 
 const std::set<ns::entry_kind> all_kinds{ns::entry_kind::tool, ns::entry_kind::prompt,
                                          ns::entry_kind::resource,
@@ -66,8 +77,13 @@ gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
       // Startup plus the first lists, and a margin for process start-up.
       start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
-    listings_[i].server = cfg.servers[i].name;
-    listings_[i].namespace_ = cfg.servers[i].namespace_;
+    const auto& server = cfg.servers[i];
+    listings_[i].server = server.name;
+    listings_[i].namespace_ = server.namespace_;
+    listings_[i].priority = server.priority;
+    listings_[i].tool_filter = filter_of(server.tools);
+    listings_[i].prompt_filter = filter_of(server.prompts);
+    listings_[i].resource_filter = filter_of(server.resources);
     wire(i, *supervisor_.all()[i], 0);
   }
 }
@@ -246,9 +262,30 @@ void gateway::rebuild() {
   }
   if (changed.empty() && ready_.is_set()) return;  // nothing a host would see changed
   for (const auto& c : next->collisions()) {
-    spdlog::warn("name collision on {} {}: [{}] {} keeps it, [{}] {} is left out ({})",
-                 ns::to_string(c.kind), c.exposed_name, c.kept_server, c.kept_original,
-                 c.dropped_server, c.dropped_original, c.rule);
+    if (next->refused()) {
+      spdlog::error("name collision on {} {}: [{}] {} and [{}] {}", ns::to_string(c.kind),
+                    c.exposed_name, c.kept_server, c.kept_original, c.dropped_server, c.dropped_original);
+    } else {
+      spdlog::warn("name collision on {} {}: [{}] {} keeps it, [{}] {} is left out ({})",
+                   ns::to_string(c.kind), c.exposed_name, c.kept_server, c.kept_original,
+                   c.dropped_server, c.dropped_original, c.rule);
+    }
+  }
+  if (next->refused()) {
+    // naming.on_collision: error. A first catalog is refused outright; a later one leaves
+    // the current catalog in place.
+    spdlog::error("naming.on_collision is `error`: {} collision{}; {}", next->collisions().size(),
+                  next->collisions().size() == 1 ? "" : "s",
+                  ready_.is_set() ? "keeping the previous catalog" : "refusing to serve");
+    if (!ready_.is_set()) {
+      refused_ = true;
+      if (on_refused_) on_refused_();
+    }
+    return;
+  }
+  if (config_.naming.tool_cap > 0 && next->tools().size() > config_.naming.tool_cap) {
+    spdlog::warn("{} tools exposed; the `{}` profile handles at most {} well (narrow with tools.allow/deny)",
+                 next->tools().size(), config_.naming.profile, config_.naming.tool_cap);
   }
   for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, r.reason);
   spdlog::info("catalog built: {} tools, {} prompts, {} resources, {} resource templates from {} "

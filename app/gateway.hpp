@@ -49,6 +49,10 @@ class gateway final : public proxy::backend {
   [[nodiscard]] std::string instructions() const override;
 
   [[nodiscard]] const upstream::supervisor& upstreams() const { return supervisor_; }
+  // The first catalog had name collisions under naming.on_collision: error.
+  [[nodiscard]] bool refused() const { return refused_; }
+  // Called once when the first catalog is refused (the server then stops).
+  void on_refused(std::function<void()> handler) { on_refused_ = std::move(handler); }
 
  private:
   boost::asio::awaitable<void> start(protocol::json client_capabilities);
@@ -72,7 +76,9 @@ class gateway final : public proxy::backend {
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();
   std::uint64_t generation_ = 0;
   bool started_ = false;
-  bool stopping_ = false;  // no more refetches or rebuilds: the catalog stays as it was
+  bool stopping_ = false;
+  bool refused_ = false;
+  std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
   // Per-session instances of `isolation: session` servers, by (server index, session).
   std::map<std::pair<std::size_t, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
   io::event ready_;

@@ -36,6 +36,19 @@ int main(int argc, char** argv) {
       ->required();
   catalog_cmd->add_option("--format", catalog.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  catalog_cmd->add_option("--explain", catalog.explain,
+                          "Tell one name's whole story: exposed (how), hidden (by which rule), "
+                          "collided, or offered by no upstream");
+
+  manifold::app::catalog_options collisions;
+  auto* collisions_cmd = cli.add_subcommand(
+      "collisions", "Start the upstreams and explain every exposed name: origin, prefixing, "
+                    "mapping, shortening, collisions and filters");
+  collisions_cmd->add_option("-c,--config", collisions.config_path, "Config file (YAML)")
+      ->envname("MANIFOLD_CONFIG")
+      ->required();
+  collisions_cmd->add_option("--format", collisions.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
 
   manifold::app::call_options call;
   auto* call_cmd = cli.add_subcommand(
@@ -72,6 +85,7 @@ int main(int argc, char** argv) {
 
   if (*serve_cmd) return manifold::app::run_serve(serve);
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
+  if (*collisions_cmd) return manifold::app::run_collisions(collisions);
   if (*check_cmd) return manifold::app::run_check(check_path);
   if (*call_cmd) {
     if (call.config_path.empty() == call.url.empty()) {

@@ -49,6 +49,11 @@ class reader {
                      read_servers(value, path, out.servers);
                    }
                  });
+    if (out.naming.separator.find('.') != std::string::npos && !out.naming.spec_charset) {
+      fail(root["naming"]["separator"], "naming.separator",
+           "`.` is outside the strict charset hosts accept; use another separator or set "
+           "naming.charset: spec");
+    }
     return out;
   }
 
@@ -136,17 +141,66 @@ class reader {
 
   void read_naming(const YAML::Node& node, const std::string& path, naming_config& out) {
     if (!expect_map(node, path)) return;
-    for_each_key(node, path, {"separator", "prefix"},
+    // A profile sets defaults; explicit keys (in any order) override it.
+    if (const auto profile = node["profile"]; profile && profile.IsScalar()) {
+      const auto name = profile.Scalar();
+      if (name == "claude" || name == "cursor" || name == "vscode" || name == "spec") {
+        out.profile = name;
+        out.spec_charset = name == "spec";
+        out.max_length = name == "spec" ? 128 : name == "cursor" ? 60 : 64;
+        out.tool_cap = name == "cursor" ? 40 : name == "vscode" ? 128 : 0;
+      }
+    }
+    for_each_key(node, path, {"separator", "prefix", "profile", "charset", "max_length", "on_collision"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                   if (key == "profile") {
+                     if (out.profile.empty()) fail(value, child, "profile must be claude, cursor, vscode or spec");
+                     return;
+                   }
+                   if (key == "charset") {
+                     const auto v = string_value(value, child);
+                     if (v && (*v == "strict" || *v == "spec")) {
+                       out.spec_charset = *v == "spec";
+                     } else if (v) {
+                       fail(value, child, "charset must be `strict` ([A-Za-z0-9_-]) or `spec` ([A-Za-z0-9_.-])");
+                     }
+                     return;
+                   }
+                   if (key == "max_length") {
+                     const auto v = string_value(value, child);
+                     const auto n = v ? parse_size(*v) : std::nullopt;
+                     if (!n || *n < 16 || *n > 128 || v->find_first_not_of("0123456789") != std::string::npos) {
+                       if (v) fail(value, child, "max_length must be a number from 16 to 128");
+                       return;
+                     }
+                     out.max_length = *n;
+                     return;
+                   }
+                   if (key == "on_collision") {
+                     const auto v = string_value(value, child);
+                     if (!v) return;
+                     if (*v == "first-wins") {
+                       out.on_collision = collision_rule::first_wins;
+                     } else if (*v == "priority") {
+                       out.on_collision = collision_rule::priority;
+                     } else if (*v == "error") {
+                       out.on_collision = collision_rule::error;
+                     } else {
+                       fail(value, child, "on_collision must be error, first-wins or priority");
+                     }
+                     return;
+                   }
                    if (key == "prefix") {
                      const auto mode = string_value(value, child);
                      if (!mode) return;
                      if (*mode == "always") {
                        out.prefix = prefix_mode::always;
+                     } else if (*mode == "when-needed") {
+                       out.prefix = prefix_mode::when_needed;
                      } else if (*mode == "never") {
                        out.prefix = prefix_mode::never;
                      } else {
-                       fail(value, child, "prefix must be `always` or `never`");
+                       fail(value, child, "prefix must be always, when-needed or never");
                      }
                      return;
                    }
@@ -262,7 +316,7 @@ class reader {
     for_each_key(
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
-         "startup_timeout", "isolation"},
+         "startup_timeout", "isolation", "priority", "tools", "prompts", "resources"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -309,6 +363,18 @@ class reader {
               }
               out.namespace_ = std::move(*v);
             }
+          } else if (k == "priority") {
+            if (auto v = string_value(value, child)) {
+              try {
+                std::size_t used = 0;
+                out.priority = std::stoi(*v, &used);
+                if (used != v->size()) throw std::invalid_argument("trailing");
+              } catch (const std::exception&) {
+                fail(value, child, "priority must be a whole number");
+              }
+            }
+          } else if (k == "tools" || k == "prompts" || k == "resources") {
+            read_filter(value, child, k == "tools" ? out.tools : k == "prompts" ? out.prompts : out.resources);
           } else if (k == "isolation") {
             if (auto v = string_value(value, child)) {
               if (*v == "shared" || *v == "session") {
@@ -352,6 +418,16 @@ class reader {
       return false;
     }
     return true;
+  }
+
+  void read_filter(const YAML::Node& node, const std::string& path, entry_filter_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"allow", "deny"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   auto& list = k == "allow" ? out.allow : out.deny;
+                   list.clear();
+                   read_string_list(value, child, list);
+                 });
   }
 
   void read_string_list(const YAML::Node& node, const std::string& path,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 
 namespace manifold::ns {
 
@@ -55,47 +57,123 @@ std::string_view template_literal(std::string_view uri_template) {
 
 constexpr std::string_view no_scheme = "none";
 
-// Adds the entries of one kind from one upstream, reporting collisions and rejects.
+// What every kind builder adds to besides its own entries.
+struct catalog_parts {
+  std::vector<collision>& collisions;
+  std::vector<rejected_entry>& rejected;
+  std::vector<filtered_entry>& filtered;
+  const std::vector<upstream_listing>& upstreams;
+
+  [[nodiscard]] int priority_of(std::string_view server) const {
+    for (const auto& u : upstreams) {
+      if (u.server == server) return u.priority;
+    }
+    return 0;
+  }
+};
+
+// Names listed by more than one upstream (for prefix: when-needed).
+std::set<std::string> shared_names(const std::vector<upstream_listing>& upstreams,
+                                   std::vector<json> upstream_listing::*items,
+                                   entry_filter upstream_listing::*filter) {
+  std::map<std::string, std::set<std::string>> owners;
+  for (const auto& u : upstreams) {
+    for (const auto& item : u.*items) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) continue;
+      const auto& name = item["name"].get_ref<const std::string&>();
+      if (passes(u.*filter, name, "", nullptr)) owners[name].insert(u.server);
+    }
+  }
+  std::set<std::string> out;
+  for (const auto& [name, servers] : owners) {
+    if (servers.size() > 1) out.insert(name);
+  }
+  return out;
+}
+
+// A name an entry will be exposed under, with the story of how it got there.
+struct naming_result {
+  std::string name;
+  std::vector<std::string> decisions;
+  std::string requested;  // before mapping and shortening
+};
+
+// Adds the entries of one kind from one upstream: filters, names, collisions, rejects.
 class kind_builder {
  public:
-  kind_builder(entry_kind kind, std::string_view key, std::vector<exposed_entry>& out,
-               name_index& index, std::vector<collision>& collisions,
-               std::vector<rejected_entry>& rejected)
-      : kind_(kind), key_(key), out_(out), index_(index), collisions_(collisions),
-        rejected_(rejected) {}
+  kind_builder(entry_kind kind, std::string_view key, const naming_options& naming,
+               std::vector<exposed_entry>& out, name_index& index, catalog_parts& parts)
+      : kind_(kind), key_(key), naming_(naming), out_(out), index_(index), parts_(parts) {}
 
   template <typename Expose>
-  void add(const std::string& server, const std::vector<json>& items, Expose expose) {
+  void add(const upstream_listing& upstream, const std::vector<json>& items,
+           const entry_filter& filter, std::string_view filter_name, Expose expose) {
     for (const auto& item : items) {
       const auto field = item.is_object() ? item.find(key_) : item.end();
       if (!item.is_object() || field == item.end() || !field->is_string() ||
           field->get_ref<const std::string&>().empty()) {
-        rejected_.push_back({server, std::string(to_string(kind_)) + " without a string `" +
-                                         std::string(key_) + "`: " + item.dump().substr(0, 200)});
+        parts_.rejected.push_back({upstream.server, std::string(to_string(kind_)) + " without a string `" +
+                                                        std::string(key_) + "`: " + item.dump().substr(0, 200)});
         continue;
       }
       const auto& original = field->get_ref<const std::string&>();
-      auto exposed = expose(original);
-      if (const auto existing = index_.find(exposed); existing != index_.end()) {
-        const auto& kept = out_[existing->second];
-        collisions_.push_back({kind_, std::move(exposed), kept.server, kept.original, server,
-                               original, "first in config order keeps the name"});
+      std::string rule;
+      if (!passes(filter, original, filter_name, &rule)) {
+        parts_.filtered.push_back({kind_, upstream.server, original, rule});
         continue;
       }
-      json definition = item;
-      definition[key_] = exposed;
-      index_.emplace(exposed, out_.size());
-      out_.push_back({std::move(exposed), server, original, std::move(definition)});
+      auto named = expose(original);
+      if (const auto existing = index_.find(named.name);
+          existing != index_.end() && out_[existing->second].requested != named.requested &&
+          !named.requested.empty()) {
+        // Two different names became one through mapping or shortening: keep both, the
+        // newcomer with a hash of its identity, so no tool is lost to a naming artifact.
+        auto distinct = with_hash(named.name, naming_.max_length, upstream.server + '\0' + original);
+        named.decisions.push_back("made distinct from `" + out_[existing->second].original +
+                                  "` with a stable hash (both became `" + named.name + "`)");
+        named.name = std::move(distinct);
+      }
+      if (const auto existing = index_.find(named.name); existing != index_.end()) {
+        auto& kept = out_[existing->second];
+        const auto kept_priority = parts_.priority_of(kept.server);
+        if (naming_.on_collision == collision_rule::priority && upstream.priority > kept_priority) {
+          parts_.collisions.push_back({kind_, named.name, upstream.server, original, kept.server,
+                                       kept.original,
+                                       "priority " + std::to_string(upstream.priority) + " over " +
+                                           std::to_string(kept_priority)});
+          kept = make_entry(upstream, item, original, std::move(named));
+          continue;
+        }
+        std::string why = naming_.on_collision == collision_rule::priority
+                              ? "priority " + std::to_string(kept_priority) + " over " +
+                                    std::to_string(upstream.priority) + " (ties: config order)"
+                              : naming_.on_collision == collision_rule::error
+                                    ? "on_collision: error refuses the catalog"
+                                    : "first in config order keeps the name";
+        parts_.collisions.push_back({kind_, named.name, kept.server, kept.original, upstream.server,
+                                     original, std::move(why)});
+        continue;
+      }
+      index_.emplace(named.name, out_.size());
+      out_.push_back(make_entry(upstream, item, original, std::move(named)));
     }
   }
 
  private:
+  exposed_entry make_entry(const upstream_listing& upstream, const json& item,
+                           const std::string& original, naming_result named) const {
+    json definition = item;
+    definition[key_] = named.name;
+    return {std::move(named.name), upstream.server, original, std::move(definition),
+            std::move(named.decisions), std::move(named.requested)};
+  }
+
   entry_kind kind_;
   std::string key_;
+  const naming_options& naming_;
   std::vector<exposed_entry>& out_;
   name_index& index_;
-  std::vector<collision>& collisions_;
-  std::vector<rejected_entry>& rejected_;
+  catalog_parts& parts_;
 };
 
 }  // namespace
@@ -130,7 +208,7 @@ std::string catalog::uri_token(std::string_view server) const {
 }
 
 std::string catalog::expose_uri(std::string_view server, std::string_view uri) const {
-  if (naming_.prefix == prefix_mode::never) return std::string(uri);
+  if (naming_.prefix != prefix_mode::always) return std::string(uri);
   const auto token = uri_token(server);
   if (token.empty()) return std::string(uri);
   if (scheme_of(uri)) return token + "+" + std::string(uri);
@@ -138,7 +216,7 @@ std::string catalog::expose_uri(std::string_view server, std::string_view uri) c
 }
 
 std::optional<uri_target> catalog::resolve_uri(std::string_view exposed) const {
-  if (naming_.prefix == prefix_mode::never) {
+  if (naming_.prefix != prefix_mode::always) {
     if (const auto* r = find_in(resource_index_, resources_, exposed)) {
       return uri_target{r->server, r->original};
     }
@@ -171,9 +249,25 @@ std::optional<uri_target> catalog::resolve_uri(std::string_view exposed) const {
   return std::nullopt;
 }
 
+bool passes(const entry_filter& filter, std::string_view name, std::string_view what,
+            std::string* rule) {
+  const auto allowed = std::any_of(filter.allow.begin(), filter.allow.end(),
+                                   [&](const std::string& g) { return glob_match(g, name); });
+  if (!allowed) {
+    if (rule != nullptr) *rule = std::string(what) + ".allow matches none of its patterns";
+    return false;
+  }
+  for (const auto& g : filter.deny) {
+    if (glob_match(g, name)) {
+      if (rule != nullptr) *rule = std::string(what) + ".deny `" + g + "`";
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string exposed_name(std::string_view ns, std::string_view original,
                          const naming_options& naming) {
-  if (naming.prefix == prefix_mode::never) return std::string(original);
   std::string out;
   out.reserve(ns.size() + naming.separator.size() + original.size());
   out.append(ns).append(naming.separator).append(original);
@@ -219,23 +313,55 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
   }
 
   name_index template_index;
-  kind_builder tools(entry_kind::tool, "name", out.tools_, out.tool_index_, out.collisions_,
-                     out.rejected_);
-  kind_builder prompts(entry_kind::prompt, "name", out.prompts_, out.prompt_index_,
-                       out.collisions_, out.rejected_);
-  kind_builder resources(entry_kind::resource, "uri", out.resources_, out.resource_index_,
-                         out.collisions_, out.rejected_);
-  kind_builder templates(entry_kind::resource_template, "uriTemplate", out.templates_,
-                         template_index, out.collisions_, out.rejected_);
+  catalog_parts parts{out.collisions_, out.rejected_, out.filtered_, upstreams};
+  kind_builder tools(entry_kind::tool, "name", naming, out.tools_, out.tool_index_, parts);
+  kind_builder prompts(entry_kind::prompt, "name", naming, out.prompts_, out.prompt_index_, parts);
+  kind_builder resources(entry_kind::resource, "uri", naming, out.resources_, out.resource_index_, parts);
+  kind_builder templates(entry_kind::resource_template, "uriTemplate", naming, out.templates_,
+                         template_index, parts);
+  const auto shared_tools = naming.prefix == prefix_mode::when_needed
+                                ? shared_names(upstreams, &upstream_listing::tools, &upstream_listing::tool_filter)
+                                : std::set<std::string>{};
+  const auto shared_prompts = naming.prefix == prefix_mode::when_needed
+                                  ? shared_names(upstreams, &upstream_listing::prompts, &upstream_listing::prompt_filter)
+                                  : std::set<std::string>{};
   for (const auto& u : upstreams) {
-    const auto name = [&](const std::string& original) {
-      return exposed_name(u.namespace_, original, naming);
+    // original -> exposed name: prefix (per mode), map characters, shorten; each step noted.
+    const auto namer = [&](const std::set<std::string>& shared) {
+      return [&u, &naming, &shared](const std::string& original) {
+        naming_result r;
+        const bool prefixed = naming.prefix == prefix_mode::always ||
+                              (naming.prefix == prefix_mode::when_needed && shared.count(original) != 0);
+        auto name = prefixed ? exposed_name(u.namespace_, original, naming) : original;
+        if (prefixed) {
+          r.decisions.push_back(naming.prefix == prefix_mode::always
+                                    ? "prefixed with `" + u.namespace_ + naming.separator + "`"
+                                    : "prefixed with `" + u.namespace_ + naming.separator +
+                                          "`: another upstream offers the same name");
+        }
+        r.requested = name;
+        auto mapped = map_characters(name, naming.chars);
+        if (mapped != name) {
+          r.decisions.push_back("characters outside the allowed set mapped to `_` (was `" + name + "`)");
+        }
+        auto shortened = shorten(mapped, naming.max_length, u.server + '\0' + original);
+        if (shortened != mapped) {
+          r.decisions.push_back("shortened to " + std::to_string(naming.max_length) +
+                                " characters with a stable hash (was `" + mapped + "`)");
+        }
+        r.name = std::move(shortened);
+        return r;
+      };
     };
-    const auto uri = [&](const std::string& original) { return out.expose_uri(u.server, original); };
-    tools.add(u.server, u.tools, name);
-    prompts.add(u.server, u.prompts, name);
-    resources.add(u.server, u.resources, uri);
-    templates.add(u.server, u.resource_templates, uri);
+    const auto uri = [&](const std::string& original) {
+      naming_result r{out.expose_uri(u.server, original), {}, {}};
+      if (r.name != original) r.decisions.push_back("URI scheme prefixed with `" + out.uri_token(u.server) + "+`");
+      return r;
+    };
+    tools.add(u, u.tools, u.tool_filter, "tools", namer(shared_tools));
+    prompts.add(u, u.prompts, u.prompt_filter, "prompts", namer(shared_prompts));
+    resources.add(u, u.resources, u.resource_filter, "resources", uri);
+    templates.add(u, u.resource_templates, u.resource_filter, "resources", uri);
   }
   return out;
 }

@@ -29,6 +29,7 @@ TEST(config_loader, reads_every_field_and_keeps_server_order) {
   const auto cfg = parse_config(R"(
 naming:
   separator: "."
+  charset: spec
 limits:
   max_message_size: 1MiB
 servers:
@@ -57,7 +58,7 @@ servers:
   EXPECT_EQ(z.cwd, "/srv");
   EXPECT_EQ(z.timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(z.startup_timeout, std::chrono::minutes(2));
-  EXPECT_EQ(z.position.line, 7);
+  EXPECT_EQ(z.position.line, 8);
   EXPECT_EQ(z.transport, transport_kind::stdio);
   const auto& a = cfg.servers[1];
   EXPECT_EQ(a.namespace_, "kb");
@@ -117,7 +118,29 @@ INSTANTIATE_TEST_SUITE_P(
         error_case{"naming:\n  separator: \"/\"\n", 2, 14, "naming.separator", "1-8 characters"},
         error_case{"limits:\n  max_message_size: lots\n", 2, 21, "limits.max_message_size", "size"},
         error_case{"servers:\n  a:\n    command: x\n    command: y\n", 4, 5, "servers.a.command", "duplicate key"},
-        error_case{"servers: [1, 2\n", 2, 1, "", "YAML syntax error"}));
+        error_case{"servers: [1, 2\n", 2, 1, "", "YAML syntax error"},
+        error_case{"naming:\n  separator: \".\"\n", 2, 14, "naming.separator", "charset: spec"},
+        error_case{"naming:\n  prefix: sometimes\n", 2, 11, "naming.prefix", "when-needed"},
+        error_case{"naming:\n  on_collision: coin-flip\n", 2, 17, "naming.on_collision", "first-wins"},
+        error_case{"naming:\n  profile: emacs\n", 2, 12, "naming.profile", "claude"},
+        error_case{"naming:\n  max_length: 500\n", 2, 15, "naming.max_length", "16 to 128"},
+        error_case{"servers:\n  a:\n    command: x\n    tools: {allow: x}\n", 4, 20, "servers.a.tools.allow", "list"},
+        error_case{"servers:\n  a:\n    command: x\n    tools: {block: [x]}\n", 4, 13, "servers.a.tools.block", "unknown key"},
+        error_case{"servers:\n  a:\n    command: x\n    priority: high\n", 4, 15, "servers.a.priority", "whole number"}));
+
+TEST(config_loader, naming_profiles_set_defaults_that_keys_override) {
+  auto cfg = parse_config("naming:\n  profile: cursor\nservers: {}\n", "c.yaml", fake_env({}));
+  EXPECT_EQ(cfg.naming.max_length, 60U);
+  EXPECT_EQ(cfg.naming.tool_cap, 40U);
+  cfg = parse_config("naming:\n  max_length: 40\n  profile: spec\n", "c.yaml", fake_env({}));
+  EXPECT_EQ(cfg.naming.max_length, 40U) << "an explicit key beats the profile, in any order";
+  EXPECT_TRUE(cfg.naming.spec_charset);
+  cfg = parse_config("servers:\n  a:\n    command: x\n    priority: -3\n    tools: {deny: [\"trigger-*\"]}\n",
+                     "c.yaml", fake_env({}));
+  EXPECT_EQ(cfg.servers[0].priority, -3);
+  EXPECT_EQ(cfg.servers[0].tools.allow, std::vector<std::string>{"*"});
+  EXPECT_EQ(cfg.servers[0].tools.deny, std::vector<std::string>{"trigger-*"});
+}
 
 TEST(config_loader, reports_every_problem_in_one_pass) {
   const auto errors = errors_of("servers:\n  a:\n    comand: x\n  b:\n    timeout: x\n    command: y\n");

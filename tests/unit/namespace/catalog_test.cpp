@@ -49,8 +49,12 @@ TEST(catalog, prefixes_names_and_keeps_the_whole_definition) {
 }
 
 TEST(catalog, separator_is_configurable) {
-  const auto c = build_catalog({listing("a", "a", {tool("x")})}, {"."});
-  EXPECT_EQ(c.tools()[0].name, "a.x");
+  naming_options naming;
+  naming.separator = ".";
+  naming.chars = charset::spec;  // '.' is outside the strict charset
+  EXPECT_EQ(build_catalog({listing("a", "a", {tool("x")})}, naming).tools()[0].name, "a.x");
+  naming.chars = charset::strict;
+  EXPECT_EQ(build_catalog({listing("a", "a", {tool("x")})}, naming).tools()[0].name, "a_x");
 }
 
 TEST(catalog, prefix_never_passes_names_through) {

@@ -17,11 +17,23 @@ struct source_position {
   int column = 0;
 };
 
-enum class prefix_mode { always, never };
+enum class prefix_mode { always, when_needed, never };
+enum class collision_rule { first_wins, priority, error };
 
 struct naming_config {
   std::string separator = "__";
   prefix_mode prefix = prefix_mode::always;  // never: names and URIs pass unchanged
+  std::string profile;         // claude | cursor | vscode | spec: defaults for the three below
+  bool spec_charset = false;   // [A-Za-z0-9_.-] instead of [A-Za-z0-9_-]
+  std::size_t max_length = 64;
+  std::size_t tool_cap = 0;    // warn when more tools are exposed (0: no cap)
+  collision_rule on_collision = collision_rule::first_wins;
+};
+
+// Globs over one kind of an upstream's entries (original names, or URIs for resources).
+struct entry_filter_config {
+  std::vector<std::string> allow{"*"};
+  std::vector<std::string> deny;
 };
 
 struct limits_config {
@@ -55,6 +67,11 @@ struct server_config {
   std::string url;
   transport_kind transport = transport_kind::stdio;
   std::map<std::string, std::string> headers;
+
+  int priority = 0;  // for naming.on_collision: priority
+  entry_filter_config tools;
+  entry_filter_config prompts;
+  entry_filter_config resources;
 
   // shared: one instance serves every host session; session: each host session gets its own
   // instance (exact routing of the server's own requests, no state shared between hosts).

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "manifold/namespace/naming.hpp"
+
 // The merged, namespaced catalog: a value built by a pure function from what each upstream
 // listed and the naming rules. Immutable once built; shared as shared_ptr<const catalog>.
 namespace manifold::ns {
@@ -17,7 +19,14 @@ using json = nlohmann::json;
 enum class entry_kind { tool, prompt, resource, resource_template };
 std::string_view to_string(entry_kind kind);
 
-// What one upstream offers, as it listed it, in the upstream's order.
+// Globs over an upstream's own names (tools, prompts) or URIs (resources, templates): an
+// entry is exposed when it matches an allow pattern and no deny pattern.
+struct entry_filter {
+  std::vector<std::string> allow{"*"};
+  std::vector<std::string> deny;
+};
+
+// What one upstream offers, as it listed it, in the upstream's order, and its policy.
 struct upstream_listing {
   std::string server;      // the config key
   std::string namespace_;  // the exposed prefix
@@ -25,16 +34,30 @@ struct upstream_listing {
   std::vector<json> prompts;
   std::vector<json> resources;
   std::vector<json> resource_templates;
+  int priority = 0;  // for on_collision: priority (higher wins)
+  entry_filter tool_filter;
+  entry_filter prompt_filter;
+  entry_filter resource_filter;
 };
 
 enum class prefix_mode {
-  always,  // every tool and prompt is <namespace><separator><name>; every URI gets a scheme prefix
-  never,   // names and URIs pass unchanged (one upstream, or upstreams known not to clash)
+  always,       // every tool and prompt is <namespace><separator><name>; URIs get a scheme prefix
+  when_needed,  // only names two upstreams share are prefixed; URIs pass unchanged
+  never,        // names and URIs pass unchanged (one upstream, or upstreams known not to clash)
+};
+
+enum class collision_rule {
+  first_wins,  // the upstream earlier in the config keeps the name
+  priority,    // the upstream with the higher `priority` keeps it (ties: config order)
+  error,       // a collision makes the catalog unusable (manifold refuses it)
 };
 
 struct naming_options {
   std::string separator = "__";
   prefix_mode prefix = prefix_mode::always;
+  charset chars = charset::strict;
+  std::size_t max_length = 64;
+  collision_rule on_collision = collision_rule::first_wins;
 };
 
 // One exposed tool, prompt, resource or resource template. For resources `name` is the
@@ -44,6 +67,16 @@ struct exposed_entry {
   std::string server;
   std::string original;
   json definition;  // the upstream's object with the exposed name or URI in place
+  std::vector<std::string> decisions;  // how `original` became `name`, for explain/collisions
+  std::string requested;  // the name before characters were mapped and it was shortened
+};
+
+// An upstream entry a policy rule left out.
+struct filtered_entry {
+  entry_kind kind = entry_kind::tool;
+  std::string server;
+  std::string original;
+  std::string rule;  // e.g. "tools.deny `trigger-*`"
 };
 
 // Two upstream entries that produced the same exposed name. The first in config order keeps
@@ -89,6 +122,11 @@ class catalog {
   [[nodiscard]] const exposed_entry* find_prompt(std::string_view exposed_name) const;
   [[nodiscard]] const std::vector<collision>& collisions() const { return collisions_; }
   [[nodiscard]] const std::vector<rejected_entry>& rejected() const { return rejected_; }
+  [[nodiscard]] const std::vector<filtered_entry>& filtered() const { return filtered_; }
+  // True when on_collision is `error` and names collided: the catalog must not be served.
+  [[nodiscard]] bool refused() const {
+    return naming_.on_collision == collision_rule::error && !collisions_.empty();
+  }
   // Which build this is; list cursors are tied to it.
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
@@ -116,13 +154,19 @@ class catalog {
   name_index resource_index_;
   std::vector<collision> collisions_;
   std::vector<rejected_entry> rejected_;
+  std::vector<filtered_entry> filtered_;
   std::vector<std::pair<std::string, std::string>> uri_tokens_;  // server -> token
   std::vector<std::string> servers_with_resources_;
 };
 
-// The exposed name for `original` from namespace `ns` under `naming`.
+// The exposed name for `original` from namespace `ns` under `naming` when it is prefixed
+// (before character mapping and shortening).
 std::string exposed_name(std::string_view ns, std::string_view original,
                          const naming_options& naming);
+
+// Whether `filter` exposes `name`; when not, `rule` says which rule left it out.
+bool passes(const entry_filter& filter, std::string_view name, std::string_view what,
+            std::string* rule);
 
 // A URI scheme token derived from a namespace: lowercase, '_' becomes '-', a leading
 // non-letter gets an 'x' in front (schemes start with a letter and allow [a-z0-9+.-]).

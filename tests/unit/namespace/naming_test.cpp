@@ -1,0 +1,165 @@
+#include "manifold/namespace/naming.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "manifold/namespace/catalog.hpp"
+
+namespace manifold::ns {
+namespace {
+
+upstream_listing listing(std::string server, std::vector<std::string> tools, int priority = 0) {
+  upstream_listing l;
+  l.server = server;
+  l.namespace_ = std::move(server);
+  for (auto& t : tools) l.tools.push_back({{"name", std::move(t)}, {"inputSchema", {{"type", "object"}}}});
+  l.priority = priority;
+  return l;
+}
+
+TEST(naming, glob_match) {
+  EXPECT_TRUE(glob_match("*", "anything"));
+  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(glob_match("trigger-*", "trigger-sampling-request"));
+  EXPECT_FALSE(glob_match("trigger-*", "get-sum"));
+  EXPECT_TRUE(glob_match("*__delete*", "kb__delete_page"));
+  EXPECT_TRUE(glob_match("get-?um", "get-sum"));
+  EXPECT_FALSE(glob_match("get-?um", "get-sums"));
+  EXPECT_TRUE(glob_match("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(glob_match("demo://resource/static/*", "demo://resource/static/document/x.md"));
+}
+
+TEST(naming, characters_outside_the_charset_are_mapped) {
+  EXPECT_EQ(map_characters("a.b c/d", charset::strict), "a_b_c_d");
+  EXPECT_EQ(map_characters("a.b c/d", charset::spec), "a.b_c_d");
+  EXPECT_EQ(map_characters("ok_name-1", charset::strict), "ok_name-1");
+}
+
+TEST(naming, shortening_is_deterministic_and_keeps_distinct_names_distinct) {
+  const std::string long_a(80, 'a');
+  const auto one = shorten(long_a + "x", 64, std::string("s\0x", 3));
+  const auto two = shorten(long_a + "y", 64, std::string("s\0y", 3));
+  EXPECT_EQ(one.size(), 64U);
+  EXPECT_EQ(two.size(), 64U);
+  EXPECT_NE(one, two);
+  EXPECT_EQ(one, shorten(long_a + "x", 64, std::string("s\0x", 3))) << "same inputs, same name";
+  EXPECT_EQ(stable_hash("manifold"), stable_hash("manifold"));
+  EXPECT_EQ(stable_hash("manifold").size(), 8U);
+  EXPECT_EQ(shorten("short", 64, "id"), "short");
+}
+
+TEST(naming, profiles) {
+  EXPECT_EQ(profile_named("claude")->max_length, 64U);
+  EXPECT_EQ(profile_named("cursor")->max_length, 60U);
+  EXPECT_EQ(profile_named("cursor")->tool_cap, 40U);
+  EXPECT_EQ(profile_named("spec")->chars, charset::spec);
+  EXPECT_FALSE(profile_named("emacs"));
+}
+
+TEST(naming, when_needed_prefixes_only_shared_names) {
+  naming_options naming;
+  naming.prefix = prefix_mode::when_needed;
+  const auto c = build_catalog({listing("a", {"search", "only_a"}), listing("b", {"search", "only_b"})}, naming);
+  std::set<std::string> names;
+  for (const auto& t : c.tools()) names.insert(t.name);
+  EXPECT_EQ(names, (std::set<std::string>{"a__search", "b__search", "only_a", "only_b"}));
+  EXPECT_TRUE(c.collisions().empty());
+  EXPECT_NE(c.find_tool("a__search")->decisions.at(0).find("another upstream"), std::string::npos);
+}
+
+TEST(naming, long_and_odd_names_fit_the_host_and_say_why) {
+  naming_options naming;
+  naming.max_length = 32;
+  const auto c = build_catalog({listing("srv", {"a.dotted/name", std::string(50, 'z')})}, naming);
+  ASSERT_EQ(c.tools().size(), 2U);
+  EXPECT_EQ(c.tools()[0].name, "srv__a_dotted_name");
+  EXPECT_NE(c.tools()[0].decisions.at(1).find("mapped"), std::string::npos);
+  EXPECT_EQ(c.tools()[1].name.size(), 32U);
+  EXPECT_NE(c.tools()[1].decisions.back().find("shortened"), std::string::npos);
+  EXPECT_EQ(c.find_tool(c.tools()[1].name)->original, std::string(50, 'z'));
+}
+
+TEST(naming, collision_rules) {
+  naming_options naming;
+  naming.prefix = prefix_mode::never;
+  auto first = build_catalog({listing("a", {"x"}, 1), listing("b", {"x"}, 5)}, naming);
+  EXPECT_EQ(first.find_tool("x")->server, "a");
+  EXPECT_FALSE(first.refused());
+
+  naming.on_collision = collision_rule::priority;
+  auto by_priority = build_catalog({listing("a", {"x"}, 1), listing("b", {"x"}, 5)}, naming);
+  EXPECT_EQ(by_priority.find_tool("x")->server, "b");
+  ASSERT_EQ(by_priority.collisions().size(), 1U);
+  EXPECT_EQ(by_priority.collisions()[0].kept_server, "b");
+  EXPECT_EQ(by_priority.collisions()[0].dropped_server, "a");
+
+  naming.on_collision = collision_rule::error;
+  EXPECT_TRUE(build_catalog({listing("a", {"x"}), listing("b", {"x"})}, naming).refused());
+  EXPECT_FALSE(build_catalog({listing("a", {"x"}), listing("b", {"y"})}, naming).refused());
+}
+
+TEST(naming, names_that_mapping_makes_equal_stay_distinct) {
+  const auto c = build_catalog({listing("s", {"a.b", "a_b", "a b"})}, {});
+  ASSERT_EQ(c.tools().size(), 3U);
+  EXPECT_TRUE(c.collisions().empty());
+  EXPECT_EQ(c.tools()[0].name, "s__a_b");
+  EXPECT_NE(c.tools()[1].name, c.tools()[0].name);
+  EXPECT_NE(c.tools()[2].name, c.tools()[1].name);
+  EXPECT_NE(c.tools()[1].decisions.back().find("made distinct"), std::string::npos);
+}
+
+TEST(naming, filters_hide_entries_and_say_which_rule) {
+  auto l = listing("ev", {"echo", "trigger-sampling", "trigger-elicitation", "get-sum"});
+  l.tool_filter.deny = {"trigger-*"};
+  auto c = build_catalog({l}, {});
+  EXPECT_EQ(c.tools().size(), 2U);
+  ASSERT_EQ(c.filtered().size(), 2U);
+  EXPECT_EQ(c.filtered()[0].original, "trigger-sampling");
+  EXPECT_EQ(c.filtered()[0].rule, "tools.deny `trigger-*`");
+  l.tool_filter = {{"get-*"}, {}};
+  c = build_catalog({l}, {});
+  EXPECT_EQ(c.tools().size(), 1U);
+  EXPECT_EQ(c.filtered()[0].rule, "tools.allow matches none of its patterns");
+}
+
+// Property: random server and tool names never yield a collision after shortening, an
+// over-long name or a character outside the charset.
+TEST(naming, random_names_always_fit_and_never_collide) {
+  std::mt19937 rng(7);
+  const std::string alphabet = "abcxyz_-.:/ XY09é";
+  for (int round = 0; round < 300; ++round) {
+    naming_options naming;
+    naming.max_length = 20 + rng() % 45;
+    naming.chars = round % 2 ? charset::spec : charset::strict;
+    std::vector<upstream_listing> in;
+    std::set<std::string> originals_per_server;
+    for (int s = 0; s < 3; ++s) {
+      std::vector<std::string> tools;
+      std::set<std::string> seen;
+      for (int t = 0; t < 20; ++t) {
+        std::string n;
+        const auto len = 1 + rng() % 90;
+        for (std::size_t i = 0; i < len; ++i) n += alphabet[rng() % alphabet.size()];
+        if (seen.insert(n).second) tools.push_back(n);
+      }
+      in.push_back(listing("server" + std::to_string(s), tools));
+    }
+    const auto c = build_catalog(in, naming);
+    std::set<std::string> names;
+    for (const auto& t : c.tools()) {
+      EXPECT_LE(t.name.size(), naming.max_length) << t.name;
+      for (const char ch : t.name) EXPECT_TRUE(allowed_char(ch, naming.chars)) << t.name;
+      EXPECT_TRUE(names.insert(t.name).second) << t.name;
+    }
+    EXPECT_TRUE(c.collisions().empty()) << "distinct tools never lose their name to mapping or shortening";
+    std::size_t listed = 0;
+    for (const auto& l : in) listed += l.tools.size();
+    EXPECT_EQ(c.tools().size(), listed);
+  }
+}
+
+}  // namespace
+}  // namespace manifold::ns
