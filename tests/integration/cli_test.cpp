@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <map>
+
 #include "host_process.hpp"
 
 namespace manifold::test {
@@ -116,6 +118,54 @@ TEST(cli, call_prints_the_result_and_exits_by_outcome) {
   EXPECT_EQ(json::parse(r.out)["error"]["code"], -32602);
   r = run({"call", "--config", path, "f__echo", "--args", "[1]"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(cli, collisions_and_explain_tell_every_names_story) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto path = dir.write("c.yaml",
+                              "naming:\n  max_length: 24\n  on_collision: priority\n  prefix: when-needed\n"
+                              "servers:\n"
+                              "  alpha:\n    command: " + fake + "\n    args: [--tools, '2']\n"
+                              "    tools: {deny: [\"crash\", \"gar*\"]}\n"
+                              "  beta:\n    command: " + fake + "\n    priority: 5\n"
+                              "    args: [--tool-prefix, a-very-long-prefix-for-names.]\n");
+  const auto r = run({"collisions", "--config", path, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto out = json::parse(r.out);
+  std::map<std::string, json> by_original;
+  for (const auto& e : out["entries"]) by_original[e["server"].get<std::string>() + "/" + e["original"].get<std::string>()] = e;
+  // Shared names get prefixed, the rest pass through.
+  EXPECT_EQ(by_original["alpha/gen-00001"]["name"], "gen-00001");
+  // beta's long dotted names are mapped and shortened, and say so.
+  const auto& long_name = by_original["beta/a-very-long-prefix-for-names.echo"];
+  EXPECT_LE(long_name["name"].get<std::string>().size(), 24U);
+  EXPECT_EQ(long_name["decisions"].size(), 2U) << long_name.dump();
+  // Denied tools are hidden, each with its rule.
+  ASSERT_EQ(out["filtered"].size(), 2U);
+  EXPECT_EQ(out["filtered"][0]["rule"], "tools.deny `crash`");
+  EXPECT_EQ(out["filtered"][1]["rule"], "tools.deny `gar*`");
+
+  auto story = run({"catalog", "--config", path, "--explain", "crash"});
+  EXPECT_EQ(story.exit_code, 1);
+  EXPECT_NE(story.out.find("is hidden by tools.deny `crash`"), std::string::npos) << story.out;
+  story = run({"catalog", "--config", path, "--explain", "gen-00001"});
+  EXPECT_EQ(story.exit_code, 0);
+  EXPECT_NE(story.out.find("passed through unchanged"), std::string::npos) << story.out;
+  story = run({"catalog", "--config", path, "--explain", "no-such-tool"});
+  EXPECT_EQ(story.exit_code, 1);
+  EXPECT_NE(story.out.find("offered by no upstream"), std::string::npos);
+}
+
+TEST(cli, on_collision_error_refuses_to_serve) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto path = dir.write("c.yaml", "naming:\n  prefix: never\n  on_collision: error\nservers:\n"
+                                        "  a:\n    command: " + fake + "\n  b:\n    command: " + fake + "\n");
+  const auto r = run({"catalog", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("name collision on tool echo: [a] echo and [b] echo"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refusing to serve"), std::string::npos);
 }
 
 TEST(cli, version_and_help) {

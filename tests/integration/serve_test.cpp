@@ -315,6 +315,21 @@ TEST_F(serve_test, an_oversized_upstream_message_is_dropped_without_harm) {
   EXPECT_EQ(text_of(call(h, "alpha__big", {{"bytes", 1000}})).size(), 1000U);
 }
 
+TEST_F(serve_test, a_denied_tool_can_neither_be_listed_nor_called) {
+  auto& h = start({{"alpha", {}, "    tools: {deny: [\"crash\", \"slow\"]}\n"}});
+  h.initialize();
+  for (const auto& t : h.request("tools/list")["result"]["tools"]) {
+    EXPECT_NE(t["name"], "alpha__crash");
+    EXPECT_NE(t["name"], "alpha__slow");
+  }
+  const auto denied = call(h, "alpha__crash");
+  const auto unknown = call(h, "alpha__never-existed");
+  EXPECT_EQ(denied["error"]["code"], -32602);
+  EXPECT_EQ(denied["error"]["message"], "Unknown tool: alpha__crash") << "the same error as an unknown tool";
+  EXPECT_EQ(unknown["error"]["code"], -32602);
+  EXPECT_EQ(text_of(call(h, "alpha__echo", {{"text", "allowed"}})), "allowed");
+}
+
 TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {
   auto& h = start({{"chatty", {}}});
   h.initialize();
