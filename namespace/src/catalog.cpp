@@ -216,6 +216,15 @@ std::string catalog::expose_uri(std::string_view server, std::string_view uri) c
 }
 
 std::optional<uri_target> catalog::resolve_uri(std::string_view exposed) const {
+  auto target = resolve_uri_unfiltered(exposed);
+  if (!target) return target;
+  for (const auto& [server, filter] : resource_filters_) {
+    if (server == target->server && !passes(filter, target->uri, "resources", nullptr)) return std::nullopt;
+  }
+  return target;
+}
+
+std::optional<uri_target> catalog::resolve_uri_unfiltered(std::string_view exposed) const {
   if (naming_.prefix != prefix_mode::always) {
     if (const auto* r = find_in(resource_index_, resources_, exposed)) {
       return uri_target{r->server, r->original};
@@ -307,6 +316,7 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
       token = base + std::to_string(n);
     }
     out.uri_tokens_.emplace_back(upstream.server, token);
+    out.resource_filters_.emplace_back(upstream.server, upstream.resource_filter);
     if (!upstream.resources.empty() || !upstream.resource_templates.empty()) {
       out.servers_with_resources_.push_back(upstream.server);
     }

@@ -125,6 +125,19 @@ TEST(naming, filters_hide_entries_and_say_which_rule) {
   EXPECT_EQ(c.filtered()[0].rule, "tools.allow matches none of its patterns");
 }
 
+TEST(naming, hidden_resources_cannot_be_reached_by_uri) {
+  upstream_listing l;
+  l.server = l.namespace_ = "ev";
+  l.resources = {{{"uri", "demo://static/a"}}, {{"uri", "demo://secret/b"}}};
+  l.resource_templates = {{{"uriTemplate", "demo://dynamic/{id}"}}};
+  l.resource_filter.allow = {"demo://static/*"};
+  const auto c = build_catalog({l}, {});
+  EXPECT_EQ(c.resources().size(), 1U);
+  EXPECT_TRUE(c.resolve_uri("ev+demo://static/a"));
+  EXPECT_FALSE(c.resolve_uri("ev+demo://secret/b")) << "hidden though it exists upstream";
+  EXPECT_FALSE(c.resolve_uri("ev+demo://dynamic/7")) << "an instance of a hidden template";
+}
+
 // Property: random server and tool names never yield a collision after shortening, an
 // over-long name or a character outside the charset.
 TEST(naming, random_names_always_fit_and_never_collide) {

@@ -133,7 +133,8 @@ class catalog {
   // The URI the host sees for `uri` of `server`, and the way back. With prefix `always`
   // the scheme gets the server's URI token ("demo://x" -> "everything+demo://x"), which
   // keeps it a valid URI and makes the mapping exact both ways. With `never` URIs pass
-  // unchanged and are routed by the listed resources and templates.
+  // unchanged and are routed by the listed resources and templates. A URI the server's
+  // resources policy hides resolves to nothing, listed or not.
   [[nodiscard]] std::string expose_uri(std::string_view server, std::string_view uri) const;
   [[nodiscard]] std::optional<uri_target> resolve_uri(std::string_view exposed) const;
   // The scheme prefix token of `server` (empty with prefix `never`).
@@ -143,6 +144,8 @@ class catalog {
                                const naming_options& naming, std::uint64_t generation);
 
  private:
+  [[nodiscard]] std::optional<uri_target> resolve_uri_unfiltered(std::string_view exposed) const;
+
   naming_options naming_;
   std::uint64_t generation_ = 0;
   std::vector<exposed_entry> tools_;
@@ -157,6 +160,7 @@ class catalog {
   std::vector<filtered_entry> filtered_;
   std::vector<std::pair<std::string, std::string>> uri_tokens_;  // server -> token
   std::vector<std::string> servers_with_resources_;
+  std::vector<std::pair<std::string, entry_filter>> resource_filters_;  // server -> its policy
 };
 
 // The exposed name for `original` from namespace `ns` under `naming` when it is prefixed
