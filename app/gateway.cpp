@@ -76,6 +76,9 @@ gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
       refreshing_(cfg.servers.size(), false),
       // Startup plus the first lists, and a margin for process start-up.
       start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
+  for (const auto& o : cfg.tools) {
+    overrides_.push_back({o.exposed, o.name, o.title, o.description, o.annotations, o.arguments});
+  }
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
     const auto& server = cfg.servers[i];
     listings_[i].server = server.name;
@@ -255,7 +258,7 @@ asio::awaitable<void> gateway::refresh(std::size_t index) {
 void gateway::rebuild() {
   if (stopping_) return;
   auto next = std::make_shared<ns::catalog>(
-      ns::build_catalog(listings_, naming_options(config_.naming), generation_ + 1));
+      ns::build_catalog(listings_, naming_options(config_.naming), generation_ + 1, overrides_));
   std::vector<ns::entry_kind> changed;
   for (const auto kind : all_kinds) {
     if (ns::fingerprint(*next, kind) != ns::fingerprint(*catalog_, kind)) changed.push_back(kind);
@@ -288,6 +291,9 @@ void gateway::rebuild() {
                  next->tools().size(), config_.naming.profile, config_.naming.tool_cap);
   }
   for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, r.reason);
+  for (const auto& o : next->unmatched_overrides()) {
+    spdlog::warn("tools.{} in the config names no exposed tool; the override does nothing", o);
+  }
   spdlog::info("catalog built: {} tools, {} prompts, {} resources, {} resource templates from {} "
                "upstreams",
                next->tools().size(), next->prompts().size(), next->resources().size(),

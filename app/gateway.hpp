@@ -71,6 +71,7 @@ class gateway final : public proxy::backend {
   proxy::relay* relay_ = nullptr;
   request_handler unrouted_;
   std::vector<ns::upstream_listing> listings_;
+  std::vector<ns::tool_override> overrides_;
   std::vector<std::set<ns::entry_kind>> pending_refresh_;
   std::vector<bool> refreshing_;
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();

@@ -37,9 +37,11 @@ class reader {
       fail(root, "", "expected a mapping at the top level");
       return out;
     }
-    for_each_key(root, "", {"naming", "limits", "http", "servers"},
+    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "naming") {
+                   if (key == "tools") {
+                     read_tool_overrides(value, path, out.tools);
+                   } else if (key == "naming") {
                      read_naming(value, path, out.naming);
                    } else if (key == "http") {
                      read_http(value, path, out.http);
@@ -418,6 +420,96 @@ class reader {
       return false;
     }
     return true;
+  }
+
+  // A YAML value as JSON: quoted scalars stay strings; plain ones become null, booleans or
+  // numbers when they read as such.
+  static nlohmann::json to_json(const YAML::Node& node) {
+    if (node.IsMap()) {
+      auto out = nlohmann::json::object();
+      for (const auto& e : node) out[e.first.Scalar()] = to_json(e.second);
+      return out;
+    }
+    if (node.IsSequence()) {
+      auto out = nlohmann::json::array();
+      for (const auto& e : node) out.push_back(to_json(e));
+      return out;
+    }
+    if (!node.IsScalar() || node.IsNull()) return nullptr;
+    const auto& text = node.Scalar();
+    if (node.Tag() == "!") return text;  // quoted
+    if (text == "true" || text == "false") return text == "true";
+    if (text == "null" || text == "~") return nullptr;
+    const auto number = nlohmann::json::parse(text, nullptr, false);
+    if (number.is_number()) return number;
+    return text;
+  }
+
+  void read_tool_overrides(const YAML::Node& node, const std::string& path,
+                           std::vector<tool_override>& out) {
+    if (node.IsNull()) return;
+    if (!expect_map(node, path)) return;
+    for (const auto& entry : node) {
+      tool_override o;
+      o.exposed = entry.first.Scalar();
+      const auto child = join(path, o.exposed);
+      const auto mark = entry.first.Mark();
+      o.position = {file_, mark.line + 1, mark.column + 1};
+      if (!expect_map(entry.second, child)) continue;
+      for_each_key(entry.second, child, {"name", "title", "description", "annotations", "arguments"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                     if (k == "name") {
+                       if (auto v = string_value(value, field)) {
+                         if (v->empty() || v->size() > 128 ||
+                             !std::all_of(v->begin(), v->end(), [](char c) { return is_name_char(c) || c == '.'; })) {
+                           fail(value, field, "name must be 1-128 characters from [A-Za-z0-9_.-]");
+                         }
+                         o.name = std::move(*v);
+                       }
+                     } else if (k == "title") {
+                       if (auto v = string_value(value, field)) o.title = std::move(*v);
+                     } else if (k == "description") {
+                       if (auto v = string_value(value, field)) o.description = std::move(*v);
+                     } else if (k == "annotations") {
+                       if (expect_map(value, field)) o.annotations = to_json(value);
+                     } else {
+                       read_argument_constraints(value, field, o.arguments);
+                     }
+                   });
+      out.push_back(std::move(o));
+    }
+  }
+
+  void read_argument_constraints(const YAML::Node& node, const std::string& path,
+                                 std::map<std::string, nlohmann::json>& out) {
+    if (!expect_map(node, path)) return;
+    for (const auto& entry : node) {
+      const auto arg = entry.first.Scalar();
+      const auto child = join(path, arg);
+      if (!expect_map(entry.second, child)) continue;
+      auto constraint = nlohmann::json::object();
+      for_each_key(entry.second, child,
+                   {"enum", "const", "pattern", "minimum", "maximum", "maxLength", "default", "hidden", "value"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                     auto v = to_json(value);
+                     if (k == "enum" && (!v.is_array() || v.empty())) {
+                       fail(value, field, "enum must be a non-empty list");
+                     } else if ((k == "minimum" || k == "maximum") && !v.is_number()) {
+                       fail(value, field, k + " must be a number");
+                     } else if (k == "maxLength" && !v.is_number_unsigned()) {
+                       fail(value, field, "maxLength must be a whole number");
+                     } else if (k == "pattern") {
+                       if (!v.is_string()) fail(value, field, "pattern must be a string (a regular expression)");
+                     } else if (k == "hidden" && !v.is_boolean()) {
+                       fail(value, field, "hidden must be true or false");
+                     }
+                     constraint[k] = std::move(v);
+                   });
+      if (constraint.value("hidden", false) && !constraint.contains("value")) {
+        fail(entry.first, child, "a hidden argument needs the `value` manifold sends for it");
+      }
+      out[arg] = std::move(constraint);
+    }
   }
 
   void read_filter(const YAML::Node& node, const std::string& path, entry_filter_config& out) {

@@ -165,7 +165,7 @@ class kind_builder {
     json definition = item;
     definition[key_] = named.name;
     return {std::move(named.name), upstream.server, original, std::move(definition),
-            std::move(named.decisions), std::move(named.requested)};
+            std::move(named.decisions), std::move(named.requested), nullptr, nullptr};
   }
 
   entry_kind kind_;
@@ -300,8 +300,71 @@ std::string uri_token_for(std::string_view ns) {
   return out;
 }
 
+namespace {
+
+std::string describe_constraint(const json& constraint) {
+  std::string out;
+  for (const auto& [key, value] : constraint.items()) {
+    if (key == "hidden" || key == "value") continue;
+    if (!out.empty()) out += ", ";
+    out += key + " " + value.dump();
+  }
+  return out;
+}
+
+// Applies one override to `tool`: presentation fields, then argument constraints, which
+// narrow the published inputSchema and become the schema every call is checked against.
+void apply_override(exposed_entry& tool, const tool_override& o) {
+  auto& d = tool.definition;
+  if (!o.title.empty()) {
+    d["title"] = o.title;
+    tool.decisions.push_back("title overridden");
+  }
+  if (!o.description.empty()) {
+    d["description"] = o.description;
+    tool.decisions.push_back("description overridden");
+  }
+  if (o.annotations.is_object()) {
+    if (!d.contains("annotations") || !d["annotations"].is_object()) d["annotations"] = json::object();
+    for (const auto& [key, value] : o.annotations.items()) d["annotations"][key] = value;
+    tool.decisions.push_back("annotations overridden");
+  }
+  if (o.arguments.empty()) return;
+  if (!d.contains("inputSchema") || !d["inputSchema"].is_object()) d["inputSchema"] = {{"type", "object"}};
+  auto& schema = d["inputSchema"];
+  if (!schema.contains("properties") || !schema["properties"].is_object()) schema["properties"] = json::object();
+  json checks{{"type", "object"}, {"properties", json::object()}};
+  json fixed = json::object();
+  for (const auto& [arg, constraint] : o.arguments) {
+    if (constraint.value("hidden", false)) {
+      schema["properties"].erase(arg);
+      if (schema.contains("required") && schema["required"].is_array()) {
+        auto& req = schema["required"];
+        req.erase(std::remove(req.begin(), req.end(), json(arg)), req.end());
+      }
+      fixed[arg] = constraint.contains("value") ? constraint["value"] : json();
+      tool.decisions.push_back("argument `" + arg + "` hidden; manifold always sends " + fixed[arg].dump());
+      continue;
+    }
+    json narrowed = constraint;
+    narrowed.erase("hidden");
+    narrowed.erase("value");
+    auto& property = schema["properties"][arg];
+    if (!property.is_object()) property = json::object();
+    for (const auto& [key, value] : narrowed.items()) property[key] = value;
+    narrowed.erase("default");  // a default informs the host; it is no rule to enforce
+    if (!narrowed.empty()) checks["properties"][arg] = std::move(narrowed);
+    tool.decisions.push_back("argument `" + arg + "` narrowed: " + describe_constraint(constraint));
+  }
+  if (!checks["properties"].empty()) tool.argument_schema = std::move(checks);
+  if (!fixed.empty()) tool.fixed_arguments = std::move(fixed);
+}
+
+}  // namespace
+
 catalog build_catalog(const std::vector<upstream_listing>& upstreams,
-                      const naming_options& naming, std::uint64_t generation) {
+                      const naming_options& naming, std::uint64_t generation,
+                      const std::vector<tool_override>& overrides) {
   catalog out;
   out.naming_ = naming;
   out.generation_ = generation;
@@ -372,6 +435,30 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
     prompts.add(u, u.prompts, u.prompt_filter, "prompts", namer(shared_prompts));
     resources.add(u, u.resources, u.resource_filter, "resources", uri);
     templates.add(u, u.resource_templates, u.resource_filter, "resources", uri);
+  }
+
+  for (const auto& o : overrides) {
+    const auto it = out.tool_index_.find(o.exposed);
+    if (it == out.tool_index_.end()) {
+      out.unmatched_.push_back(o.exposed);
+      continue;
+    }
+    const auto index = it->second;
+    auto& tool = out.tools_[index];
+    apply_override(tool, o);
+    if (!o.name.empty() && o.name != tool.name) {
+      if (out.tool_index_.count(o.name) != 0) {
+        const auto& other = out.tools_[out.tool_index_.at(o.name)];
+        out.collisions_.push_back({entry_kind::tool, o.name, other.server, other.original, tool.server,
+                                   tool.original, "the rename to an existing name is not applied"});
+        continue;
+      }
+      out.tool_index_.erase(tool.name);
+      tool.decisions.push_back("renamed from `" + tool.name + "`");
+      tool.name = o.name;
+      tool.definition["name"] = o.name;
+      out.tool_index_.emplace(o.name, index);
+    }
   }
   return out;
 }

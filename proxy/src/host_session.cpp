@@ -13,6 +13,12 @@
 #include "manifold/version.hpp"
 #include "relay_impl.hpp"
 
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
 namespace manifold::proxy {
 
 namespace asio = boost::asio;
@@ -364,6 +370,15 @@ class session final : public host_session,
     const auto* tool = catalog->find_tool(name->get_ref<const std::string&>());
     if (tool == nullptr) co_return answer::fail(invalid_params("Unknown tool: " + name->get<std::string>()));
     params["name"] = tool->original;
+    if (!tool->argument_schema.is_null() || !tool->fixed_arguments.is_null()) {
+      if (!params.contains("arguments") || !params["arguments"].is_object()) params["arguments"] = json::object();
+      if (auto violation = check_arguments(*tool, params["arguments"])) {
+        spdlog::info("tools/call {} refused: {}", tool->name, *violation);
+        co_return answer::ok({{"content", json::array({{{"type", "text"}, {"text", *violation}}})},
+                              {"isError", true}});
+      }
+      for (const auto& [arg, value] : tool->fixed_arguments.items()) params["arguments"][arg] = value;
+    }
     const bool task = params.contains("task");
     auto reply = co_await forward(tool->server, "tools/call", std::move(params), ctx.control, ctx.id);
     if (!reply.ok()) {
@@ -376,6 +391,36 @@ class session final : public host_session,
     ns::expose_uris(*catalog, tool->server, "tools/call", reply.result);
     if (task) adopt_tasks(tool->server, reply.result);
     co_return answer::ok(std::move(reply.result));
+  }
+
+  // The first argument constraint (from a tool override) that `arguments` breaks, said so
+  // that a person or a model can correct the call; nullopt when the call is allowed.
+  static std::optional<std::string> check_arguments(const ns::exposed_entry& tool, const json& arguments) {
+    if (tool.argument_schema.is_null()) return std::nullopt;
+    valijson::Schema schema;
+    valijson::SchemaParser parser;
+    valijson::adapters::NlohmannJsonAdapter schema_doc(tool.argument_schema);
+    parser.populateSchema(schema_doc, schema);
+    valijson::Validator validator;
+    valijson::ValidationResults results;
+    valijson::adapters::NlohmannJsonAdapter target(arguments);
+    if (validator.validate(schema, target, &results)) return std::nullopt;
+    valijson::ValidationResults::Error error;
+    std::string where;
+    std::string what;
+    while (results.popError(error)) {
+      // The deepest error names the argument (context: <root>, [arg]).
+      if (error.context.size() >= 2 && (where.empty() || error.context.size() > 2)) {
+        where = error.context[1];
+        what = error.description;
+      }
+    }
+    if (where.size() > 2 && where.front() == '[' && where.back() == ']') where = where.substr(1, where.size() - 2);
+    if (where.size() > 2 && where.front() == '"' && where.back() == '"') where = where.substr(1, where.size() - 2);
+    const auto constraint = tool.argument_schema["properties"].value(where, json::object());
+    return "Invalid arguments for " + tool.name + ": argument `" + where + "` breaks the rule " +
+           constraint.dump() + " (" + what + "); got " +
+           (arguments.contains(where) ? arguments[where].dump() : std::string("nothing"));
   }
 
   void adopt_tasks(const std::string& server, json& result) {

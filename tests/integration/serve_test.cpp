@@ -318,7 +318,8 @@ TEST_F(serve_test, an_oversized_upstream_message_is_dropped_without_harm) {
 TEST_F(serve_test, a_denied_tool_can_neither_be_listed_nor_called) {
   auto& h = start({{"alpha", {}, "    tools: {deny: [\"crash\", \"slow\"]}\n"}});
   h.initialize();
-  for (const auto& t : h.request("tools/list")["result"]["tools"]) {
+  const auto list = h.request("tools/list");
+  for (const auto& t : list["result"]["tools"]) {
     EXPECT_NE(t["name"], "alpha__crash");
     EXPECT_NE(t["name"], "alpha__slow");
   }
@@ -328,6 +329,47 @@ TEST_F(serve_test, a_denied_tool_can_neither_be_listed_nor_called) {
   EXPECT_EQ(denied["error"]["message"], "Unknown tool: alpha__crash") << "the same error as an unknown tool";
   EXPECT_EQ(unknown["error"]["code"], -32602);
   EXPECT_EQ(text_of(call(h, "alpha__echo", {{"text", "allowed"}})), "allowed");
+}
+
+TEST_F(serve_test, overrides_rename_constrain_and_hide_arguments) {
+  auto& h = start({{"alpha", {}}},
+                  "tools:\n"
+                  "  alpha__inspect:\n"
+                  "    name: look\n"
+                  "    description: Shows what the server received.\n"
+                  "    arguments:\n"
+                  "      limit: {maximum: 20}\n"
+                  "      mode: {enum: [fast, slow]}\n"
+                  "      tenant: {hidden: true, value: acme}\n");
+  h.initialize();
+  json look;
+  const auto list = h.request("tools/list");
+  for (const auto& t : list["result"]["tools"]) {
+    EXPECT_NE(t["name"], "alpha__inspect");
+    if (t["name"] == "look") look = t;
+  }
+  ASSERT_FALSE(look.is_null()) << h.stderr_text();
+  EXPECT_EQ(look["description"], "Shows what the server received.");
+  EXPECT_EQ(look["inputSchema"]["properties"]["limit"]["maximum"], 20);
+  EXPECT_FALSE(look["inputSchema"]["properties"].contains("tenant"));
+
+  // Within the rules: the call goes through under the original name, the hidden value added.
+  const auto ok = call(h, "look", {{"limit", 5}, {"mode", "fast"}});
+  const auto seen = json::parse(text_of(ok));
+  EXPECT_EQ(seen["params"]["name"], "inspect");
+  EXPECT_EQ(seen["params"]["arguments"]["tenant"], "acme");
+  EXPECT_EQ(seen["params"]["arguments"]["limit"], 5);
+
+  // Against them: an isError result that names the argument and the rule; nothing is sent.
+  const auto too_many = call(h, "look", {{"limit", 50}});
+  EXPECT_EQ(too_many["result"]["isError"], true);
+  EXPECT_NE(text_of(too_many).find("argument `limit` breaks the rule {\"maximum\":20}"), std::string::npos)
+      << text_of(too_many);
+  const auto wrong_mode = call(h, "look", {{"mode", "turbo"}});
+  EXPECT_NE(text_of(wrong_mode).find("argument `mode`"), std::string::npos) << text_of(wrong_mode);
+  // A host cannot override a hidden argument.
+  const auto sneaky = json::parse(text_of(call(h, "look", {{"tenant", "evil"}})));
+  EXPECT_EQ(sneaky["params"]["arguments"]["tenant"], "acme");
 }
 
 TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {

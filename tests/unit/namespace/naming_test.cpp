@@ -138,6 +138,50 @@ TEST(naming, hidden_resources_cannot_be_reached_by_uri) {
   EXPECT_FALSE(c.resolve_uri("ev+demo://dynamic/7")) << "an instance of a hidden template";
 }
 
+TEST(overrides, rename_describe_narrow_and_hide) {
+  auto l = listing("kb", {"search"});
+  l.tools[0]["inputSchema"] = {{"type", "object"},
+                               {"properties", {{"query", {{"type", "string"}}},
+                                               {"limit", {{"type", "integer"}}},
+                                               {"tenant", {{"type", "string"}}}}},
+                               {"required", {"query", "tenant"}}};
+  tool_override o;
+  o.exposed = "kb__search";
+  o.name = "search_docs";
+  o.description = "Search the internal handbook.";
+  o.annotations = {{"readOnlyHint", true}};
+  o.arguments["limit"] = {{"maximum", 20}, {"default", 5}};
+  o.arguments["tenant"] = {{"hidden", true}, {"value", "acme"}};
+  const auto c = build_catalog({l}, {}, 1, {o});
+  ASSERT_EQ(c.find_tool("kb__search"), nullptr);
+  const auto* t = c.find_tool("search_docs");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->original, "search");
+  EXPECT_EQ(t->definition["description"], "Search the internal handbook.");
+  EXPECT_EQ(t->definition["annotations"]["readOnlyHint"], true);
+  const auto& schema = t->definition["inputSchema"];
+  EXPECT_EQ(schema["properties"]["limit"]["maximum"], 20);
+  EXPECT_EQ(schema["properties"]["limit"]["default"], 5);
+  EXPECT_FALSE(schema["properties"].contains("tenant")) << "a hidden argument is not published";
+  EXPECT_EQ(schema["required"], json::array({"query"}));
+  EXPECT_EQ(t->argument_schema["properties"]["limit"], json({{"maximum", 20}}));
+  EXPECT_EQ(t->fixed_arguments["tenant"], "acme");
+  EXPECT_NE(t->decisions.back().find("renamed from `kb__search`"), std::string::npos);
+}
+
+TEST(overrides, unknown_names_and_clashing_renames_are_reported) {
+  tool_override typo;
+  typo.exposed = "kb__serach";
+  tool_override clash;
+  clash.exposed = "kb__a";
+  clash.name = "kb__b";
+  const auto c = build_catalog({listing("kb", {"a", "b"})}, {}, 1, {typo, clash});
+  EXPECT_EQ(c.unmatched_overrides(), std::vector<std::string>{"kb__serach"});
+  EXPECT_NE(c.find_tool("kb__a"), nullptr);
+  ASSERT_EQ(c.collisions().size(), 1U);
+  EXPECT_EQ(c.collisions()[0].rule, "the rename to an existing name is not applied");
+}
+
 // Property: random server and tool names never yield a collision after shortening, an
 // over-long name or a character outside the charset.
 TEST(naming, random_names_always_fit_and_never_collide) {

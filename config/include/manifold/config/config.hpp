@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 // manifold's configuration as plain values. Parsed once, strictly, by config_loader; nothing
 // outside config/ sees YAML. Defaults live here, in the member initialisers.
 namespace manifold::config {
@@ -82,12 +84,28 @@ struct server_config {
   source_position position;
 };
 
+// `tools.<exposed name>`: what the host sees of one tool, and the arguments it may pass.
+// Each argument constraint is a JSON Schema fragment (enum, const, pattern, minimum,
+// maximum, maxLength, default) that narrows the published schema and is enforced on every
+// call; `hidden: true` with `value:` removes the argument from the schema and always sends
+// that value.
+struct tool_override {
+  std::string exposed;  // the name it overrides (after prefixing)
+  std::string name;     // rename; empty: keep
+  std::string title;
+  std::string description;
+  nlohmann::json annotations;  // merged over the upstream's; null: keep
+  std::map<std::string, nlohmann::json> arguments;
+  source_position position;
+};
+
 struct config {
   std::string source;  // the file it was read from
   naming_config naming;
   limits_config limits;
   http_config http;
-  std::vector<server_config> servers;  // in file order; that order breaks ties
+  std::vector<server_config> servers;
+  std::vector<tool_override> tools;  // in file order; that order breaks ties
 };
 
 }  // namespace manifold::config

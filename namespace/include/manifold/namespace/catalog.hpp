@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -69,6 +70,20 @@ struct exposed_entry {
   json definition;  // the upstream's object with the exposed name or URI in place
   std::vector<std::string> decisions;  // how `original` became `name`, for explain/collisions
   std::string requested;  // the name before characters were mapped and it was shortened
+  // From a tool override: the argument constraints every call must meet (a JSON Schema
+  // object; null when none), and the hidden arguments manifold always sends.
+  json argument_schema;
+  json fixed_arguments;
+};
+
+// `tools.<exposed name>` of the config, as the catalog applies it.
+struct tool_override {
+  std::string exposed;
+  std::string name;
+  std::string title;
+  std::string description;
+  json annotations;
+  std::map<std::string, json> arguments;
 };
 
 // An upstream entry a policy rule left out.
@@ -123,6 +138,8 @@ class catalog {
   [[nodiscard]] const std::vector<collision>& collisions() const { return collisions_; }
   [[nodiscard]] const std::vector<rejected_entry>& rejected() const { return rejected_; }
   [[nodiscard]] const std::vector<filtered_entry>& filtered() const { return filtered_; }
+  // Overrides that named no exposed tool (a typo, or a tool that went away).
+  [[nodiscard]] const std::vector<std::string>& unmatched_overrides() const { return unmatched_; }
   // True when on_collision is `error` and names collided: the catalog must not be served.
   [[nodiscard]] bool refused() const {
     return naming_.on_collision == collision_rule::error && !collisions_.empty();
@@ -141,7 +158,8 @@ class catalog {
   [[nodiscard]] std::string uri_token(std::string_view server) const;
 
   friend catalog build_catalog(const std::vector<upstream_listing>& upstreams,
-                               const naming_options& naming, std::uint64_t generation);
+                               const naming_options& naming, std::uint64_t generation,
+                               const std::vector<tool_override>& overrides);
 
  private:
   [[nodiscard]] std::optional<uri_target> resolve_uri_unfiltered(std::string_view exposed) const;
@@ -158,6 +176,7 @@ class catalog {
   std::vector<collision> collisions_;
   std::vector<rejected_entry> rejected_;
   std::vector<filtered_entry> filtered_;
+  std::vector<std::string> unmatched_;
   std::vector<std::pair<std::string, std::string>> uri_tokens_;  // server -> token
   std::vector<std::string> servers_with_resources_;
   std::vector<std::pair<std::string, entry_filter>> resource_filters_;  // server -> its policy
@@ -179,7 +198,7 @@ std::string uri_token_for(std::string_view ns);
 // Deterministic: the same listings in the same order give the same catalog. Entries keep
 // the order of `upstreams`, then each upstream's own order.
 catalog build_catalog(const std::vector<upstream_listing>& upstreams, const naming_options& naming,
-                      std::uint64_t generation = 0);
+                      std::uint64_t generation = 0, const std::vector<tool_override>& overrides = {});
 
 // A hash of every exposed definition of one kind: equal when a rebuild changed nothing
 // a host would see in that list.
