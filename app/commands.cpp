@@ -85,6 +85,13 @@ json shared_host_capabilities() {
           {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
 }
 
+std::optional<proxy::group_view> group_named(const config::config& cfg, const std::string& name) {
+  for (const auto& g : cfg.groups) {
+    if (g.name == name) return proxy::group_view{g.name, g.include, g.exclude};
+  }
+  return std::nullopt;
+}
+
 std::optional<proxy::http_options> http_options_for(const config::config& cfg, std::string listen) {
   proxy::http_options out;
   const auto colon = listen.rfind(':');
@@ -106,6 +113,7 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.session_idle_timeout = cfg.http.session_idle_timeout;
   out.read_timeout = cfg.http.read_timeout;
   out.replay_events = cfg.http.replay_events;
+  for (const auto& g : cfg.groups) out.groups.push_back({g.name, g.include, g.exclude});
   return out;
 }
 
@@ -172,7 +180,16 @@ int run_serve(const serve_options& options) {
   auto relay = proxy::make_relay(io.get_executor(), backend,
                                  {cfg->limits.max_message_bytes, cfg->limits.page_size});
   backend.attach(relay.get());
-  auto session = relay->open_session(host_link);
+  proxy::group_view view;
+  if (!options.group.empty()) {
+    const auto found = group_named(*cfg, options.group);
+    if (!found) {
+      std::cerr << options.config_path << ": no group named `" << options.group << "` (groups:)\n";
+      return exit_bad_config;
+    }
+    view = *found;
+  }
+  auto session = relay->open_session(host_link, view);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;

@@ -13,6 +13,7 @@ struct serve_options {
   std::string config_path;
   std::string listen;     // ADDRESS:PORT: serve HTTP instead of stdio (overrides http.listen)
   std::string port_file;  // written with the bound port once listening
+  std::string group;      // stdio: serve only this group's part of the catalog
 };
 
 struct catalog_options {

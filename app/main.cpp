@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen,
                         "Serve hosts over HTTP on ADDRESS:PORT instead of stdio (port 0: any)");
   serve_cmd->add_option("--port-file", serve.port_file, "Write the bound HTTP port to this file");
+  serve_cmd->add_option("--group", serve.group,
+                        "stdio: serve only this group (groups: in the config); HTTP serves each "
+                        "group at /mcp/<group>");
   serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
       ->envname("MANIFOLD_CONFIG")
       ->required();

@@ -37,9 +37,11 @@ class reader {
       fail(root, "", "expected a mapping at the top level");
       return out;
     }
-    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools"},
+    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools", "groups"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "tools") {
+                   if (key == "groups") {
+                     read_groups(value, path, out.groups);
+                   } else if (key == "tools") {
                      read_tool_overrides(value, path, out.tools);
                    } else if (key == "naming") {
                      read_naming(value, path, out.naming);
@@ -509,6 +511,28 @@ class reader {
         fail(entry.first, child, "a hidden argument needs the `value` manifold sends for it");
       }
       out[arg] = std::move(constraint);
+    }
+  }
+
+  void read_groups(const YAML::Node& node, const std::string& path, std::vector<group_config>& out) {
+    if (node.IsNull()) return;
+    if (!expect_map(node, path)) return;
+    for (const auto& entry : node) {
+      group_config g;
+      g.name = entry.first.Scalar();
+      const auto child = join(path, g.name);
+      if (g.name.empty() || !std::all_of(g.name.begin(), g.name.end(), is_name_char)) {
+        fail(entry.first, child, "a group name is part of a URL path: use only [A-Za-z0-9_-]");
+        continue;
+      }
+      if (!expect_map(entry.second, child)) continue;
+      for_each_key(entry.second, child, {"include", "exclude"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                     auto& list = k == "include" ? g.include : g.exclude;
+                     list.clear();
+                     read_string_list(value, field, list);
+                   });
+      out.push_back(std::move(g));
     }
   }
 

@@ -73,8 +73,9 @@ class session final : public host_session,
                       public std::enable_shared_from_this<session> {
  public:
   session(asio::any_io_executor executor, std::shared_ptr<protocol::channel> link, relay_impl& hub,
-          std::uint64_t id)
-      : executor_(std::move(executor)), link_(std::move(link)), hub_(hub), id_(id) {}
+          std::uint64_t id, group_view group)
+      : executor_(std::move(executor)), link_(std::move(link)), hub_(hub), id_(id),
+        group_(std::move(group)) {}
 
   // --- host_session ---
   asio::awaitable<void> run() override {
@@ -306,11 +307,15 @@ class session final : public host_session,
 
   answer list_page(const list_method& list, const json& params) {
     const auto catalog = hub_.upstreams().snapshot();
-    const auto& entries = catalog->entries(list.kind);
+    std::vector<const ns::exposed_entry*> entries;
+    for (const auto& e : catalog->entries(list.kind)) {
+      if (group_.admits(e.name)) entries.push_back(&e);
+    }
+    const auto list_id = std::string(list.method) + "@" + group_.name;
     std::size_t offset = 0;
     if (const auto cursor = params.find("cursor"); cursor != params.end() && !cursor->is_null()) {
       const auto decoded = cursor->is_string()
-                               ? decode_cursor(cursor->get_ref<const std::string&>(), list.method,
+                               ? decode_cursor(cursor->get_ref<const std::string&>(), list_id,
                                                catalog->generation())
                                : std::nullopt;
       if (!decoded || *decoded > entries.size()) {
@@ -321,9 +326,9 @@ class session final : public host_session,
     const auto page = hub_.options().page_size == 0 ? entries.size() : hub_.options().page_size;
     const auto end = std::min(entries.size(), offset + page);
     json items = json::array();
-    for (auto i = offset; i < end; ++i) items.push_back(entries[i].definition);
+    for (auto i = offset; i < end; ++i) items.push_back(entries[i]->definition);
     json result{{std::string(list.key), std::move(items)}};
-    if (end < entries.size()) result["nextCursor"] = encode_cursor(list.method, catalog->generation(), end);
+    if (end < entries.size()) result["nextCursor"] = encode_cursor(list_id, catalog->generation(), end);
     return answer::ok(std::move(result));
   }
 
@@ -367,7 +372,7 @@ class session final : public host_session,
     }
     // The snapshot is held for the whole call: a catalog swap never changes a call in flight.
     const auto catalog = hub_.upstreams().snapshot();
-    const auto* tool = catalog->find_tool(name->get_ref<const std::string&>());
+    const auto* tool = visible(catalog->find_tool(name->get_ref<const std::string&>()));
     if (tool == nullptr) co_return answer::fail(invalid_params("Unknown tool: " + name->get<std::string>()));
     params["name"] = tool->original;
     if (!tool->argument_schema.is_null() || !tool->fixed_arguments.is_null()) {
@@ -436,7 +441,7 @@ class session final : public host_session,
       co_return answer::fail(invalid_params("prompts/get needs a string `name`"));
     }
     const auto catalog = hub_.upstreams().snapshot();
-    const auto* prompt = catalog->find_prompt(name->get_ref<const std::string&>());
+    const auto* prompt = visible(catalog->find_prompt(name->get_ref<const std::string&>()));
     if (prompt == nullptr) co_return answer::fail(invalid_params("Unknown prompt: " + name->get<std::string>()));
     params["name"] = prompt->original;
     auto reply = co_await forward(prompt->server, "prompts/get", std::move(params), ctx.control, ctx.id);
@@ -445,9 +450,14 @@ class session final : public host_session,
   }
 
   // The upstream and URI an exposed URI stands for, if that upstream serves resources.
+  const ns::exposed_entry* visible(const ns::exposed_entry* e) const {
+    return e != nullptr && group_.admits(e->name) ? e : nullptr;
+  }
+
   std::optional<ns::uri_target> target_of(const ns::catalog& catalog, const json& params) const {
     const auto uri = params.find("uri");
     if (uri == params.end() || !uri->is_string()) return std::nullopt;
+    if (!group_.admits(uri->get_ref<const std::string&>())) return std::nullopt;
     auto target = catalog.resolve_uri(uri->get_ref<const std::string&>());
     if (!target) return std::nullopt;
     const auto servers = hub_.upstreams().upstreams_with("/resources");
@@ -496,7 +506,7 @@ class session final : public host_session,
     const auto type = ref->value("type", std::string());
     std::string server;
     if (type == "ref/prompt") {
-      const auto* prompt = catalog->find_prompt(ref->value("name", std::string()));
+      const auto* prompt = visible(catalog->find_prompt(ref->value("name", std::string())));
       if (prompt == nullptr) co_return answer::fail(invalid_params("Unknown prompt: " + ref->value("name", std::string())));
       (*ref)["name"] = prompt->original;
       server = prompt->server;
@@ -582,6 +592,7 @@ class session final : public host_session,
   std::shared_ptr<protocol::channel> link_;
   relay_impl& hub_;
   std::uint64_t id_;
+  group_view group_;
   lifecycle state_ = lifecycle::awaiting_initialize;
   bool initializing_ = false;
   std::string negotiated_;
@@ -599,8 +610,9 @@ class session final : public host_session,
 
 }  // namespace
 
-std::shared_ptr<host_session> relay_impl::open_session(std::shared_ptr<protocol::channel> link) {
-  return std::make_shared<session>(executor_, std::move(link), *this, next_session_++);
+std::shared_ptr<host_session> relay_impl::open_session(std::shared_ptr<protocol::channel> link,
+                                                      group_view group) {
+  return std::make_shared<session>(executor_, std::move(link), *this, next_session_++, std::move(group));
 }
 
 }  // namespace manifold::proxy

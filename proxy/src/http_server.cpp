@@ -84,6 +84,7 @@ std::string_view host_part(std::string_view authority) {
 
 struct mcp_session {
   std::string id;
+  std::string group;  // the endpoint's group ("" for /mcp)
   std::shared_ptr<http_channel> channel;
   std::shared_ptr<host_session> host;
   clock::time_point last_seen = clock::now();
@@ -161,8 +162,10 @@ class server_impl final : public http_server {
       if (ec) break;  // closed, reset, or too slow (read_timeout)
       auto req = parser.release();
       stream.expires_never();
-      if (websocket::is_upgrade(req) && path_of(req) == "/ws") {
-        if (co_await check_origin_and_host(stream, req)) co_await serve_websocket(std::move(stream), std::move(req));
+      if (const auto* group = group_for(path_of(req), "/ws"); websocket::is_upgrade(req) && group != nullptr) {
+        if (co_await check_origin_and_host(stream, req)) {
+          co_await serve_websocket(std::move(stream), std::move(req), *group);
+        }
         co_return;
       }
       const bool keep = co_await handle(stream, req);
@@ -170,6 +173,20 @@ class server_impl final : public http_server {
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // The view `path` serves: `base` itself is the whole catalog, `base/<group>` a group;
+  // null when it is neither.
+  const group_view* group_for(const std::string& path, std::string_view base) const {
+    if (path == base) return &whole_;
+    if (path.size() <= base.size() + 1 || path.compare(0, base.size(), base) != 0 || path[base.size()] != '/') {
+      return nullptr;
+    }
+    const auto name = std::string_view(path).substr(base.size() + 1);
+    for (const auto& g : options_.groups) {
+      if (g.name == name) return &g;
+    }
+    return nullptr;
   }
 
   static std::string path_of(const request& req) {
@@ -189,14 +206,14 @@ class server_impl final : public http_server {
                                  backend_.status().dump());
     }
     if (!co_await check_origin_and_host(stream, req)) co_return false;
-    if (path == "/mcp") {
+    if (const auto* group = group_for(path, "/mcp")) {
       switch (req.method()) {
         case http::verb::post:
-          co_return co_await post_mcp(stream, req);
+          co_return co_await post_mcp(stream, req, *group);
         case http::verb::get:
-          co_return co_await get_mcp(stream, req);
+          co_return co_await get_mcp(stream, req, *group);
         case http::verb::delete_:
-          co_return co_await delete_mcp(stream, req);
+          co_return co_await delete_mcp(stream, req, *group);
         default: {
           // (headers built outside co_await: GCC 12 mis-compiles braced lists inside it)
           header_list allow;
@@ -253,7 +270,7 @@ class server_impl final : public http_server {
 
   // ---- Streamable HTTP ----
 
-  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req) {
+  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
     const auto v = req.version();
     const bool keep = req.keep_alive();
     const auto accept = lower(std::string(req[http::field::accept]));
@@ -288,9 +305,9 @@ class server_impl final : public http_server {
         co_return co_await respond_error(stream, v, keep, http::status::service_unavailable,
                                          error_code::internal_error, "too many sessions");
       }
-      session = open_session(false);
+      session = open_session(false, group);
     } else {
-      if (auto problem = co_await find_session(stream, req, session_header, session); !problem) {
+      if (auto problem = co_await find_session(stream, req, session_header, group, session); !problem) {
         co_return true;
       }
       if (!session) co_return false;
@@ -330,14 +347,15 @@ class server_impl final : public http_server {
   // Finds the session a request names. Answers 400 (no id) or 404 (unknown or ended) itself
   // and returns false then; `out` stays null.
   asio::awaitable<bool> find_session(beast::tcp_stream& stream, const request& req,
-                                     const std::string& id, std::shared_ptr<mcp_session>& out) {
+                                     const std::string& id, const group_view& group,
+                                     std::shared_ptr<mcp_session>& out) {
     if (id.empty()) {
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
                              error_code::invalid_request, "Bad Request: Mcp-Session-Id header is required");
       co_return false;
     }
     const auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second->legacy) {
+    if (it == sessions_.end() || it->second->legacy || it->second->group != group.name) {
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                              error_code::invalid_request, "Session not found");
       co_return false;
@@ -352,14 +370,14 @@ class server_impl final : public http_server {
     co_return true;
   }
 
-  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req) {
+  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
     const auto accept = lower(std::string(req[http::field::accept]));
     if (accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");
     }
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), session)) co_return true;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, session)) co_return true;
     session->last_seen = clock::now();
     const auto last_event = std::string(req["Last-Event-ID"]);
     if (!last_event.empty()) {
@@ -382,9 +400,9 @@ class server_impl final : public http_server {
     co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
   }
 
-  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req) {
+  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), session)) co_return true;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, session)) co_return true;
     spdlog::info("http: session {} ended by the host", session->id);
     end_session(*session);
     sessions_.erase(session->id);
@@ -453,7 +471,7 @@ class server_impl final : public http_server {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::service_unavailable,
                                        error_code::internal_error, "too many sessions");
     }
-    auto session = open_session(true);
+    auto session = open_session(true, whole_);
     const auto prelude = "event: endpoint\ndata: /message?sessionId=" + session->id + "\n\n";
     co_await write_stream(stream, req, session->channel->standalone(), 0, session->id, false, prelude, true);
     // The legacy session lives as long as its stream.
@@ -486,7 +504,7 @@ class server_impl final : public http_server {
 
   // ---- WebSocket ----
 
-  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req) {
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req, group_view group) {
     auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws->read_message_max(options_.max_body_bytes);
@@ -499,7 +517,7 @@ class server_impl final : public http_server {
     auto [ec] = co_await ws->async_accept(req, use_tuple);
     if (ec) co_return;
     auto channel = std::make_shared<io::ws_channel<websocket::stream<beast::tcp_stream>>>(ws);
-    auto host = relay_.open_session(channel);
+    auto host = relay_.open_session(channel, std::move(group));
     spdlog::info("http: WebSocket session opened");
     co_await host->run();
     channel->close();
@@ -507,12 +525,13 @@ class server_impl final : public http_server {
 
   // ---- sessions ----
 
-  std::shared_ptr<mcp_session> open_session(bool legacy) {
+  std::shared_ptr<mcp_session> open_session(bool legacy, const group_view& group) {
     auto session = std::make_shared<mcp_session>();
     session->id = random_id();
+    session->group = group.name;
     session->legacy = legacy;
     session->channel = std::make_shared<http_channel>(session->id, options_.replay_events, legacy);
-    session->host = relay_.open_session(session->channel);
+    session->host = relay_.open_session(session->channel, group);
     sessions_[session->id] = session;
     asio::co_spawn(executor_, session->host->run(), asio::detached);
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
@@ -583,6 +602,7 @@ class server_impl final : public http_server {
   relay& relay_;
   backend& backend_;
   http_options options_;
+  group_view whole_;  // what /mcp serves
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   bool loopback_ = true;

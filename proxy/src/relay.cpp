@@ -55,6 +55,12 @@ asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string
 
 }  // namespace
 
+bool group_view::admits(std::string_view exposed) const {
+  const auto match = [exposed](const std::string& g) { return ns::glob_match(g, exposed); };
+  return std::any_of(include.begin(), include.end(), match) &&
+         std::none_of(exclude.begin(), exclude.end(), match);
+}
+
 int log_severity(std::string_view level) {
   for (std::size_t i = 0; i < severities.size(); ++i) {
     if (severities[i] == level) return static_cast<int>(i);

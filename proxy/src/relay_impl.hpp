@@ -43,7 +43,8 @@ class relay_impl final : public relay {
  public:
   relay_impl(boost::asio::any_io_executor executor, backend& backend, relay_options options);
 
-  std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link) override;
+  std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link,
+                                             group_view group) override;
   void upstream_notification(const std::string& server, const protocol::message& msg,
                              std::uint64_t session) override;
   boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,

@@ -30,12 +30,13 @@ async function client(transport, name) {
 // A raw HTTP request (node:http lets tests set Host and send what a browser would not).
 function raw(port, { method = 'POST', path = '/mcp', headers = {}, body = '' }) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+    // agent: false — a fresh connection each time, never one the server closed while idle.
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       let data = '';
       res.on('data', (d) => { data += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
     });
-    req.on('error', reject);
+    req.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`)));
     req.end(body);
   });
 }
@@ -62,7 +63,8 @@ const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
 await run('e2e_http_host', async () => {
   // everything gets an instance per host session, so its requests to hosts (sampling) are
   // routed exactly; memory and filesystem are shared.
-  const setup = referenceSetup('http:\n  read_timeout: 500ms\n', { everything: '    isolation: session\n' });
+  const setup = referenceSetup('http:\n  read_timeout: 500ms\ngroups:\n  readonly:\n    include: ["memory__read_graph", "memory__search_nodes", "everything__get-sum"]\n',
+    { everything: '    isolation: session\n' });
   const server = await serveHttp(setup.config);
   try {
     // Streamable HTTP with the SDK client: list, call, progress, sampling.
@@ -89,6 +91,15 @@ await run('e2e_http_host', async () => {
     assert.match(JSON.stringify(a.sampled[0]), /from alpha/);
     assert.match(JSON.stringify(b.sampled[0]), /from beta/);
     await b.close();
+
+    // A group is its own virtual server at /mcp/<group>.
+    const ro = await client(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/readonly`)), 'ro');
+    assert.deepEqual((await ro.listTools()).tools.map((t) => t.name).sort(),
+      ['everything__get-sum', 'memory__read_graph', 'memory__search_nodes']);
+    await assert.rejects(ro.callTool({ name: 'everything__echo', arguments: { message: 'x' } }),
+      (e) => e.code === -32602);
+    await ro.close();
+    assert.equal((await raw(server.port, { path: '/mcp/nope', headers: json, body: init })).status, 404);
 
     // Legacy HTTP+SSE (2024-11-05) and WebSocket.
     const legacy = await client(new SSEClientTransport(new URL(`${server.url}/sse`)), 'legacy');

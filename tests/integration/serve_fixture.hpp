@@ -39,10 +39,12 @@ inline std::string config_for(const std::vector<fake>& fakes, const std::string&
 
 class serve_fixture : public ::testing::Test {
  protected:
-  host_process& start(const std::vector<fake>& fakes, const std::string& top = "") {
+  host_process& start(const std::vector<fake>& fakes, const std::string& top = "",
+                      const std::vector<std::string>& serve_args = {}) {
     const auto config = dir_.write("manifold.yaml", config_for(fakes, top));
-    host_ = std::make_unique<host_process>(
-        std::vector<std::string>{MANIFOLD_BIN, "--log-level", "debug", "serve", "--config", config});
+    std::vector<std::string> argv{MANIFOLD_BIN, "--log-level", "debug", "serve", "--config", config};
+    argv.insert(argv.end(), serve_args.begin(), serve_args.end());
+    host_ = std::make_unique<host_process>(std::move(argv));
     return *host_;
   }
 

@@ -372,6 +372,31 @@ TEST_F(serve_test, overrides_rename_constrain_and_hide_arguments) {
   EXPECT_EQ(sneaky["params"]["arguments"]["tenant"], "acme");
 }
 
+TEST_F(serve_test, a_group_shows_only_its_members) {
+  auto& h = start({{"alpha", {}}, {"beta", {}}},
+                  "groups:\n  readonly:\n    include: [\"alpha__*\", \"beta__echo\"]\n"
+                  "    exclude: [\"*crash*\", \"*fail*\"]\n",
+                  {"--group", "readonly"});
+  h.initialize();
+  const auto list = h.request("tools/list");
+  std::set<std::string> names;
+  for (const auto& t : list["result"]["tools"]) names.insert(t["name"].get<std::string>());
+  EXPECT_TRUE(names.count("alpha__echo"));
+  EXPECT_TRUE(names.count("beta__echo"));
+  EXPECT_FALSE(names.count("beta__slow"));
+  EXPECT_FALSE(names.count("alpha__crash"));
+  EXPECT_EQ(names.size(), fake_tool_count - 2 + 1);
+  EXPECT_EQ(call(h, "beta__slow", {{"ms", 1}})["error"]["message"], "Unknown tool: beta__slow");
+  EXPECT_EQ(text_of(call(h, "beta__echo", {{"text", "member"}})), "member");
+}
+
+TEST_F(serve_test, an_unknown_group_is_a_config_error) {
+  auto& h = start({{"alpha", {}}}, "", {"--group", "nope"});
+  const auto status = h.wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+}
+
 TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {
   auto& h = start({{"chatty", {}}});
   h.initialize();

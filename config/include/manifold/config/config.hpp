@@ -99,13 +99,21 @@ struct tool_override {
   source_position position;
 };
 
+// `groups.<name>`: a virtual server showing the exposed names its globs admit.
+struct group_config {
+  std::string name;
+  std::vector<std::string> include{"*"};
+  std::vector<std::string> exclude;
+};
+
 struct config {
   std::string source;  // the file it was read from
   naming_config naming;
   limits_config limits;
   http_config http;
   std::vector<server_config> servers;
-  std::vector<tool_override> tools;  // in file order; that order breaks ties
+  std::vector<tool_override> tools;
+  std::vector<group_config> groups;  // in file order; that order breaks ties
 };
 
 }  // namespace manifold::config

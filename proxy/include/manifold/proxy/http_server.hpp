@@ -26,9 +26,11 @@ struct http_options {
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   std::size_t replay_events = 256;  // per stream, for Last-Event-ID resumption
+  std::vector<group_view> groups;  // each served at /mcp/<name> (and /ws/<name>)
 };
 
-// Serves MCP to hosts over HTTP: Streamable HTTP at /mcp (POST, GET, DELETE), the 2024-11-05
+// Serves MCP to hosts over HTTP: Streamable HTTP at /mcp (POST, GET, DELETE) and, for each
+// group, at /mcp/<group>; the 2024-11-05
 // HTTP+SSE transport at /sse and /message, WebSocket at /ws, and /healthz, /readyz.
 // Each MCP session is a host session of its own. Thread: the io thread.
 class http_server {

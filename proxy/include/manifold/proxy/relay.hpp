@@ -14,6 +14,17 @@
 
 namespace manifold::proxy {
 
+// A group: the part of the catalog one virtual server shows, by exposed name (tools,
+// prompts) or exposed URI (resources, templates). Anything it does not admit is absent from
+// lists and refused like a name that never existed.
+struct group_view {
+  std::string name;  // empty: the whole catalog
+  std::vector<std::string> include{"*"};
+  std::vector<std::string> exclude;
+
+  [[nodiscard]] bool admits(std::string_view exposed) const;
+};
+
 struct relay_options {
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   std::size_t page_size = 0;  // items per page of manifold's own lists; 0: one page
@@ -46,8 +57,9 @@ class relay {
   relay& operator=(const relay&) = delete;
   virtual ~relay() = default;
 
-  // A new host session on `link`; run() it to serve.
-  virtual std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link) = 0;
+  // A new host session on `link`, seeing the catalog through `group`; run() it to serve.
+  virtual std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link,
+                                                     group_view group) = 0;
 
   // From the upstream side (the app wires every upstream to these). `session` is the host
   // session that owns the upstream instance (isolation: session), or 0 for a shared one.
