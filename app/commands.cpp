@@ -162,6 +162,20 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
 
 }  // namespace
 
+int run_import(const std::string& path) {
+  try {
+    // Variables stay references: an import must not bake secrets from this shell into a file.
+    const auto cfg = config::load_config_file(path, [](const std::string& name) {
+      return std::optional<std::string>("${" + name + "}");
+    });
+    std::cout << config::to_yaml(cfg);
+    return exit_ok;
+  } catch (const config::config_error& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+    return exit_bad_config;
+  }
+}
+
 int run_serve(const serve_options& options) {
   const auto cfg = load(options.config_path);
   if (!cfg) return exit_bad_config;

@@ -36,6 +36,8 @@ int run_serve(const serve_options& options);
 int run_call(const call_options& options);
 int run_catalog(const catalog_options& options);
 int run_check(const std::string& config_path);
+// Prints a host's config (Claude Desktop / Cursor mcpServers, VS Code servers) as manifold YAML.
+int run_import(const std::string& path);
 // Every exposed name with its origin and every naming and policy decision taken.
 int run_collisions(const catalog_options& options);
 

@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
                        "Answer to the server's elicitation requests: decline or accept-defaults")
       ->check(CLI::IsMember({"decline", "accept-defaults"}));
 
+  std::string import_path;
+  auto* import_cmd = cli.add_subcommand(
+      "import", "Print a host's MCP config (Claude Desktop, Cursor or VS Code JSON) as manifold YAML");
+  import_cmd->add_option("file", import_path, "The host's config file")->required();
+
   std::string check_path;
   auto* check_cmd = cli.add_subcommand("check", "Validate a config file and exit");
   check_cmd->add_option("-c,--config", check_path, "Config file (YAML)")
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
   if (*collisions_cmd) return manifold::app::run_collisions(collisions);
   if (*check_cmd) return manifold::app::run_check(check_path);
+  if (*import_cmd) return manifold::app::run_import(import_path);
   if (*call_cmd) {
     if (call.config_path.empty() == call.url.empty()) {
       std::cerr << "call needs --config FILE or --url URL\n";

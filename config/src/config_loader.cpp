@@ -26,7 +26,87 @@ class reader {
  public:
   reader(std::string file, const env_lookup& env) : file_(std::move(file)), env_(env) {}
 
+  // A host's own config: Claude Desktop / Cursor `{"mcpServers": {...}}`, or VS Code's
+  // `{"servers": {...}, "inputs": [...]}` (a .json file whose servers carry `type`).
+  static bool is_host_config(const YAML::Node& root, const std::string& file) {
+    if (!root.IsMap()) return false;
+    if (root["mcpServers"]) return true;
+    const bool json = file.size() > 5 && file.compare(file.size() - 5, 5, ".json") == 0;
+    return json && root["servers"] && root["servers"].IsMap();
+  }
+
+  config read_host_config(const YAML::Node& root) {
+    config out;
+    out.source = file_;
+    const bool vscode = !root["mcpServers"];
+    const auto key = vscode ? "servers" : "mcpServers";
+    for (const auto& top : root) {
+      const auto name = top.first.Scalar();
+      if (name != key && name != "inputs" && name != "$schema") {
+        fail(top.first, name, "unknown key `" + name + "` in a host config (expected `" + key + "`)");
+      }
+    }
+    const auto servers = root[key];
+    if (!expect_map(servers, key)) return out;
+    for (const auto& entry : servers) {
+      const auto name = entry.first.Scalar();
+      const auto path = std::string(key) + "." + name;
+      if (!expect_map(entry.second, path)) continue;
+      if (entry.second["disabled"] && entry.second["disabled"].IsScalar() &&
+          entry.second["disabled"].Scalar() == "true") {
+        continue;  // the host would not start it either
+      }
+      server_config server;
+      server.name.clear();
+      for (const char c : name) server.name += is_name_char(c) ? c : '_';
+      server.namespace_ = server.name;
+      const auto mark = entry.first.Mark();
+      server.position = {file_, mark.line + 1, mark.column + 1};
+      for_each_key(entry.second, path,
+                   {"command", "args", "env", "cwd", "url", "headers", "type", "disabled",
+                    "autoApprove", "alwaysAllow", "envFile", "timeout"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                     if (k == "command") {
+                       if (auto v = string_value(value, child)) server.command = std::move(*v);
+                     } else if (k == "args") {
+                       read_string_list(value, child, server.args);
+                     } else if (k == "env") {
+                       read_string_map(value, child, server.env);
+                     } else if (k == "headers") {
+                       read_string_map(value, child, server.headers);
+                     } else if (k == "cwd") {
+                       if (auto v = string_value(value, child)) server.cwd = std::move(*v);
+                     } else if (k == "url") {
+                       if (auto v = string_value(value, child)) server.url = std::move(*v);
+                     } else if (k == "type") {
+                       if (auto v = string_value(value, child)) {
+                         if (*v == "http" || *v == "streamableHttp" || *v == "streamable-http") {
+                           server.transport = transport_kind::http;
+                         } else if (*v == "sse") {
+                           server.transport = transport_kind::sse;
+                         } else if (*v != "stdio") {
+                           fail(value, child, "type must be stdio, http or sse");
+                         }
+                       }
+                     } else if (k == "envFile") {
+                       fail(value, child, "envFile is not supported; list the variables under env");
+                     }
+                     // disabled, autoApprove, alwaysAllow, timeout: host-side settings.
+                   });
+      if (server.command.empty() && server.url.empty()) {
+        fail(entry.first, path, "a server needs either `command` or `url`");
+        continue;
+      }
+      if (!server.url.empty() && server.transport == transport_kind::stdio) {
+        server.transport = transport_kind::automatic;
+      }
+      out.servers.push_back(std::move(server));
+    }
+    return out;
+  }
+
   config read_document(const YAML::Node& root) {
+    if (is_host_config(root, file_)) return read_host_config(root);
     config out;
     out.source = file_;
     if (!root.IsDefined() || root.IsNull()) {
@@ -595,6 +675,41 @@ config parse_config(std::string_view text, const std::string& source_name,
   }
   auto out = r.read_document(root);
   if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
+  return out;
+}
+
+namespace {
+
+std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+
+}  // namespace
+
+std::string to_yaml(const config& cfg) {
+  std::string out = "# manifold config, imported from " + cfg.source + "\nservers:\n";
+  for (const auto& s : cfg.servers) {
+    out += "  " + s.name + ":\n";
+    if (!s.command.empty()) {
+      out += "    command: " + quoted(s.command) + "\n";
+      if (!s.args.empty()) {
+        out += "    args: [";
+        for (std::size_t i = 0; i < s.args.size(); ++i) out += (i ? ", " : "") + quoted(s.args[i]);
+        out += "]\n";
+      }
+      if (!s.cwd.empty()) out += "    cwd: " + quoted(s.cwd) + "\n";
+    } else {
+      out += "    url: " + quoted(s.url) + "\n";
+      const char* transport = s.transport == transport_kind::http        ? "http"
+                              : s.transport == transport_kind::sse       ? "sse"
+                              : s.transport == transport_kind::websocket ? "websocket"
+                                                                         : "auto";
+      out += std::string("    transport: ") + transport + "\n";
+    }
+    for (const auto* map : {&s.env, &s.headers}) {
+      if (map->empty()) continue;
+      out += map == &s.env ? "    env:\n" : "    headers:\n";
+      for (const auto& [k, v] : *map) out += "      " + quoted(k) + ": " + quoted(v) + "\n";
+    }
+  }
   return out;
 }
 

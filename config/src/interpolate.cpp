@@ -46,6 +46,10 @@ interpolation_result interpolate(
     const std::string_view inner = text.substr(i + 2, close - i - 2);
     const auto sep = inner.find(":-");
     const std::string_view name = inner.substr(0, sep);
+    if (name.substr(0, 6) == "input:") {
+      out.error = "VS Code ${input:...} prompts cannot be answered here; use ${ENV_VAR}";
+      return out;
+    }
     if (!valid_name(name)) {
       out.error = "invalid variable name \"" + std::string(name) + "\" in ${...}";
       return out;

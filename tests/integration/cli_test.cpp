@@ -168,6 +168,22 @@ TEST(cli, on_collision_error_refuses_to_serve) {
   EXPECT_NE(r.err.find("refusing to serve"), std::string::npos);
 }
 
+TEST(cli, a_host_config_serves_as_is_and_imports_to_yaml) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto path = dir.write("claude_desktop_config.json",
+                              "{\"mcpServers\": {\"my tools\": {\"command\": \"" + fake +
+                                  "\", \"args\": [\"--name\", \"x\"]}}}");
+  const auto catalog = run({"catalog", "--config", path, "--format", "json"});
+  EXPECT_EQ(catalog.exit_code, 0) << catalog.err;
+  EXPECT_EQ(json::parse(catalog.out)["tools"][0]["name"], "my_tools__echo");
+  const auto imported = run({"import", path});
+  EXPECT_EQ(imported.exit_code, 0);
+  EXPECT_NE(imported.out.find("  my_tools:\n    command: \"" + fake + "\""), std::string::npos) << imported.out;
+  const auto yaml = dir.write("imported.yaml", imported.out);
+  EXPECT_EQ(run({"check", "--config", yaml}).exit_code, 0);
+}
+
 TEST(cli, version_and_help) {
   host_process p({MANIFOLD_BIN, "--version"});
   EXPECT_TRUE(p.wait_exit(10s));

@@ -156,6 +156,53 @@ TEST(config_loader, unreadable_file_is_an_error_naming_it) {
   }
 }
 
+TEST(host_configs, claude_desktop_and_cursor_mcp_servers) {
+  const auto cfg = parse_config(R"({
+  "mcpServers": {
+    "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]},
+    "github.com/acme tools": {"command": "node", "args": ["x.js"], "env": {"TOKEN": "${TOKEN}"}},
+    "remote": {"url": "https://mcp.example/mcp", "headers": {"Authorization": "Bearer t"}},
+    "off": {"command": "x", "disabled": true, "autoApprove": []}
+  }
+})", "claude_desktop_config.json", fake_env({{"TOKEN", "t0k"}}));
+  ASSERT_EQ(cfg.servers.size(), 3U) << "a disabled server is not started";
+  EXPECT_EQ(cfg.servers[0].name, "filesystem");
+  EXPECT_EQ(cfg.servers[0].args.at(2), "/tmp");
+  EXPECT_EQ(cfg.servers[1].name, "github_com_acme_tools") << "names become valid namespaces";
+  EXPECT_EQ(cfg.servers[1].env.at("TOKEN"), "t0k");
+  EXPECT_EQ(cfg.servers[2].transport, transport_kind::automatic);
+  const auto yaml = to_yaml(cfg);
+  EXPECT_NE(yaml.find("  github_com_acme_tools:\n    command: \"node\"\n    args: [\"x.js\"]"), std::string::npos) << yaml;
+  // The printed YAML is a manifold config that reads back the same.
+  const auto back = parse_config(yaml, "imported.yaml", fake_env({}));
+  ASSERT_EQ(back.servers.size(), 3U);
+  EXPECT_EQ(back.servers[2].url, "https://mcp.example/mcp");
+  EXPECT_EQ(back.servers[2].headers.at("Authorization"), "Bearer t");
+}
+
+TEST(host_configs, vscode_servers_with_types) {
+  const auto cfg = parse_config(R"({"inputs": [], "servers": {
+    "memory": {"type": "stdio", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]},
+    "docs": {"type": "http", "url": "http://127.0.0.1:9/mcp"},
+    "old": {"type": "sse", "url": "http://127.0.0.1:9/sse"}}})", "mcp.json", fake_env({}));
+  ASSERT_EQ(cfg.servers.size(), 3U);
+  EXPECT_EQ(cfg.servers[1].transport, transport_kind::http);
+  EXPECT_EQ(cfg.servers[2].transport, transport_kind::sse);
+}
+
+TEST(host_configs, problems_are_reported_with_positions) {
+  try {
+    parse_config("{\"mcpServers\": {\"a\": {\"args\": [\"${input:token}\"]}, \"b\": {\"command\": \"x\", \"colour\": 1}}}",
+                 "c.json", fake_env({}));
+    FAIL();
+  } catch (const config_error& e) {
+    ASSERT_EQ(e.diagnostics().size(), 3U) << e.what();
+    EXPECT_NE(std::string(e.what()).find("${input:...}"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("c.json:1:"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("unknown key `colour`"), std::string::npos);
+  }
+}
+
 TEST(units, durations_and_sizes) {
   EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(parse_duration("30"), std::chrono::seconds(30));

@@ -19,4 +19,8 @@ config load_config_file(const std::string& path, const env_lookup& env = process
 config parse_config(std::string_view text, const std::string& source_name,
                     const env_lookup& env = process_environment());
 
+// The same config in manifold's YAML (what `manifold import` prints): servers with their
+// command, args, env, cwd, url, transport and headers.
+std::string to_yaml(const config& cfg);
+
 }  // namespace manifold::config
