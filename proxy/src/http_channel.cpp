@@ -31,11 +31,7 @@ http_channel::http_channel(std::string session_id, std::size_t history_limit, bo
 
 std::string http_channel::new_stream_id() { return "s" + std::to_string(next_stream_++); }
 
-void http_channel::push_inbound(std::string message) {
-  if (closed_) return;
-  inbound_.push_back(std::move(message));
-  for (auto* r : receivers_) static_cast<asio::steady_timer*>(r)->cancel();
-}
+void http_channel::push_inbound(std::string message) { inbound_.push(std::move(message)); }
 
 bool http_channel::expect_json(const std::string& key, std::shared_ptr<json_slot> slot) {
   if (json_waiting_.count(key) != 0 || stream_waiting_.count(key) != 0) return false;
@@ -90,25 +86,13 @@ void http_channel::send_related(std::string message, const protocol::json& reque
 }
 
 asio::awaitable<std::optional<protocol::frame>> http_channel::receive() {
-  while (inbound_.empty() && !closed_) {
-    asio::steady_timer timer(co_await asio::this_coro::executor,
-                             std::chrono::steady_clock::time_point::max());
-    receivers_.push_back(&timer);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(receivers_, static_cast<void*>(&timer));
-  }
-  if (inbound_.empty()) co_return std::nullopt;
-  protocol::frame f;
-  f.text = std::move(inbound_.front());
-  f.size = f.text.size();
-  inbound_.pop_front();
-  co_return f;
+  co_return co_await inbound_.pop();
 }
 
 void http_channel::close() {
   if (closed_) return;
   closed_ = true;
-  for (auto* r : receivers_) static_cast<asio::steady_timer*>(r)->cancel();
+  inbound_.close();
   for (auto& s : streams_) s->finish();
   for (auto& [key, slot] : json_waiting_) slot->ready.set();
   json_waiting_.clear();

@@ -12,6 +12,7 @@
 
 #include "event_stream.hpp"
 #include "manifold/io/event.hpp"
+#include "manifold/io/frame_queue.hpp"
 #include "manifold/protocol/channel.hpp"
 
 namespace manifold::proxy {
@@ -52,8 +53,7 @@ class http_channel final : public protocol::channel {
   std::string session_id_;
   std::size_t history_limit_;
   bool legacy_;
-  std::deque<std::string> inbound_;
-  std::vector<void*> receivers_;
+  io::frame_queue inbound_;
   bool closed_ = false;
   std::uint64_t next_stream_ = 1;
   std::shared_ptr<event_stream> standalone_;

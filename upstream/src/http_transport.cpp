@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "manifold/io/event.hpp"
+#include "manifold/io/frame_queue.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
 
@@ -71,39 +72,27 @@ bool set_server_name(SSL* ssl_handle, const std::string& host) {
                   const_cast<char*>(host.c_str())) == 1;  // NOLINT(cppcoreguidelines-pro-type-const-cast)
 }
 
-// Inbound messages for the client session, as frames.
-class inbox {
- public:
-  void push(std::string message) {
-    if (closed_) return;
-    queue_.push_back(std::move(message));
-    for (auto* t : waiters_) static_cast<asio::steady_timer*>(t)->cancel();
-  }
-  void close() {
-    closed_ = true;
-    for (auto* t : waiters_) static_cast<asio::steady_timer*>(t)->cancel();
-  }
-  asio::awaitable<std::optional<protocol::frame>> pop() {
-    while (queue_.empty() && !closed_) {
-      asio::steady_timer t(co_await asio::this_coro::executor, clock::time_point::max());
-      waiters_.push_back(&t);
-      co_await t.async_wait(use_tuple);
-      std::erase(waiters_, static_cast<void*>(&t));
+// Resolves `where`, connects `stream`'s TCP layer and, for a TLS stream, verifies the peer
+// (SNI, host name) in the handshake; all within `timeout`. Throws with a readable reason.
+template <typename Stream>
+asio::awaitable<void> connect_stream(Stream& stream, const target_url& where, milliseconds timeout) {
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp::resolver resolver(tcp_layer.get_executor());
+  auto [rec, results] = co_await resolver.async_resolve(where.host, where.port, use_tuple);
+  if (rec) throw std::runtime_error("cannot resolve " + where.host + ": " + rec.message());
+  tcp_layer.expires_after(timeout);
+  auto [cec, ep] = co_await tcp_layer.async_connect(results, use_tuple);
+  if (cec) throw std::runtime_error("cannot connect to " + where.host + ":" + where.port + ": " + cec.message());
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    if (!set_server_name(stream.native_handle(), where.host)) {
+      throw std::runtime_error("TLS: cannot set the server name");
     }
-    if (queue_.empty()) co_return std::nullopt;
-    protocol::frame f;
-    f.text = std::move(queue_.front());
-    f.size = f.text.size();
-    queue_.pop_front();
-    co_return f;
+    stream.set_verify_callback(ssl::host_name_verification(where.host));
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+    if (hec) throw std::runtime_error("TLS handshake with " + where.host + " failed: " + hec.message());
   }
-  [[nodiscard]] bool closed() const { return closed_; }
-
- private:
-  std::deque<std::string> queue_;
-  std::vector<void*> waiters_;
-  bool closed_ = false;
-};
+  tcp_layer.expires_never();
+}
 
 template <typename Stream>
 class http_client_link;
@@ -207,21 +196,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       co_return c;
     }
     auto c = std::make_unique<connection>(executor_, tls_);
-    tcp::resolver resolver(executor_);
-    auto [rec, results] = co_await resolver.async_resolve(where.host, where.port, use_tuple);
-    if (rec) throw std::runtime_error("cannot resolve " + where.host + ": " + rec.message());
-    lowest(c->stream).expires_after(server_.startup_timeout);
-    auto [cec, ep] = co_await lowest(c->stream).async_connect(results, use_tuple);
-    if (cec) throw std::runtime_error("cannot connect to " + where.host + ":" + where.port + ": " + cec.message());
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      if (!set_server_name(c->stream.native_handle(), where.host)) {
-        throw std::runtime_error("TLS: cannot set the server name");
-      }
-      c->stream.set_verify_callback(ssl::host_name_verification(where.host));
-      auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_tuple);
-      if (hec) throw std::runtime_error("TLS handshake with " + where.host + " failed: " + hec.message());
-    }
-    lowest(c->stream).expires_never();
+    co_await connect_stream(c->stream, where, server_.startup_timeout);
     co_return c;
   }
 
@@ -613,7 +588,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   ssl::context* tls_;
   bool legacy_;
   bool may_fall_back_;
-  inbox inbox_;
+  io::frame_queue inbox_;
   std::deque<std::string> outbox_;
   bool sending_ = false;
   bool closed_ = false;
@@ -711,20 +686,7 @@ class websocket_transport final : public transport {
     } else {
       ws = std::make_shared<ws_type>(executor_, tls_);
     }
-    tcp::resolver resolver(executor_);
-    auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, use_tuple);
-    if (rec) throw std::runtime_error("cannot resolve " + url.host + ": " + rec.message());
-    auto& lowest = beast::get_lowest_layer(*ws);
-    lowest.expires_after(server_.startup_timeout);
-    auto [cec, ep] = co_await lowest.async_connect(results, use_tuple);
-    if (cec) throw std::runtime_error("cannot connect to " + url.host + ":" + url.port + ": " + cec.message());
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      set_server_name(ws->next_layer().native_handle(), url.host);
-      ws->next_layer().set_verify_callback(ssl::host_name_verification(url.host));
-      auto [hec] = co_await ws->next_layer().async_handshake(ssl::stream_base::client, use_tuple);
-      if (hec) throw std::runtime_error("TLS handshake failed: " + hec.message());
-    }
-    lowest.expires_never();
+    co_await connect_stream(ws->next_layer(), url, server_.startup_timeout);
     ws->set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::client));
     ws->read_message_max(max_message_);
     const auto headers = server_.headers;
