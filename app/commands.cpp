@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <fstream>
 #include <cstdio>
 #include <iostream>
@@ -365,6 +367,83 @@ std::vector<std::string> explain(const ns::catalog& c, const std::string& name) 
 }
 
 }  // namespace
+
+namespace {
+
+// name -> {server, original, definition} of every exposed tool of a catalog, from a config
+// (started and listed) or from a saved `catalog --format json`.
+std::optional<std::map<std::string, json>> tools_of(const std::string& path) {
+  std::ifstream in(path);
+  const auto saved = json::parse(in, nullptr, false);
+  std::map<std::string, json> out;
+  if (saved.is_object() && saved.contains("tools") && saved["tools"].is_array() &&
+      saved.contains("upstreams")) {
+    for (const auto& t : saved["tools"]) out[t.value("name", "")] = t;
+    return out;
+  }
+  const auto cfg = load(path);
+  if (!cfg) return std::nullopt;
+  const auto built = build_once(*cfg);
+  for (const auto& t : built.catalog->tools()) {
+    out[t.name] = {{"name", t.name}, {"server", t.server}, {"original", t.original}, {"definition", t.definition}};
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_diff(const diff_options& options) {
+  const auto now = tools_of(options.config_path);
+  const auto before = tools_of(options.against);
+  if (!now || !before) return exit_bad_config;
+  json report{{"added", json::array()}, {"removed", json::array()}, {"renamed", json::array()},
+              {"changed", json::array()}};
+  const auto origin = [](const json& t) { return t.value("server", "") + "/" + t.value("original", ""); };
+  std::map<std::string, std::string> before_by_origin;
+  for (const auto& [name, t] : *before) before_by_origin[origin(t)] = name;
+  std::set<std::string> renamed_from;
+  for (const auto& [name, t] : *now) {
+    const auto it = before->find(name);
+    if (it == before->end()) {
+      const auto old = before_by_origin.find(origin(t));
+      if (old != before_by_origin.end() && now->count(old->second) == 0) {
+        report["renamed"].push_back({{"from", old->second}, {"to", name}, {"origin", origin(t)}});
+        renamed_from.insert(old->second);
+      } else {
+        report["added"].push_back({{"name", name}, {"origin", origin(t)}});
+      }
+      continue;
+    }
+    json fields = json::array();
+    for (const char* field : {"description", "title", "inputSchema", "outputSchema", "annotations"}) {
+      const auto a = it->second["definition"].value(field, json());
+      const auto b = t["definition"].value(field, json());
+      if (a != b) fields.push_back(field);
+    }
+    if (!fields.empty()) report["changed"].push_back({{"name", name}, {"fields", fields}});
+  }
+  for (const auto& [name, t] : *before) {
+    if (now->count(name) == 0 && renamed_from.count(name) == 0) {
+      report["removed"].push_back({{"name", name}, {"origin", origin(t)}});
+    }
+  }
+  const bool differ = !report["added"].empty() || !report["removed"].empty() ||
+                      !report["renamed"].empty() || !report["changed"].empty();
+  if (options.format == "json") {
+    std::cout << report.dump(2) << '\n';
+  } else {
+    for (const auto& a : report["added"]) std::cout << "+ " << a["name"].get<std::string>() << "  (" << a["origin"].get<std::string>() << ")\n";
+    for (const auto& r : report["removed"]) std::cout << "- " << r["name"].get<std::string>() << "  (" << r["origin"].get<std::string>() << ")\n";
+    for (const auto& r : report["renamed"]) {
+      std::cout << "~ " << r["from"].get<std::string>() << " -> " << r["to"].get<std::string>() << '\n';
+    }
+    for (const auto& c : report["changed"]) {
+      std::cout << "* " << c["name"].get<std::string>() << ": " << c["fields"].dump() << " changed\n";
+    }
+    if (!differ) std::cout << "no differences\n";
+  }
+  return differ ? exit_failure : exit_ok;
+}
 
 int run_collisions(const catalog_options& options) {
   const auto cfg = load(options.config_path);

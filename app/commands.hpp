@@ -36,6 +36,14 @@ int run_serve(const serve_options& options);
 int run_call(const call_options& options);
 int run_catalog(const catalog_options& options);
 int run_check(const std::string& config_path);
+struct diff_options {
+  std::string config_path;  // the catalog now
+  std::string against;      // another config, or a saved `catalog --format json`
+  std::string format = "table";
+};
+// Compares two catalogs' tools: added, removed, renamed, changed. Exit 1 when they differ.
+int run_diff(const diff_options& options);
+
 // Prints a host's config (Claude Desktop / Cursor mcpServers, VS Code servers) as manifold YAML.
 int run_import(const std::string& path);
 // Every exposed name with its origin and every naming and policy decision taken.

@@ -67,6 +67,16 @@ int main(int argc, char** argv) {
                        "Answer to the server's elicitation requests: decline or accept-defaults")
       ->check(CLI::IsMember({"decline", "accept-defaults"}));
 
+  manifold::app::diff_options diff;
+  auto* diff_cmd = cli.add_subcommand(
+      "diff", "Compare the tools of two catalogs (a config, or a saved `catalog --format json`); "
+              "exit 1 when they differ");
+  diff_cmd->add_option("-c,--config", diff.config_path, "Config file (YAML)")
+      ->envname("MANIFOLD_CONFIG")
+      ->required();
+  diff_cmd->add_option("--against", diff.against, "Another config, or a saved catalog JSON")->required();
+  diff_cmd->add_option("--format", diff.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
   std::string import_path;
   auto* import_cmd = cli.add_subcommand(
       "import", "Print a host's MCP config (Claude Desktop, Cursor or VS Code JSON) as manifold YAML");
@@ -96,6 +106,7 @@ int main(int argc, char** argv) {
   if (*collisions_cmd) return manifold::app::run_collisions(collisions);
   if (*check_cmd) return manifold::app::run_check(check_path);
   if (*import_cmd) return manifold::app::run_import(import_path);
+  if (*diff_cmd) return manifold::app::run_diff(diff);
   if (*call_cmd) {
     if (call.config_path.empty() == call.url.empty()) {
       std::cerr << "call needs --config FILE or --url URL\n";

@@ -184,6 +184,32 @@ TEST(cli, a_host_config_serves_as_is_and_imports_to_yaml) {
   EXPECT_EQ(run({"check", "--config", yaml}).exit_code, 0);
 }
 
+TEST(cli, diff_reports_added_removed_renamed_and_changed_tools) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto before = dir.write("before.yaml", "servers:\n  f:\n    command: " + fake + "\n    args: [--tools, '2']\n");
+  const auto after = dir.write("after.yaml",
+                               "tools:\n  f__echo: {name: say}\n  f__slow: {description: Now different.}\n"
+                               "servers:\n  f:\n    command: " + fake + "\n    args: [--tools, '1']\n");
+  const auto saved = run({"catalog", "--config", before, "--format", "json"});
+  ASSERT_EQ(saved.exit_code, 0);
+  const auto saved_path = dir.write("before.json", saved.out);
+  EXPECT_EQ(run({"diff", "--config", before, "--against", saved_path}).exit_code, 0) << "no differences";
+
+  const auto r = run({"diff", "--config", after, "--against", saved_path, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto report = json::parse(r.out);
+  ASSERT_EQ(report["removed"].size(), 1U);
+  EXPECT_EQ(report["removed"][0]["name"], "f__gen-00001");
+  ASSERT_EQ(report["renamed"].size(), 1U);
+  EXPECT_EQ(report["renamed"][0]["from"], "f__echo");
+  EXPECT_EQ(report["renamed"][0]["to"], "say");
+  ASSERT_EQ(report["changed"].size(), 1U);
+  EXPECT_EQ(report["changed"][0]["name"], "f__slow");
+  EXPECT_EQ(report["changed"][0]["fields"], json::array({"description"}));
+  EXPECT_TRUE(report["added"].empty());
+}
+
 TEST(cli, version_and_help) {
   host_process p({MANIFOLD_BIN, "--version"});
   EXPECT_TRUE(p.wait_exit(10s));
