@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway.hpp"
+#include "pinning.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
@@ -443,6 +444,26 @@ int run_diff(const diff_options& options) {
     if (!differ) std::cout << "no differences\n";
   }
   return differ ? exit_failure : exit_ok;
+}
+
+int run_pin(const std::string& config_path, const std::string& lock_path) {
+  auto cfg = load(config_path);
+  if (!cfg) return exit_bad_config;
+  auto path = lock_path;
+  if (path.empty()) path = cfg->pinning.lock;
+  if (path.empty()) {
+    const auto slash = config_path.rfind('/');
+    path = (slash == std::string::npos ? std::string() : config_path.substr(0, slash + 1)) + "manifold.lock.json";
+  }
+  cfg->pinning.lock.clear();  // pin what the upstreams offer now, not what an old lock allows
+  const auto built = build_once(*cfg);
+  if (built.refused) return exit_bad_config;
+  const auto lock = make_lock(*built.catalog);
+  const auto tmp = path + ".tmp";
+  std::ofstream(tmp) << lock.dump(2) << '\n';
+  std::filesystem::rename(tmp, path);
+  std::cout << "pinned " << built.catalog->tools().size() << " tools in " << path << '\n';
+  return built.upstream_failed ? exit_failure : exit_ok;
 }
 
 int run_collisions(const catalog_options& options) {

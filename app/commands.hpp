@@ -44,6 +44,9 @@ struct diff_options {
 // Compares two catalogs' tools: added, removed, renamed, changed. Exit 1 when they differ.
 int run_diff(const diff_options& options);
 
+// Writes the pinning lock file of the catalog as it is now.
+int run_pin(const std::string& config_path, const std::string& lock_path);
+
 // Prints a host's config (Claude Desktop / Cursor mcpServers, VS Code servers) as manifold YAML.
 int run_import(const std::string& path);
 // Every exposed name with its origin and every naming and policy decision taken.

@@ -4,7 +4,10 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+
 #include "manifold/io/parallel.hpp"
+#include "pinning.hpp"
 #include "manifold/protocol/error_codes.hpp"
 
 namespace manifold::app {
@@ -76,6 +79,15 @@ gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
       refreshing_(cfg.servers.size(), false),
       // Startup plus the first lists, and a margin for process start-up.
       start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
+  if (!cfg.pinning.lock.empty()) {
+    std::ifstream in(cfg.pinning.lock);
+    lock_ = json::parse(in, nullptr, false);
+    if (!in || lock_.is_discarded() || !lock_.is_object()) {
+      spdlog::warn("pinning: cannot read {} (write it with `manifold pin`); nothing is pinned",
+                   cfg.pinning.lock);
+      lock_ = json::object();
+    }
+  }
   for (const auto& o : cfg.tools) {
     overrides_.push_back({o.exposed, o.name, o.title, o.description, o.annotations, o.arguments});
   }
@@ -257,8 +269,18 @@ asio::awaitable<void> gateway::refresh(std::size_t index) {
 
 void gateway::rebuild() {
   if (stopping_) return;
-  auto next = std::make_shared<ns::catalog>(
-      ns::build_catalog(listings_, naming_options(config_.naming), generation_ + 1, overrides_));
+  const auto naming = naming_options(config_.naming);
+  auto next = std::make_shared<ns::catalog>(ns::build_catalog(listings_, naming, generation_ + 1, overrides_));
+  if (!lock_.is_null()) {
+    const auto changed = changed_pins(*next, lock_);
+    for (const auto& [name, why] : changed) {
+      spdlog::warn("{}: {}{}", name, why, config_.pinning.hide ? "; hidden" : "");
+    }
+    if (config_.pinning.hide && !changed.empty()) {
+      next = std::make_shared<ns::catalog>(
+          ns::build_catalog(listings_, naming, generation_ + 1, overrides_, changed));
+    }
+  }
   std::vector<ns::entry_kind> changed;
   for (const auto kind : all_kinds) {
     if (ns::fingerprint(*next, kind) != ns::fingerprint(*catalog_, kind)) changed.push_back(kind);

@@ -72,6 +72,7 @@ class gateway final : public proxy::backend {
   request_handler unrouted_;
   std::vector<ns::upstream_listing> listings_;
   std::vector<ns::tool_override> overrides_;
+  protocol::json lock_;  // pinning: the lock file's content (null: pinning off)
   std::vector<std::set<ns::entry_kind>> pending_refresh_;
   std::vector<bool> refreshing_;
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();

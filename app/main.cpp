@@ -77,6 +77,13 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("--against", diff.against, "Another config, or a saved catalog JSON")->required();
   diff_cmd->add_option("--format", diff.format, "table or json")->check(CLI::IsMember({"table", "json"}));
 
+  std::string pin_config;
+  std::string pin_lock;
+  auto* pin_cmd = cli.add_subcommand(
+      "pin", "Write a lock file with a hash of every exposed tool's name, description and schemas");
+  pin_cmd->add_option("-c,--config", pin_config, "Config file (YAML)")->envname("MANIFOLD_CONFIG")->required();
+  pin_cmd->add_option("--lock", pin_lock, "Lock file (default: pinning.lock, or manifold.lock.json beside the config)");
+
   std::string import_path;
   auto* import_cmd = cli.add_subcommand(
       "import", "Print a host's MCP config (Claude Desktop, Cursor or VS Code JSON) as manifold YAML");
@@ -107,6 +114,7 @@ int main(int argc, char** argv) {
   if (*check_cmd) return manifold::app::run_check(check_path);
   if (*import_cmd) return manifold::app::run_import(import_path);
   if (*diff_cmd) return manifold::app::run_diff(diff);
+  if (*pin_cmd) return manifold::app::run_pin(pin_config, pin_lock);
   if (*call_cmd) {
     if (call.config_path.empty() == call.url.empty()) {
       std::cerr << "call needs --config FILE or --url URL\n";

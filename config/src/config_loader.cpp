@@ -117,9 +117,11 @@ class reader {
       fail(root, "", "expected a mapping at the top level");
       return out;
     }
-    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools", "groups"},
+    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools", "groups", "pinning"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "groups") {
+                   if (key == "pinning") {
+                     read_pinning(value, path, out.pinning);
+                   } else if (key == "groups") {
                      read_groups(value, path, out.groups);
                    } else if (key == "tools") {
                      read_tool_overrides(value, path, out.tools);
@@ -591,6 +593,29 @@ class reader {
         fail(entry.first, child, "a hidden argument needs the `value` manifold sends for it");
       }
       out[arg] = std::move(constraint);
+    }
+  }
+
+  void read_pinning(const YAML::Node& node, const std::string& path, pinning_config& out) {
+    if (!expect_map(node, path)) return;
+    out.lock = "manifold.lock.json";
+    for_each_key(node, path, {"lock", "on_change"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   const auto v = string_value(value, child);
+                   if (!v) return;
+                   if (k == "lock") {
+                     if (v->empty()) fail(value, child, "lock must name a file");
+                     out.lock = *v;
+                   } else if (*v == "hide" || *v == "warn") {
+                     out.hide = *v == "hide";
+                   } else {
+                     fail(value, child, "on_change must be `hide` or `warn`");
+                   }
+                 });
+    // Relative to the config file, so the pair can move together.
+    if (!out.lock.empty() && out.lock.front() != '/') {
+      const auto slash = file_.rfind('/');
+      if (slash != std::string::npos) out.lock = file_.substr(0, slash + 1) + out.lock;
     }
   }
 

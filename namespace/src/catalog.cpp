@@ -364,7 +364,8 @@ void apply_override(exposed_entry& tool, const tool_override& o) {
 
 catalog build_catalog(const std::vector<upstream_listing>& upstreams,
                       const naming_options& naming, std::uint64_t generation,
-                      const std::vector<tool_override>& overrides) {
+                      const std::vector<tool_override>& overrides,
+                      const std::map<std::string, std::string>& withheld) {
   catalog out;
   out.naming_ = naming;
   out.generation_ = generation;
@@ -459,6 +460,19 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
       tool.definition["name"] = o.name;
       out.tool_index_.emplace(o.name, index);
     }
+  }
+  if (!withheld.empty()) {
+    std::vector<exposed_entry> kept;
+    out.tool_index_.clear();
+    for (auto& t : out.tools_) {
+      if (const auto w = withheld.find(t.name); w != withheld.end()) {
+        out.filtered_.push_back({entry_kind::tool, t.server, t.original, w->second});
+        continue;
+      }
+      out.tool_index_.emplace(t.name, kept.size());
+      kept.push_back(std::move(t));
+    }
+    out.tools_ = std::move(kept);
   }
   return out;
 }

@@ -14,6 +14,7 @@
 //   --stubborn                 ignore stdin EOF and SIGTERM (only SIGKILL ends it)
 //   --tool-prefix P            prefix every fixed tool name with P
 //   --pid-file PATH            write the process id to PATH at start
+//   --echo-description TEXT    describe the echo tool so (a tool that changed under the user)
 // Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
 // add_tool, cancellations (see handle_call).
 #include <signal.h>
@@ -53,6 +54,7 @@ struct options {
   bool stubborn = false;
   std::string tool_prefix;
   std::string pid_file;
+  std::string echo_description = "Returns its text.";
 };
 
 options parse_options(int argc, char** argv) {
@@ -78,6 +80,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--stubborn") o.stubborn = true;
     else if (a == "--tool-prefix") o.tool_prefix = value();
     else if (a == "--pid-file") o.pid_file = value();
+    else if (a == "--echo-description") o.echo_description = value();
     else {
       std::cerr << "fake_server: unknown flag " << a << '\n';
       std::exit(64);
@@ -136,7 +139,7 @@ class server {
     const auto& p = opts_.tool_prefix;
     tools_.push_back({{"name", p + "echo"},
                       {"title", "Echo"},
-                      {"description", "Returns its text."},
+                      {"description", opts_.echo_description},
                       {"inputSchema", schema({{"text", {{"type", "string"}}}})},
                       {"outputSchema", schema({{"text", {{"type", "string"}}}})},
                       {"annotations", {{"readOnlyHint", true}}},

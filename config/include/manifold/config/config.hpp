@@ -106,6 +106,13 @@ struct group_config {
   std::vector<std::string> exclude;
 };
 
+// `pinning:` a lock file of tool definitions (written by `manifold pin`); a pinned tool
+// whose name, description or schemas change is hidden (or only logged, on_change: warn).
+struct pinning_config {
+  std::string lock;  // path, relative to the config file; empty: pinning off
+  bool hide = true;
+};
+
 struct config {
   std::string source;  // the file it was read from
   naming_config naming;
@@ -113,7 +120,8 @@ struct config {
   http_config http;
   std::vector<server_config> servers;
   std::vector<tool_override> tools;
-  std::vector<group_config> groups;  // in file order; that order breaks ties
+  std::vector<group_config> groups;
+  pinning_config pinning;  // in file order; that order breaks ties
 };
 
 }  // namespace manifold::config

@@ -159,7 +159,8 @@ class catalog {
 
   friend catalog build_catalog(const std::vector<upstream_listing>& upstreams,
                                const naming_options& naming, std::uint64_t generation,
-                               const std::vector<tool_override>& overrides);
+                               const std::vector<tool_override>& overrides,
+                               const std::map<std::string, std::string>& withheld);
 
  private:
   [[nodiscard]] std::optional<uri_target> resolve_uri_unfiltered(std::string_view exposed) const;
@@ -197,8 +198,11 @@ std::string uri_token_for(std::string_view ns);
 
 // Deterministic: the same listings in the same order give the same catalog. Entries keep
 // the order of `upstreams`, then each upstream's own order.
+// `withheld`: exposed tool names to leave out, each with the reason (pinning), reported
+// among the filtered entries.
 catalog build_catalog(const std::vector<upstream_listing>& upstreams, const naming_options& naming,
-                      std::uint64_t generation = 0, const std::vector<tool_override>& overrides = {});
+                      std::uint64_t generation = 0, const std::vector<tool_override>& overrides = {},
+                      const std::map<std::string, std::string>& withheld = {});
 
 // A hash of every exposed definition of one kind: equal when a rebuild changed nothing
 // a host would see in that list.
