@@ -88,6 +88,15 @@ json shared_host_capabilities() {
           {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
 }
 
+proxy::relay_options relay_options_for(const config::config& cfg) {
+  proxy::relay_options out;
+  out.max_message_bytes = cfg.limits.max_message_bytes;
+  out.page_size = cfg.limits.page_size;
+  out.tool_cap = cfg.naming.tool_cap;
+  out.meta_tools = cfg.naming.meta_tools;
+  return out;
+}
+
 std::optional<proxy::group_view> group_named(const config::config& cfg, const std::string& name) {
   for (const auto& g : cfg.groups) {
     if (g.name == name) return proxy::group_view{g.name, g.include, g.exclude};
@@ -128,8 +137,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   }
   asio::io_context io(1);
   gateway backend(io.get_executor(), cfg);
-  auto relay = proxy::make_relay(io.get_executor(), backend,
-                                 {cfg.limits.max_message_bytes, cfg.limits.page_size});
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(cfg));
   backend.attach(relay.get());
   std::unique_ptr<proxy::http_server> server;
   try {
@@ -194,8 +202,7 @@ int run_serve(const serve_options& options) {
     return exit_failure;
   }
   gateway backend(io.get_executor(), *cfg);
-  auto relay = proxy::make_relay(io.get_executor(), backend,
-                                 {cfg->limits.max_message_bytes, cfg->limits.page_size});
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(*cfg));
   backend.attach(relay.get());
   proxy::group_view view;
   if (!options.group.empty()) {

@@ -237,8 +237,28 @@ class reader {
         out.tool_cap = name == "cursor" ? 40 : name == "vscode" ? 128 : 0;
       }
     }
-    for_each_key(node, path, {"separator", "prefix", "profile", "charset", "max_length", "on_collision"},
+    for_each_key(node, path,
+                 {"separator", "prefix", "profile", "charset", "max_length", "on_collision", "tool_cap",
+                  "meta_tools"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                   if (key == "tool_cap") {
+                     const auto v = string_value(value, child);
+                     if (v && v->find_first_not_of("0123456789") == std::string::npos && !v->empty()) {
+                       out.tool_cap = std::stoul(*v);
+                     } else if (v) {
+                       fail(value, child, "tool_cap must be a whole number (0: no cap)");
+                     }
+                     return;
+                   }
+                   if (key == "meta_tools") {
+                     const auto v = string_value(value, child);
+                     if (v && (*v == "true" || *v == "false")) {
+                       out.meta_tools = *v == "true";
+                     } else if (v) {
+                       fail(value, child, "meta_tools must be true or false");
+                     }
+                     return;
+                   }
                    if (key == "profile") {
                      if (out.profile.empty()) fail(value, child, "profile must be claude, cursor, vscode or spec");
                      return;

@@ -9,6 +9,7 @@
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
+#include "manifold/proxy/meta_tools.hpp"
 #include "manifold/proxy/pagination.hpp"
 #include "manifold/version.hpp"
 #include "relay_impl.hpp"
@@ -305,8 +306,29 @@ class session final : public host_session,
     co_return answer::ok(std::move(result));
   }
 
+  // The tools this session sees (its group's part of the catalog).
+  std::vector<const ns::exposed_entry*> visible_tools(const ns::catalog& catalog) const {
+    std::vector<const ns::exposed_entry*> out;
+    for (const auto& t : catalog.tools()) {
+      if (group_.admits(t.name)) out.push_back(&t);
+    }
+    return out;
+  }
+
+  // Too many tools for this host: it sees search_tools, describe_tool and call_tool.
+  bool meta_mode(const ns::catalog& catalog) const {
+    const auto& o = hub_.options();
+    return o.meta_tools && o.tool_cap > 0 && visible_tools(catalog).size() > o.tool_cap;
+  }
+
   answer list_page(const list_method& list, const json& params) {
     const auto catalog = hub_.upstreams().snapshot();
+    if (list.kind == ns::entry_kind::tool && meta_mode(*catalog)) {
+      if (params.contains("cursor") && !params["cursor"].is_null()) {
+        return answer::fail(invalid_params("Invalid cursor"));
+      }
+      return answer::ok({{"tools", meta_tool_definitions()}});
+    }
     std::vector<const ns::exposed_entry*> entries;
     for (const auto& e : catalog->entries(list.kind)) {
       if (group_.admits(e.name)) entries.push_back(&e);
@@ -366,6 +388,56 @@ class session final : public host_session,
     if (name == params.end() || !name->is_string()) {
       co_return answer::fail(invalid_params("tools/call needs a string `name`"));
     }
+    if (is_meta_tool(name->get_ref<const std::string&>()) && meta_mode(*hub_.upstreams().snapshot())) {
+      co_return co_await call_meta_tool(std::move(params), std::move(ctx));
+    }
+    co_return co_await call_real_tool(std::move(params), std::move(ctx));
+  }
+
+  static answer tool_text(const json& structured, bool error = false) {
+    json out{{"content", json::array({{{"type", "text"}, {"text", structured.dump()}}})}};
+    if (error) {
+      out["isError"] = true;
+    } else {
+      out["structuredContent"] = structured;
+    }
+    return answer::ok(std::move(out));
+  }
+
+  asio::awaitable<answer> call_meta_tool(json params, request_ctx ctx) {
+    const auto name = params.value("name", std::string());
+    auto args = params.value("arguments", json::object());
+    if (!args.is_object()) args = json::object();
+    const auto catalog = hub_.upstreams().snapshot();
+    if (name == "search_tools") {
+      const auto limit = std::clamp<std::int64_t>(args.value("limit", 10), 1, 50);
+      json found = json::array();
+      for (const auto* t : search_tools(visible_tools(*catalog), args.value("query", std::string()),
+                                        static_cast<std::size_t>(limit))) {
+        json item{{"name", t->name}};
+        auto description = t->definition.value("description", std::string());
+        if (description.size() > 300) description = description.substr(0, 300) + "...";
+        item["description"] = std::move(description);
+        if (t->definition.contains("title")) item["title"] = t->definition["title"];
+        found.push_back(std::move(item));
+      }
+      co_return tool_text({{"tools", std::move(found)}});
+    }
+    const auto target = args.value("name", std::string());
+    const auto* tool = visible(catalog->find_tool(target));
+    if (name == "describe_tool") {
+      if (tool == nullptr) co_return tool_text({{"error", "Unknown tool: " + target}}, true);
+      co_return tool_text(tool->definition);
+    }
+    // call_tool
+    if (tool == nullptr) co_return tool_text({{"error", "Unknown tool: " + target}}, true);
+    json inner{{"name", target}, {"arguments", args.value("arguments", json::object())}};
+    if (params.contains("_meta")) inner["_meta"] = params["_meta"];
+    co_return co_await call_real_tool(std::move(inner), std::move(ctx));
+  }
+
+  asio::awaitable<answer> call_real_tool(json params, request_ctx ctx) {
+    const auto name = params.find("name");
     if (const auto args = params.find("arguments");
         args != params.end() && !args->is_object() && !args->is_null()) {
       co_return answer::fail(invalid_params("`arguments` must be an object"));

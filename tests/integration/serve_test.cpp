@@ -424,6 +424,29 @@ TEST_F(serve_test, a_pinned_tool_that_changes_disappears) {
   EXPECT_NE(w.stderr_text().find("alpha__echo: pinned tool changed (description)"), std::string::npos);
 }
 
+TEST_F(serve_test, over_the_tool_cap_meta_tools_stand_in_for_the_catalog) {
+  auto& h = start({{"alpha", {"--tools", "100"}}}, "naming:\n  tool_cap: 20\n  meta_tools: true\n");
+  h.initialize();
+  const auto list = h.request("tools/list");
+  std::set<std::string> names;
+  for (const auto& t : list["result"]["tools"]) names.insert(t["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"search_tools", "describe_tool", "call_tool"}));
+
+  const auto found = call(h, "search_tools", {{"query", "echo its text"}, {"limit", 3}});
+  const auto& hits = found["result"]["structuredContent"]["tools"];
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0]["name"], "alpha__echo") << "the name match ranks first";
+  EXPECT_LE(hits.size(), 3U);
+
+  const auto described = call(h, "describe_tool", {{"name", "alpha__echo"}});
+  EXPECT_EQ(described["result"]["structuredContent"]["inputSchema"]["properties"]["text"]["type"], "string");
+  EXPECT_EQ(call(h, "describe_tool", {{"name", "nope"}})["result"]["isError"], true);
+
+  const auto ran = call(h, "call_tool", {{"name", "alpha__gen-00042"}, {"arguments", json::object()}});
+  EXPECT_EQ(text_of(ran), "gen-00042");
+  EXPECT_EQ(call(h, "call_tool", {{"name", "alpha__nope"}})["result"]["isError"], true);
+}
+
 TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {
   auto& h = start({{"chatty", {}}});
   h.initialize();

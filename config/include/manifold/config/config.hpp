@@ -29,6 +29,7 @@ struct naming_config {
   bool spec_charset = false;   // [A-Za-z0-9_.-] instead of [A-Za-z0-9_-]
   std::size_t max_length = 64;
   std::size_t tool_cap = 0;    // warn when more tools are exposed (0: no cap)
+  bool meta_tools = false;     // over the cap, offer search_tools/describe_tool/call_tool instead
   collision_rule on_collision = collision_rule::first_wins;
 };
 

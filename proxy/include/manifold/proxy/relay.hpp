@@ -31,6 +31,10 @@ struct relay_options {
   // How long a host may take to answer a request an upstream sent it (sampling,
   // elicitation: a person may be involved).
   std::chrono::milliseconds host_request_timeout{std::chrono::minutes(10)};
+  // When a session would see more tools than this (0: no cap) and meta_tools is on, it sees
+  // three tools instead: search_tools, describe_tool and call_tool.
+  std::size_t tool_cap = 0;
+  bool meta_tools = false;
 };
 
 // Routes traffic between host sessions and upstreams, both ways: it opens host sessions,
