@@ -14,6 +14,7 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
+#include "config_watcher.hpp"
 #include "gateway.hpp"
 #include "pinning.hpp"
 #include "manifold/config/config_error.hpp"
@@ -129,6 +130,71 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   return out;
 }
 
+// Reloads on SIGHUP and when the config file changes: the new config is validated first (a
+// bad one is logged with its errors and the running one keeps serving), then applied by the
+// gateway. Reloads never overlap; one that arrives during another runs after it.
+class reloader {
+ public:
+  reloader(asio::io_context& io, gateway& backend, std::string path)
+      : io_(io), backend_(backend), path_(std::move(path)), hangup_(io, SIGHUP),
+        watcher_(io.get_executor(), path_, [this] { request(); }) {}
+
+  void start() {
+    wait_hangup();
+    asio::co_spawn(io_, watcher_.run(), asio::detached);
+  }
+
+  void stop() {
+    stopped_ = true;
+    boost::system::error_code ignored;
+    hangup_.cancel(ignored);
+    watcher_.stop();
+  }
+
+  void request() {
+    if (stopped_) return;
+    if (running_) {
+      again_ = true;
+      return;
+    }
+    running_ = true;
+    asio::co_spawn(io_, apply(), asio::detached);
+  }
+
+ private:
+  void wait_hangup() {
+    hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec || stopped_) return;
+      spdlog::info("SIGHUP: reloading {}", path_);
+      request();
+      wait_hangup();
+    });
+  }
+
+  asio::awaitable<void> apply() {
+    do {
+      again_ = false;
+      try {
+        auto next = config::load_config_file(path_);
+        co_await backend_.reload(std::move(next));
+      } catch (const config::config_error& e) {
+        spdlog::error("reload: {} is invalid; the running config stays:", path_);
+        for (const auto& d : e.diagnostics()) spdlog::error("  {}", d.to_string());
+      }
+    } while (again_ && !stopped_);
+    running_ = false;
+  }
+
+  asio::io_context& io_;
+  gateway& backend_;
+  std::string path_;
+  asio::signal_set hangup_;
+  config_watcher watcher_;
+  bool running_ = false;
+  bool again_ = false;
+  bool stopped_ = false;
+};
+
 int run_serve_http(const config::config& cfg, const serve_options& options, const std::string& listen) {
   const auto http = http_options_for(cfg, listen);
   if (!http) {
@@ -160,10 +226,13 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     server->stop();
   });
   backend.on_refused([&] { server->stop(); });
+  reloader reloads(io, backend, options.config_path);
+  reloads.start();
   run_on_io(io, [&]() -> asio::awaitable<void> {
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
                    asio::detached);
     co_await server->run();
+    reloads.stop();
     co_await backend.stop(shutdown_budget);
     signals.cancel();
     spdlog::info("manifold stopped");
@@ -221,6 +290,8 @@ int run_serve(const serve_options& options) {
     session->stop();
   });
   backend.on_refused([&] { session->stop(); });
+  reloader reloads(io, backend, options.config_path);
+  reloads.start();
 
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
                cfg->servers.size() == 1 ? "" : "s");
@@ -228,6 +299,7 @@ int run_serve(const serve_options& options) {
     // Children start now; their handshake waits for the host's capabilities (initialize).
     asio::co_spawn(io, backend.launch(), asio::detached);
     co_await session->run();
+    reloads.stop();
     co_await host_link->flush(std::chrono::steady_clock::now() + milliseconds(500));
     co_await backend.stop(shutdown_budget);
     signals.cancel();

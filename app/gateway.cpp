@@ -73,47 +73,76 @@ const std::set<ns::entry_kind> all_kinds{ns::entry_kind::tool, ns::entry_kind::p
 
 }  // namespace
 
+// A listing for `server` with its catalog policy, and the items of `previous` if any.
+ns::upstream_listing listing_for(const config::server_config& server,
+                                 const ns::upstream_listing* previous) {
+  ns::upstream_listing out = previous != nullptr ? *previous : ns::upstream_listing{};
+  out.server = server.name;
+  out.namespace_ = server.namespace_;
+  out.priority = server.priority;
+  out.tool_filter = filter_of(server.tools);
+  out.prompt_filter = filter_of(server.prompts);
+  out.resource_filter = filter_of(server.resources);
+  return out;
+}
+
+// True when a running upstream can go on serving `b` (only catalog policy differs).
+bool same_launch(const config::server_config& a, const config::server_config& b) {
+  return a.command == b.command && a.args == b.args && a.env == b.env && a.cwd == b.cwd &&
+         a.url == b.url && a.transport == b.transport && a.headers == b.headers &&
+         a.timeout == b.timeout && a.startup_timeout == b.startup_timeout &&
+         a.isolated == b.isolated;
+}
+
 gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
     : executor_(executor), config_(cfg), supervisor_(executor, cfg),
-      listings_(cfg.servers.size()), pending_refresh_(cfg.servers.size()),
-      refreshing_(cfg.servers.size(), false),
       // Startup plus the first lists, and a margin for process start-up.
       start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
-  if (!cfg.pinning.lock.empty()) {
-    std::ifstream in(cfg.pinning.lock);
+  load_policy();
+  for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
+    listings_.push_back(listing_for(cfg.servers[i], nullptr));
+    wire(cfg.servers[i].name, *supervisor_.all()[i], 0);
+  }
+}
+
+void gateway::load_policy() {
+  lock_ = nullptr;
+  if (!config_.pinning.lock.empty()) {
+    std::ifstream in(config_.pinning.lock);
     lock_ = json::parse(in, nullptr, false);
     if (!in || lock_.is_discarded() || !lock_.is_object()) {
       spdlog::warn("pinning: cannot read {} (write it with `manifold pin`); nothing is pinned",
-                   cfg.pinning.lock);
+                   config_.pinning.lock);
       lock_ = json::object();
     }
   }
-  for (const auto& o : cfg.tools) {
+  overrides_.clear();
+  for (const auto& o : config_.tools) {
     overrides_.push_back({o.exposed, o.name, o.title, o.description, o.annotations, o.arguments});
   }
-  for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
-    const auto& server = cfg.servers[i];
-    listings_[i].server = server.name;
-    listings_[i].namespace_ = server.namespace_;
-    listings_[i].priority = server.priority;
-    listings_[i].tool_filter = filter_of(server.tools);
-    listings_[i].prompt_filter = filter_of(server.prompts);
-    listings_[i].resource_filter = filter_of(server.resources);
-    wire(i, *supervisor_.all()[i], 0);
+}
+
+std::size_t gateway::index_of(std::string_view server) const {
+  for (std::size_t i = 0; i < config_.servers.size(); ++i) {
+    if (config_.servers[i].name == server) return i;
   }
+  return std::string::npos;
 }
 
 // Sends what upstream `u` (server `index`, owned by host session `session`, 0: shared) says
 // to the right place: list changes of shared instances to the catalog, the rest to the relay.
-void gateway::wire(std::size_t index, upstream::upstream& u, std::uint64_t session) {
-  u.on_notification([this, index, session](const protocol::message& msg) {
+void gateway::wire(const std::string& server, upstream::upstream& u, std::uint64_t session) {
+  u.on_notification([this, server, session, self = &u](const protocol::message& msg) {
+    const auto i = index_of(server);
+    // A retired instance (replaced by a reload) has nobody left to tell.
+    if (i == std::string::npos) return;
     if (session == 0) {
-      on_notification(index, msg);
+      if (supervisor_.all()[i].get() == self) on_notification(server, msg);
     } else if (relay_ != nullptr && msg.method().find("list_changed") == std::string_view::npos) {
-      relay_->upstream_notification(listings_[index].server, msg, session);
+      relay_->upstream_notification(server, msg, session);
     }
   });
-  u.on_request([this, name = config_.servers[index].name, session](protocol::message msg)
+  u.on_request([this, name = server, session](protocol::message msg)
                    -> asio::awaitable<protocol::rpc_reply> {
     if (relay_ == nullptr) {
       if (unrouted_) co_return unrouted_(msg);
@@ -200,19 +229,67 @@ asio::awaitable<bool> gateway::ensure_started(json client_capabilities,
 }
 
 asio::awaitable<void> gateway::start(json client_capabilities) {
+  start_capabilities_ = client_capabilities;
   co_await supervisor_.start_all(std::move(client_capabilities));
   std::vector<std::size_t> indices(listings_.size());
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
-  co_await io::parallel_for_each(indices, [this](std::size_t i) -> asio::awaitable<void> {
-    co_await fetch(i, all_kinds);
+  const auto upstreams = supervisor_.all();
+  co_await io::parallel_for_each(indices, [this, &upstreams](std::size_t i) -> asio::awaitable<void> {
+    co_await fetch(upstreams[i], listings_[i], all_kinds);
   });
   rebuild();
   ready_.set();
 }
 
-asio::awaitable<void> gateway::fetch(std::size_t index, std::set<ns::entry_kind> kinds) {
-  auto& u = supervisor_.all()[index];
-  auto& listing = listings_[index];
+asio::awaitable<void> gateway::reload(config::config next) {
+  if (!ready_.is_set() || stopping_) co_return;
+  std::vector<std::shared_ptr<upstream::upstream>> upstreams;
+  std::vector<ns::upstream_listing> listings;
+  std::vector<std::size_t> fresh;  // positions of upstreams to start
+  std::vector<std::shared_ptr<upstream::upstream>> retired;
+  const auto current = supervisor_.all();
+  for (const auto& server : next.servers) {
+    const auto i = index_of(server.name);
+    if (i != std::string::npos && same_launch(config_.servers[i], server)) {
+      upstreams.push_back(current[i]);
+      listings.push_back(listing_for(server, &listings_[i]));
+      continue;
+    }
+    if (i != std::string::npos) retired.push_back(current[i]);
+    auto u = supervisor_.spawn(server);
+    wire(server.name, *u, 0);
+    fresh.push_back(upstreams.size());
+    upstreams.push_back(std::move(u));
+    listings.push_back(listing_for(server, nullptr));
+  }
+  for (std::size_t i = 0; i < config_.servers.size(); ++i) {
+    bool kept = false;
+    for (const auto& server : next.servers) kept = kept || server.name == config_.servers[i].name;
+    if (!kept) retired.push_back(current[i]);
+  }
+  spdlog::info("reload: {} upstream{} to start, {} to retire", fresh.size(),
+               fresh.size() == 1 ? "" : "s", retired.size());
+  co_await io::parallel_for_each(fresh, [&](std::size_t j) -> asio::awaitable<void> {
+    if (co_await upstreams[j]->start(start_capabilities_)) {
+      co_await fetch(upstreams[j], listings[j], all_kinds);
+    }
+  });
+  if (stopping_) co_return;
+  config_ = std::move(next);
+  supervisor_.replace(std::move(upstreams));
+  listings_ = std::move(listings);
+  load_policy();
+  rebuild();
+  spdlog::info("reload: done; catalog has {} tools", catalog_->tools().size());
+  // Retired upstreams finish the calls they have, within their deadline, then stop.
+  co_await io::parallel_for_each(retired, [](std::shared_ptr<upstream::upstream>& u) -> asio::awaitable<void> {
+    co_await u->drain();
+    co_await u->stop(milliseconds(1800));
+  });
+}
+
+asio::awaitable<void> gateway::fetch(std::shared_ptr<upstream::upstream> u, ns::upstream_listing& listing,
+                                     std::set<ns::entry_kind> kinds) {
   for (const auto& spec : list_specs) {
     if (kinds.count(spec.kind) == 0) continue;
     auto& items = items_of(listing, spec.kind);
@@ -237,7 +314,7 @@ asio::awaitable<void> gateway::fetch(std::size_t index, std::set<ns::entry_kind>
   }
 }
 
-void gateway::on_notification(std::size_t index, const protocol::message& msg) {
+void gateway::on_notification(const std::string& server, const protocol::message& msg) {
   const auto method = msg.method();
   std::set<ns::entry_kind> kinds;
   if (method == "notifications/tools/list_changed") {
@@ -247,24 +324,32 @@ void gateway::on_notification(std::size_t index, const protocol::message& msg) {
   } else if (method == "notifications/resources/list_changed") {
     kinds = {ns::entry_kind::resource, ns::entry_kind::resource_template};
   } else {
-    if (relay_ != nullptr) relay_->upstream_notification(listings_[index].server, msg, 0);
+    if (relay_ != nullptr) relay_->upstream_notification(server, msg, 0);
     return;
   }
-  spdlog::debug("[{}] {}", listings_[index].server, method);
-  pending_refresh_[index].insert(kinds.begin(), kinds.end());
-  if (!refreshing_[index]) asio::co_spawn(executor_, refresh(index), asio::detached);
+  spdlog::debug("[{}] {}", server, method);
+  pending_refresh_[server].insert(kinds.begin(), kinds.end());
+  if (refreshing_.count(server) == 0) asio::co_spawn(executor_, refresh(server), asio::detached);
 }
 
-asio::awaitable<void> gateway::refresh(std::size_t index) {
-  refreshing_[index] = true;
+asio::awaitable<void> gateway::refresh(std::string server) {
+  refreshing_.insert(server);
   // Changes announced during start-up are picked up once the first catalog exists.
   co_await ready_.wait_until(start_deadline_);
-  while (!pending_refresh_[index].empty() && !stopping_) {
-    auto kinds = std::exchange(pending_refresh_[index], {});
-    co_await fetch(index, kinds);
+  while (!pending_refresh_[server].empty() && !stopping_) {
+    auto kinds = std::exchange(pending_refresh_[server], {});
+    const auto i = index_of(server);
+    if (i == std::string::npos) break;
+    // The listing is fetched into a copy: a reload may replace listings_ meanwhile.
+    auto listing = listings_[i];
+    const auto u = supervisor_.all()[i];
+    co_await fetch(u, listing, kinds);
+    const auto j = index_of(server);
+    if (j == std::string::npos || supervisor_.all()[j] != u) break;
+    listings_[j] = listing_for(config_.servers[j], &listing);
     rebuild();
   }
-  refreshing_[index] = false;
+  refreshing_.erase(server);
 }
 
 void gateway::rebuild() {
@@ -330,10 +415,10 @@ protocol::rpc_peer* gateway::peer(std::string_view server, std::uint64_t session
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     if (config_.servers[i].name != server) continue;
     if (session == 0 || !config_.servers[i].isolated) return supervisor_.all()[i].get();
-    auto& slot = instances_[{i, session}];
+    auto& slot = instances_[{config_.servers[i].name, session}];
     if (!slot) {
-      auto instance = supervisor_.spawn(i);
-      wire(i, *instance, session);
+      auto instance = supervisor_.spawn(config_.servers[i]);
+      wire(config_.servers[i].name, *instance, session);
       slot = std::make_shared<session_instance>(std::move(instance), session_capabilities);
     }
     return slot.get();

@@ -30,6 +30,11 @@ class gateway final : public proxy::backend {
   void on_unrouted_request(request_handler handler) { unrouted_ = std::move(handler); }
   // Starts every child process now, ahead of the host's initialize.
   boost::asio::awaitable<void> launch();
+  // Applies a new, already validated config while serving: only servers whose launch
+  // settings changed restart (new ones start, removed ones stop once their calls in flight
+  // are answered); naming, policy, overrides and pinning apply at once; the catalog is
+  // swapped and hosts hear list_changed. Groups, limits and HTTP settings need a restart.
+  boost::asio::awaitable<void> reload(config::config next);
   boost::asio::awaitable<void> stop(std::chrono::milliseconds budget);
 
   boost::asio::awaitable<bool> ensure_started(protocol::json client_capabilities,
@@ -56,33 +61,39 @@ class gateway final : public proxy::backend {
 
  private:
   boost::asio::awaitable<void> start(protocol::json client_capabilities);
-  // Fetches `kinds` of upstream `index` into its listing (empty when it cannot).
-  boost::asio::awaitable<void> fetch(std::size_t index, std::set<ns::entry_kind> kinds);
+  // Fetches `kinds` of upstream `u` into `listing` (emptied when it cannot).
+  static boost::asio::awaitable<void> fetch(std::shared_ptr<upstream::upstream> u,
+                                            ns::upstream_listing& listing,
+                                            std::set<ns::entry_kind> kinds);
   // Refetches after list_changed; bursts for one upstream coalesce into one refetch.
-  boost::asio::awaitable<void> refresh(std::size_t index);
-  void on_notification(std::size_t index, const protocol::message& msg);
-  void wire(std::size_t index, upstream::upstream& u, std::uint64_t session);
+  boost::asio::awaitable<void> refresh(std::string server);
+  void on_notification(const std::string& server, const protocol::message& msg);
+  void wire(const std::string& server, upstream::upstream& u, std::uint64_t session);
+  // Position of `server` in the current config, or npos.
+  [[nodiscard]] std::size_t index_of(std::string_view server) const;
+  void load_policy();
   // Builds a catalog from the listings; swaps it in when a host would see a difference.
   void rebuild();
 
   boost::asio::any_io_executor executor_;
-  const config::config& config_;
+  config::config config_;
   upstream::supervisor supervisor_;
   proxy::relay* relay_ = nullptr;
   request_handler unrouted_;
   std::vector<ns::upstream_listing> listings_;
   std::vector<ns::tool_override> overrides_;
   protocol::json lock_;  // pinning: the lock file's content (null: pinning off)
-  std::vector<std::set<ns::entry_kind>> pending_refresh_;
-  std::vector<bool> refreshing_;
+  std::map<std::string, std::set<ns::entry_kind>> pending_refresh_;
+  std::set<std::string> refreshing_;
+  protocol::json start_capabilities_;  // what upstreams were started with (for reloads)
   std::shared_ptr<const ns::catalog> catalog_ = std::make_shared<ns::catalog>();
   std::uint64_t generation_ = 0;
   bool started_ = false;
   bool stopping_ = false;
   bool refused_ = false;
   std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
-  // Per-session instances of `isolation: session` servers, by (server index, session).
-  std::map<std::pair<std::size_t, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
+  // Per-session instances of `isolation: session` servers, by (server, session).
+  std::map<std::pair<std::string, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
   io::event ready_;
   std::chrono::steady_clock::time_point start_deadline_;
 };

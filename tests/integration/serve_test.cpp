@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 
 #include "serve_fixture.hpp"
@@ -445,6 +446,66 @@ TEST_F(serve_test, over_the_tool_cap_meta_tools_stand_in_for_the_catalog) {
   const auto ran = call(h, "call_tool", {{"name", "alpha__gen-00042"}, {"arguments", json::object()}});
   EXPECT_EQ(text_of(ran), "gen-00042");
   EXPECT_EQ(call(h, "call_tool", {{"name", "alpha__nope"}})["result"]["isError"], true);
+}
+
+// Waits for the next notifications/tools/list_changed, keeping other messages for later.
+bool await_list_changed(host_process& h) {
+  std::vector<json> others;
+  bool seen = false;
+  while (!seen) {
+    auto m = h.read(20s);
+    if (!m) break;
+    if (m->value("method", "") == "notifications/tools/list_changed") {
+      seen = true;
+    } else {
+      others.push_back(std::move(*m));
+    }
+  }
+  for (auto& m : others) h.stash(std::move(m));
+  return seen;
+}
+
+TEST_F(serve_test, editing_the_config_reloads_it_while_a_call_is_in_flight) {
+  auto& h = start({{"alpha", {"--pid-file", pid_file("alpha")}}, {"gamma", {"--pid-file", pid_file("gamma")}}});
+  h.initialize();
+  const auto alpha_pid = read_pid_file(pid_file("alpha"), 10s);
+  ASSERT_TRUE(alpha_pid);
+  h.send({{"jsonrpc", "2.0"}, {"id", "inflight"}, {"method", "tools/call"},
+          {"params", {{"name", "gamma__slow"}, {"arguments", {{"ms", 700}, {"text", "finished"}}}}}});
+  EXPECT_EQ(h.request("ping")["result"], json::object());
+
+  // A broken edit is refused and logged; the running config keeps serving.
+  const auto config_path = dir_.path() + "/manifold.yaml";
+  std::filesystem::rename(dir_.write("next.yaml", "servers: [oops\n"), config_path);
+  ASSERT_TRUE(h.wait_for_stderr("is invalid; the running config stays", 20s)) << h.stderr_text();
+  // Then a real edit: alpha unchanged, gamma removed, beta added (an editor's rename).
+  std::filesystem::rename(dir_.write("next.yaml", config_for({{"alpha", {"--pid-file", pid_file("alpha")}}, {"beta", {}}})),
+                          config_path);
+  ASSERT_TRUE(await_list_changed(h)) << h.stderr_text();
+  const auto list = h.request("tools/list");
+  std::set<std::string> names;
+  for (const auto& t : list["result"]["tools"]) names.insert(t["name"].get<std::string>());
+  EXPECT_TRUE(names.count("alpha__echo"));
+  EXPECT_TRUE(names.count("beta__echo"));
+  EXPECT_FALSE(names.count("gamma__echo"));
+  EXPECT_EQ(text_of(call(h, "beta__echo", {{"text", "new"}})), "new");
+  EXPECT_EQ(call(h, "gamma__echo")["error"]["code"], -32602);
+  // The call that was in flight on the removed server is answered, not cut off.
+  const auto inflight = h.wait_for_response("inflight", 20s);
+  ASSERT_TRUE(inflight);
+  EXPECT_EQ(text_of(*inflight), "finished");
+  // alpha did not restart: same process.
+  EXPECT_TRUE(process_alive(*alpha_pid));
+  const auto err = h.stderr_text();
+  EXPECT_NE(err.find("reload: 1 upstream to start, 1 to retire"), std::string::npos) << err;
+}
+
+TEST_F(serve_test, sighup_reloads_the_config) {
+  auto& h = start({{"alpha", {}}});
+  h.initialize();
+  h.kill_now(SIGHUP);
+  EXPECT_TRUE(h.wait_for_stderr("reload: 0 upstreams to start, 0 to retire", 20s)) << h.stderr_text();
+  EXPECT_EQ(text_of(call(h, "alpha__echo", {{"text", "still serving"}})), "still serving");
 }
 
 TEST_F(serve_test, stderr_of_upstreams_is_logged_with_their_name) {

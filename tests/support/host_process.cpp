@@ -199,6 +199,21 @@ std::string host_process::stderr_text() const {
   return s.str();
 }
 
+bool host_process::wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto deadline = clock::now() + timeout;
+  const int fd = ::inotify_init1(IN_CLOEXEC);
+  ::inotify_add_watch(fd, stderr_path_.c_str(), IN_MODIFY);
+  bool found = false;
+  while (!(found = stderr_text().find(text) != std::string::npos)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) break;
+    std::array<char, 4096> buf{};
+    [[maybe_unused]] const auto n = ::read(fd, buf.data(), buf.size());
+  }
+  ::close(fd);
+  return found;
+}
+
 temp_dir::temp_dir() {
   char tmpl[] = "/tmp/manifold-test-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");

@@ -38,6 +38,8 @@ class host_process {
   // initialize + notifications/initialized; returns the initialize result.
   json initialize(const std::string& version = "2025-11-25", json capabilities = json::object());
 
+  // Puts a message back, to be read again before anything new.
+  void stash(json message) { stash_.push_back(std::move(message)); }
   // Everything the process writes on stdout until it closes it (or the deadline).
   std::string read_all_raw(std::chrono::milliseconds timeout);
 
@@ -46,6 +48,8 @@ class host_process {
   void kill_now(int signal);
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] std::string stderr_text() const;
+  // Waits (inotify on the stderr file, no polling) until stderr contains `text`.
+  bool wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const;
   [[nodiscard]] bool stdout_closed() const { return eof_; }
 
  private:

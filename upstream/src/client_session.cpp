@@ -1,4 +1,7 @@
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
@@ -163,6 +166,15 @@ class client_session final : public upstream, public std::enable_shared_from_thi
                                         " pages",
                                     std::nullopt};
     co_return out;
+  }
+
+  asio::awaitable<void> drain() override {
+    // Bounded: the longest a request can take is the configured timeout.
+    const auto deadline = clock::now() + server_.timeout;
+    while (requests_.in_flight() > 0 && clock::now() < deadline) {
+      asio::steady_timer tick(executor_, milliseconds(20));
+      co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 
   asio::awaitable<void> stop(milliseconds budget) override {

@@ -14,14 +14,13 @@ namespace asio = boost::asio;
 
 
 supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg)
-    : executor_(std::move(executor)), config_(cfg) {
-  for (std::size_t i = 0; i < cfg.servers.size(); ++i) upstreams_.push_back(spawn(i));
+    : executor_(std::move(executor)), max_message_bytes_(cfg.limits.max_message_bytes) {
+  for (const auto& server : cfg.servers) upstreams_.push_back(spawn(server));
 }
 
-std::shared_ptr<upstream> supervisor::spawn(std::size_t index) const {
-  const auto& server = config_.servers.at(index);
+std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server) const {
   std::unique_ptr<transport> link;
-  const auto limit = config_.limits.max_message_bytes;
+  const auto limit = max_message_bytes_;
   const bool websocket = server.transport == config::transport_kind::websocket ||
                          server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
   if (!server.command.empty()) {

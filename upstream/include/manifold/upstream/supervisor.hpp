@@ -30,15 +30,17 @@ class supervisor {
   boost::asio::awaitable<void> stop_all(std::chrono::milliseconds budget);
 
   [[nodiscard]] std::shared_ptr<upstream> find(std::string_view server) const;
-  // A new, unstarted instance of server `index` (for per-session isolation); the caller
-  // owns it and stops it.
-  [[nodiscard]] std::shared_ptr<upstream> spawn(std::size_t index) const;
+  // A new, unstarted instance of `server` (per-session isolation, reload); the caller owns
+  // it and stops it.
+  [[nodiscard]] std::shared_ptr<upstream> spawn(const config::server_config& server) const;
+  // The set changes (config reload): `next` in the new config order.
+  void replace(std::vector<std::shared_ptr<upstream>> next) { upstreams_ = std::move(next); }
   // In config order.
   [[nodiscard]] const std::vector<std::shared_ptr<upstream>>& all() const { return upstreams_; }
 
  private:
   boost::asio::any_io_executor executor_;
-  const config::config& config_;
+  std::size_t max_message_bytes_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
 };
 

@@ -60,6 +60,8 @@ class upstream : public protocol::rpc_peer {
   virtual boost::asio::awaitable<bool> start(json client_capabilities) = 0;
   // `method` (e.g. tools/list) followed across every nextCursor; `key` names the array.
   virtual boost::asio::awaitable<list_outcome> list_all(std::string method, std::string key) = 0;
+  // Waits until no request is in flight (each is bounded by its own deadline).
+  virtual boost::asio::awaitable<void> drain() = 0;
   // Ends the session within `budget`; in-flight requests fail with connection_closed.
   virtual boost::asio::awaitable<void> stop(std::chrono::milliseconds budget) = 0;
   virtual void on_notification(notification_handler handler) = 0;
