@@ -235,6 +235,8 @@ class session final : public host_session,
       self->send(out.error ? protocol::make_error(msg.id(), *out.error)
                            : protocol::make_result(msg.id(), std::move(*out.result)),
                  msg.id());
+    } else if (!self->stopped_) {
+      self->link_->end_related(msg.id());  // cancelled: no response, and its stream ends
     }
     if (self->in_flight_.empty() && self->closing_) self->drained_.set();
   }

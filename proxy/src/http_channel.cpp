@@ -85,6 +85,18 @@ void http_channel::send_related(std::string message, const protocol::json& reque
   standalone_->push(std::move(message));
 }
 
+void http_channel::end_related(const protocol::json& request_id) {
+  const auto key = request_id.dump();
+  if (const auto slot = json_waiting_.find(key); slot != json_waiting_.end()) {
+    slot->second->ready.set();  // no response: the handler answers 202
+    json_waiting_.erase(slot);
+  }
+  if (const auto stream = stream_waiting_.find(key); stream != stream_waiting_.end()) {
+    stream->second->finish();
+    stream_waiting_.erase(stream);
+  }
+}
+
 asio::awaitable<std::optional<protocol::frame>> http_channel::receive() {
   co_return co_await inbound_.pop();
 }

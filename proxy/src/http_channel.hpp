@@ -41,6 +41,7 @@ class http_channel final : public protocol::channel {
   // --- protocol::channel ---
   void send(std::string message) override;
   void send_related(std::string message, const protocol::json& request_id) override;
+  void end_related(const protocol::json& request_id) override;
   boost::asio::awaitable<std::optional<protocol::frame>> receive() override;
   boost::asio::awaitable<bool> flush(std::chrono::steady_clock::time_point) override { co_return true; }
   void close_outbound() override { close(); }

@@ -325,8 +325,11 @@ class server_impl final : public http_server {
       session->channel->push_inbound(std::string(req.body()));
       co_await slot->ready.wait_until(clock::time_point::max());
       if (!slot->response) {
-        co_return co_await respond_error(stream, v, keep, http::status::not_found,
-                                         error_code::invalid_request, "the session ended");
+        if (session->channel->closed()) {
+          co_return co_await respond_error(stream, v, keep, http::status::not_found,
+                                           error_code::invalid_request, "the session ended");
+        }
+        co_return co_await respond(stream, req, http::status::accepted, "", "");  // cancelled
       }
       header_list headers;
       headers.emplace_back("Mcp-Session-Id", session->id);

@@ -181,6 +181,26 @@ await run('e2e_http_host', async () => {
     assert.equal(replayed.at(-1).id, 'long');
     assert.match(replayed.at(-1).result.content[0].text, /Long running operation completed/);
 
+    // A request the host cancels gets no response, and its SSE stream ends.
+    let primed;
+    const streamOpen = new Promise((r) => { primed = r; });
+    const cancelled = new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: '/mcp', agent: false,
+        headers: { ...json, 'mcp-session-id': rsid } }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; primed(); });
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ jsonrpc: '2.0', id: 'doomed', method: 'tools/call', params: {
+        name: 'everything__trigger-long-running-operation', arguments: { duration: 5, steps: 5 } } }));
+    });
+    await streamOpen;  // the call is in flight (its priming event arrived)
+    await raw(p, { headers: { ...json, 'mcp-session-id': rsid }, body: JSON.stringify({ jsonrpc: '2.0',
+      method: 'notifications/cancelled', params: { requestId: 'doomed', reason: 'changed my mind' } }) });
+    const cancelledBody = await cancelled;
+    assert.ok(!cancelledBody.includes('"result"'), cancelledBody);
+
     // A client that sends half a request and stalls is cut off after read_timeout.
     const closed = await new Promise((resolve) => {
       const sock = net.connect(p, '127.0.0.1', () => sock.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n'));

@@ -34,6 +34,9 @@ class channel {
   }
   // The next inbound frame, or nullopt once the peer has closed its side.
   virtual boost::asio::awaitable<std::optional<frame>> receive() = 0;
+  // The host request `request_id` will get no response (the host cancelled it): transports
+  // with a stream per request end that stream.
+  virtual void end_related(const json& request_id) { (void)request_id; }
   // Stops sending: messages already queued are written, then the outbound side closes.
   virtual void close_outbound() = 0;
   // Waits until every queued message is written (or can never be). False at the deadline.
