@@ -11,6 +11,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <deque>
@@ -19,6 +21,7 @@
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/frame_queue.hpp"
+#include "manifold/io/ws_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
 
@@ -655,11 +658,6 @@ std::unique_ptr<transport> make_http_transport(asio::any_io_executor executor,
 }
 
 }  // namespace manifold::upstream
-
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-
-#include "manifold/io/ws_channel.hpp"
 
 namespace manifold::upstream {
 
