@@ -149,12 +149,9 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     closed_ = true;
     if (!session_id_.empty() && !legacy_) {
       // DELETE ends the session; best effort within the budget.
-      asio::steady_timer deadline(executor_, budget);
       http::request<http::empty_body> req{http::verb::delete_, url_.target, 11};
       decorate(req);
-      auto [ok, status] = co_await exchange_empty(std::move(req), budget);
-      (void)ok;
-      (void)status;
+      co_await exchange_empty(std::move(req), budget);
     }
     inbox_.close();
     for (auto& c : idle_) close_stream(*c);
@@ -475,7 +472,6 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       close_stream(*c);
       co_return std::pair{false, last_id};
     }
-    get_connection_ = &lowest(c->stream);
     protocol::sse_parser events(max_message_);
     bool answered = false;
     co_await read_body(*c, parser, [&](std::string_view bytes) {
@@ -486,7 +482,6 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       }
       return !events.error() && !closed_;
     });
-    get_connection_ = nullptr;
     close_stream(*c);
     co_return std::pair{answered, events.last_event_id().empty() ? last_id : events.last_event_id()};
   }
@@ -598,7 +593,6 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   bool listening_ = false;
   bool get_unsupported_ = false;
   bool retried_stale_ = false;
-  beast::tcp_stream* get_connection_ = nullptr;
   std::vector<std::unique_ptr<connection>> idle_;
   std::string session_id_;
   std::string protocol_version_;
