@@ -13,6 +13,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <unordered_map>
 
 #include "http_channel.hpp"
@@ -123,6 +124,10 @@ class server_impl final : public http_server {
         spdlog::warn("http: accept failed: {}", ec.message());
         continue;
       }
+      // Replies leave as several small writes (headers, SSE events, the last chunk): without
+      // TCP_NODELAY Nagle holds each behind the peer's delayed ACK, some 40 ms a reply.
+      boost::system::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       asio::co_spawn(executor_, serve_connection(std::move(socket)), asio::detached);
     }
   }
@@ -425,18 +430,27 @@ class server_impl final : public http_server {
     if (!legacy) res.set("Mcp-Session-Id", session_id);
     res.keep_alive(req.keep_alive());
     res.chunked(true);
-    http::response_serializer<http::empty_body> serializer{res};
-    auto [hec, hn] = co_await http::async_write_header(stream, serializer, use_tuple);
-    if (hec) co_return false;
+    // The header and the priming event leave in one write, and the last events with the
+    // final chunk in another: a quick reply costs two writes, not four.
+    std::ostringstream head;
+    head << res.base();
+    const std::string header_text = head.str();
     // The priming event: an id to resume from, and how long a client waits before resuming.
     if (prime) {
       prelude += "id: " + events->event_id(events->last_seq()) + "\nretry: " +
                  std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
     }
-    if (!prelude.empty() && !co_await write_chunk(stream, prelude)) co_return false;
+    if (prelude.empty()) {
+      if (auto [ec, n] = co_await asio::async_write(stream, asio::buffer(header_text), use_tuple); ec) co_return false;
+    } else {
+      auto [ec, n] = co_await asio::async_write(
+          stream, beast::buffers_cat(asio::buffer(header_text), http::make_chunk(asio::buffer(prelude))), use_tuple);
+      if (ec) co_return false;
+    }
     const auto owner = events->attach();
     auto last = after;
     bool alive = true;
+    bool ended = false;  // the final chunk is written
     while (alive && events->owned_by(owner)) {
       const auto pending = events->since(last);
       if (!pending.empty()) {
@@ -445,8 +459,16 @@ class server_impl final : public http_server {
           if (!legacy) text += "id: " + events->event_id(e.seq) + "\n";
           text += "event: message\ndata: " + e.data + "\n\n";
         }
-        alive = co_await write_chunk(stream, text);
+        if (events->finished() && !stopped_) {
+          auto [ec, n] = co_await asio::async_write(
+              stream, beast::buffers_cat(http::make_chunk(asio::buffer(text)), http::make_chunk_last()), use_tuple);
+          alive = !ec;
+          ended = true;
+        } else {
+          alive = co_await write_chunk(stream, text);
+        }
         if (alive) last = events->delivered = pending.back().seq;
+        if (ended) break;
         continue;
       }
       if (events->finished() || stopped_) break;
@@ -458,6 +480,7 @@ class server_impl final : public http_server {
     if (!events->owned_by(owner)) co_return false;  // resumed elsewhere: drop this connection
     events->detach(owner);
     if (!alive) co_return false;
+    if (ended) co_return true;
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
     co_return !ec;
   }

@@ -86,6 +86,8 @@ asio::awaitable<void> connect_stream(Stream& stream, const target_url& where, mi
   tcp_layer.expires_after(timeout);
   auto [cec, ep] = co_await tcp_layer.async_connect(results, use_tuple);
   if (cec) throw std::runtime_error("cannot connect to " + where.host + ":" + where.port + ": " + cec.message());
+  boost::system::error_code nodelay_ec;  // small writes must not wait for delayed ACKs
+  tcp_layer.socket().set_option(tcp::no_delay(true), nodelay_ec);
   if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
     if (!set_server_name(stream.native_handle(), where.host)) {
       throw std::runtime_error("TLS: cannot set the server name");

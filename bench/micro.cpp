@@ -1,0 +1,221 @@
+// Google Benchmark micro-benchmarks for the hot paths of a relayed call: framing, JSON-RPC
+// parse and serialize, request id remapping, task id and URI remapping, catalog build and
+// lookup, and policy evaluation.
+#include <benchmark/benchmark.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <string>
+#include <vector>
+
+#include "manifold/io/request_tracker.hpp"
+#include "manifold/namespace/catalog.hpp"
+#include "manifold/namespace/naming.hpp"
+#include "manifold/namespace/task_ids.hpp"
+#include "manifold/protocol/json_rpc.hpp"
+#include "manifold/protocol/line_framer.hpp"
+#include "manifold/proxy/relay.hpp"
+
+namespace asio = boost::asio;
+namespace ns = manifold::ns;
+namespace protocol = manifold::protocol;
+using protocol::json;
+
+namespace {
+
+const std::string call_text =
+    R"({"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"everything__echo",)"
+    R"("arguments":{"text":"hello manifold"},"_meta":{"progressToken":"tok-7"}}})";
+const std::string reply_text =
+    R"({"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Echo: hello manifold"}]}})";
+
+// Bytes of a pipe read: many messages, split at arbitrary points.
+void BM_LineFramer(benchmark::State& state) {
+  std::string stream;
+  for (int i = 0; i < 64; ++i) stream += reply_text + "\n";
+  const auto chunk = static_cast<std::size_t>(state.range(0));
+  std::size_t frames = 0;
+  for (auto _ : state) {
+    protocol::line_framer framer;
+    for (std::size_t at = 0; at < stream.size(); at += chunk) {
+      framer.append(std::string_view(stream).substr(at, chunk));
+      while (auto f = framer.next()) {
+        benchmark::DoNotOptimize(f->text.data());
+        ++frames;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(frames));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+}
+BENCHMARK(BM_LineFramer)->Arg(512)->Arg(65536);
+
+void BM_ParseRequest(benchmark::State& state) {
+  for (auto _ : state) {
+    auto outcome = protocol::parse_message(call_text);
+    benchmark::DoNotOptimize(outcome.msg);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseRequest);
+
+void BM_ParseReply(benchmark::State& state) {
+  for (auto _ : state) {
+    auto outcome = protocol::parse_message(reply_text);
+    benchmark::DoNotOptimize(outcome.msg);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseReply);
+
+void BM_SerializeReply(benchmark::State& state) {
+  const json reply = json::parse(reply_text);
+  for (auto _ : state) {
+    auto text = protocol::serialize(reply);
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SerializeReply);
+
+// The upstream side of a relayed call's id mapping: mint an id, wait for it, deliver the
+// reply that carries it, resume the waiter.
+void BM_RequestIdRoundTrip(benchmark::State& state) {
+  asio::io_context io;
+  manifold::io::request_tracker tracker;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  const json result = json::parse(reply_text)["result"];
+  std::size_t replied = 0;
+  for (auto _ : state) {
+    const auto id = tracker.next_id();
+    asio::co_spawn(io, [&, id]() -> asio::awaitable<void> {
+      auto r = co_await tracker.wait(id, deadline);
+      if (r.how == manifold::io::request_tracker::outcome::replied) ++replied;
+    }, asio::detached);
+    io.poll();
+    tracker.deliver(json(id), protocol::rpc_reply{result, std::nullopt});
+    io.poll();
+    io.restart();
+  }
+  if (replied != static_cast<std::size_t>(state.iterations())) state.SkipWithError("a reply was lost");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RequestIdRoundTrip);
+
+void BM_TaskIdRemap(benchmark::State& state) {
+  for (auto _ : state) {
+    auto exposed = ns::expose_task_id("everything", "786512e2-9e0d-44bd-8f29-789f320fe840");
+    auto back = ns::resolve_task_id(exposed);
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TaskIdRemap);
+
+std::vector<ns::upstream_listing> listings(std::size_t servers, std::size_t tools_each) {
+  std::vector<ns::upstream_listing> out;
+  for (std::size_t s = 0; s < servers; ++s) {
+    ns::upstream_listing u;
+    u.server = "server" + std::to_string(s);
+    u.namespace_ = u.server;
+    for (std::size_t t = 0; t < tools_each; ++t) {
+      u.tools.push_back(json{{"name", "tool_" + std::to_string(t)},
+                             {"description", "Generated tool number " + std::to_string(t)},
+                             {"inputSchema", {{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}}}});
+    }
+    u.resources.push_back(json{{"uri", "file:///srv/" + u.server + "/readme.md"}, {"name", "readme"}});
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+// 100 upstreams x 500 tools = 50,000 tools, prefixed (the default).
+void BM_CatalogBuild(benchmark::State& state) {
+  const auto input = listings(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  ns::naming_options naming;
+  for (auto _ : state) {
+    auto c = ns::build_catalog(input, naming);
+    benchmark::DoNotOptimize(c.tools().data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));
+}
+BENCHMARK(BM_CatalogBuild)->Args({10, 50})->Args({100, 500})->Unit(benchmark::kMillisecond);
+
+// The same, with prefix `when_needed`: every name collides across servers.
+void BM_CatalogBuildWhenNeeded(benchmark::State& state) {
+  const auto input = listings(100, 500);
+  ns::naming_options naming;
+  naming.prefix = ns::prefix_mode::when_needed;
+  for (auto _ : state) {
+    auto c = ns::build_catalog(input, naming);
+    benchmark::DoNotOptimize(c.tools().data());
+  }
+  state.SetItemsProcessed(state.iterations() * 50000);
+}
+BENCHMARK(BM_CatalogBuildWhenNeeded)->Unit(benchmark::kMillisecond);
+
+// Routing a call: exposed name -> upstream and original name, in a 50,000-tool catalog.
+void BM_CatalogFindTool(benchmark::State& state) {
+  const auto c = ns::build_catalog(listings(100, 500), ns::naming_options{});
+  std::vector<std::string> names;
+  for (int i = 0; i < 1024; ++i) names.push_back("server" + std::to_string(i % 100) + "__tool_" + std::to_string((i * 7) % 500));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto* e = c.find_tool(names[i++ & 1023]);
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CatalogFindTool);
+
+// Resource URIs both ways: the host-visible URI and back to the upstream's.
+void BM_UriRemap(benchmark::State& state) {
+  const auto c = ns::build_catalog(listings(100, 1), ns::naming_options{});
+  for (auto _ : state) {
+    auto exposed = c.expose_uri("server57", "file:///srv/server57/readme.md");
+    auto back = c.resolve_uri(exposed);
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_UriRemap);
+
+// A server's tool policy (allow/deny globs) applied to one name.
+void BM_PolicyFilter(benchmark::State& state) {
+  ns::entry_filter filter;
+  filter.allow = {"get_*", "list_*", "describe_*", "kubectl_*"};
+  filter.deny = {"*delete*", "*secret*", "kubectl_exec*"};
+  const std::vector<std::string> names = {"kubectl_get_pods", "kubectl_delete_pod", "list_buckets",
+                                          "kubectl_exec", "put_object", "get_secret_value"};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    std::string rule;
+    const bool ok = ns::passes(filter, names[i++ % names.size()], "tools", &rule);
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PolicyFilter);
+
+// A group's include/exclude globs (what one HTTP endpoint may see and call).
+void BM_GroupAdmits(benchmark::State& state) {
+  manifold::proxy::group_view group;
+  group.name = "readonly";
+  group.include = {"k8s__get_*", "k8s__list_*", "aws__describe_*", "github__*"};
+  group.exclude = {"*delete*", "github__merge_*"};
+  const std::vector<std::string> names = {"k8s__get_pods", "k8s__delete_pod", "aws__describe_instances",
+                                          "github__merge_pull_request", "github__list_issues", "helm__install"};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const bool ok = group.admits(names[i++ % names.size()]);
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GroupAdmits);
+
+}  // namespace
+
+BENCHMARK_MAIN();
