@@ -422,7 +422,7 @@ class reader {
     for_each_key(
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
-         "startup_timeout", "isolation", "priority", "tools", "prompts", "resources"},
+         "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -489,6 +489,8 @@ class reader {
                 fail(value, child, "isolation must be `shared` or `session`");
               }
             }
+          } else if (k == "oauth") {
+            read_oauth(value, child, out.oauth);
           } else if (k == "timeout") {
             if (auto d = duration_value(value, child)) out.timeout = *d;
           } else {
@@ -524,6 +526,48 @@ class reader {
       return false;
     }
     return true;
+  }
+
+  // `oauth: false`, or a map of the oauth_config fields.
+  void read_oauth(const YAML::Node& node, const std::string& path, oauth_config& out) {
+    if (node.IsScalar()) {
+      if (node.Scalar() == "false" || node.Scalar() == "true") {
+        out.enabled = node.Scalar() == "true";
+      } else {
+        fail(node, path, "oauth is `false`, `true` or a map");
+      }
+      return;
+    }
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path,
+                 {"client_id", "client_secret", "client_metadata_url", "client_name", "redirect_uri",
+                  "authorize_timeout"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "authorize_timeout") {
+                     if (auto d = duration_value(value, child)) out.authorize_timeout = *d;
+                     return;
+                   }
+                   auto v = string_value(value, child);
+                   if (!v) return;
+                   if (k == "client_id") {
+                     out.client_id = std::move(*v);
+                   } else if (k == "client_secret") {
+                     out.client_secret = std::move(*v);
+                   } else if (k == "client_metadata_url") {
+                     if (v->rfind("https://", 0) != 0) fail(value, child, "client_metadata_url must be an https URL");
+                     out.client_metadata_url = std::move(*v);
+                   } else if (k == "client_name") {
+                     out.client_name = std::move(*v);
+                   } else {
+                     if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+                       fail(value, child, "redirect_uri must be an http(s) URL");
+                     }
+                     out.redirect_uri = std::move(*v);
+                   }
+                 });
+    if (!out.client_secret.empty() && out.client_id.empty()) {
+      fail(node, path, "client_secret needs client_id");
+    }
   }
 
   // A YAML value as JSON: quoted scalars stay strings; plain ones become null, booleans or

@@ -24,6 +24,7 @@
 #include "manifold/io/ws_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
+#include "manifold/upstream/oauth.hpp"
 
 namespace manifold::upstream {
 
@@ -128,7 +129,16 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       : executor_(std::move(executor)), server_(server), url_(parse_target(server.url)),
         max_message_(max_message), tls_(tls),
         legacy_(server.transport == config::transport_kind::sse),
-        may_fall_back_(server.transport == config::transport_kind::automatic) {}
+        may_fall_back_(server.transport == config::transport_kind::automatic) {
+    // Configured credentials (an Authorization header) are the user's choice; otherwise a
+    // Bearer challenge starts MCP authorization unless it is switched off.
+    const bool own_authorization = std::any_of(server.headers.begin(), server.headers.end(), [](const auto& h) {
+      return beast::iequals(h.first, "authorization");
+    });
+    if (server.oauth.enabled && !own_authorization) {
+      auth_ = std::make_unique<oauth::authorizer>(executor_, server);
+    }
+  }
 
   asio::awaitable<void> open() {
     if (legacy_) co_await open_legacy();
@@ -217,6 +227,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     for (const auto& [name, value] : server_.headers) req.set(name, value);
     if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
     if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+    if (auth_ && !auth_->access_token().empty()) req.set(http::field::authorization, "Bearer " + auth_->access_token());
   }
 
   // The body of a response as it arrives, handed to `on_bytes`; false when it broke.
@@ -289,9 +300,25 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     const bool initialize = message.value("method", std::string()) == "initialize";
     if (initialize) initialize_request_ = body;
+    int authorizations = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const auto outcome = co_await post_once(body, message);
+      auth_challenge challenge;
+      const auto outcome = co_await post_once(body, message, &challenge);
       if (outcome == post_outcome::done) co_return;
+      if (outcome == post_outcome::auth_required) {
+        // 401, or 403 insufficient_scope: authorize (or step up), then send it again. At most
+        // twice for one request: a server that keeps refusing fresh tokens gets an error.
+        std::string why = "the upstream refused the new token too (HTTP " + std::to_string(challenge.status) + ")";
+        if (authorizations++ < 2) {
+          why = co_await auth_->handle_challenge(challenge.status, challenge.header, challenge.token);
+        }
+        if (!why.empty()) {
+          fail_request(message, "upstream '" + server_.name + "' needs authorization: " + why);
+          co_return;
+        }
+        --attempt;
+        continue;
+      }
       if (outcome == post_outcome::fall_back && may_fall_back_ && initialize) {
         spdlog::info("[{}] no Streamable HTTP here; trying the HTTP+SSE transport", server_.name);
         legacy_ = true;
@@ -317,9 +344,16 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     fail_request(message, "upstream '" + server_.name + "' refused the request over HTTP");
   }
 
-  enum class post_outcome { done, session_lost, fall_back, failed };
+  enum class post_outcome { done, session_lost, fall_back, failed, auth_required };
+  // What a 401 or 403 said, for the authorizer.
+  struct auth_challenge {
+    unsigned status = 0;
+    std::string header;  // WWW-Authenticate
+    std::string token;   // the token the request carried
+  };
 
-  asio::awaitable<post_outcome> post_once(const std::string& body, const json& message) {
+  asio::awaitable<post_outcome> post_once(const std::string& body, const json& message,
+                                          auth_challenge* challenge = nullptr) {
     std::unique_ptr<connection> c;
     std::string error;
     try {
@@ -333,6 +367,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     http::request<http::string_body> req{http::verb::post, url_.target, 11};
     decorate(req);
+    const std::string token_used = auth_ ? auth_->access_token() : std::string();
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json, text/event-stream");
     req.keep_alive(true);
@@ -348,7 +383,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       close_stream(*c);
       if (!retried_stale_) {
         retried_stale_ = true;
-        auto again = co_await post_once(body, message);
+        auto again = co_await post_once(body, message, challenge);
         retried_stale_ = false;
         co_return again;
       }
@@ -391,6 +426,14 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (status == 400 || status == 404 || status == 405) {
       if (message.value("method", "") == "initialize") co_return post_outcome::fall_back;
     }
+    if ((status == 401 || status == 403) && auth_ && challenge != nullptr) {
+      const auto header = std::string(parser.get()[http::field::www_authenticate]);
+      if (status == 401 || header.find("insufficient_scope") != std::string::npos) {
+        *challenge = {status, header, token_used};
+        co_return post_outcome::auth_required;
+      }
+    }
+    if (status < 300 && !token_used.empty()) auth_->note_success();
     if (status >= 400) {
       // A JSON-RPC error body is the answer; anything else becomes one.
       if (!sse && !text.empty() && deliver(text, request_key)) co_return post_outcome::done;
@@ -603,6 +646,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   std::string endpoint_;
   std::shared_ptr<io::event> endpoint_ready_;
   std::string end_reason_;
+  std::unique_ptr<oauth::authorizer> auth_;  // null: no MCP authorization for this upstream
 };
 
 template <typename Stream>

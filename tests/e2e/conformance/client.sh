@@ -14,8 +14,27 @@ case "${MCP_CONFORMANCE_SCENARIO:-}" in
   sse-retry)
     exec "$manifold" --log-level warn call --url "$url" test_reconnection ;;
   *)
+    # Everything else, the auth/* scenarios among them: manifold fronting the mock server,
+    # authorizing itself as the server asks (OAuth 2.1 with PKCE), then listing its catalog,
+    # or for scope step-up also calling the tool that needs the wider scope. A client ID
+    # metadata document URL is configured (used only where the authorization server supports
+    # it); pre-registered credentials come from MCP_CONFORMANCE_CONTEXT when the scenario
+    # gives them.
     config=$(mktemp --suffix=.yaml)
     trap 'rm -f "$config"' EXIT
-    printf 'naming:\n  prefix: never\nservers:\n  mock:\n    url: "%s"\n    transport: http\n' "$url" > "$config"
-    "$manifold" --log-level warn catalog --config "$config" --format json ;;
+    {
+      printf 'naming:\n  prefix: never\nservers:\n  mock:\n    url: "%s"\n    transport: http\n' "$url"
+      printf '    oauth:\n      client_metadata_url: "https://conformance-test.local/client-metadata.json"\n'
+      if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
+        node -e '
+          const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT);
+          if (c.client_id) console.log(`      client_id: ${JSON.stringify(c.client_id)}`);
+          if (c.client_secret) console.log(`      client_secret: ${JSON.stringify(c.client_secret)}`);'
+      fi
+    } > "$config"
+    if [ "${MCP_CONFORMANCE_SCENARIO:-}" = auth/scope-step-up ]; then
+      "$manifold" --log-level warn call --config "$config" test-tool --args '{}'
+    else
+      "$manifold" --log-level warn catalog --config "$config" --format json
+    fi ;;
 esac

@@ -58,6 +58,25 @@ struct http_config {
 
 enum class transport_kind { stdio, http, sse, websocket, automatic };
 
+// `servers.<name>.oauth`: how manifold authorizes itself to an HTTP upstream that answers
+// 401 with a Bearer challenge (MCP authorization, OAuth 2.1 with PKCE). Every field is
+// optional: with none, manifold discovers the authorization server and registers itself
+// dynamically. The client identity is tried in the specification's order: `client_id`
+// (pre-registered), `client_metadata_url` (when the server supports client ID metadata
+// documents), dynamic registration.
+struct oauth_config {
+  bool enabled = true;              // `oauth: false`: never authorize, a 401 is an error
+  std::string client_id;            // pre-registered client
+  std::string client_secret;        // its secret (client_secret_basic or _post)
+  std::string client_metadata_url;  // https URL of this client's metadata document
+  std::string client_name = "manifold";  // for dynamic registration
+  // Where the authorization server sends the browser back. A loopback http URL (port 0 picks
+  // one) that manifold listens on while a person authorizes; an authorization server that
+  // redirects at once (no login page) never needs the listener.
+  std::string redirect_uri = "http://127.0.0.1:0/callback";
+  std::chrono::milliseconds authorize_timeout{std::chrono::minutes(5)};  // waiting for a person
+};
+
 struct server_config {
   std::string name;        // the key under `servers:`
   std::string namespace_;  // exposed namespace; defaults to `name`
@@ -70,6 +89,7 @@ struct server_config {
   std::string url;
   transport_kind transport = transport_kind::stdio;
   std::map<std::string, std::string> headers;
+  oauth_config oauth;
 
   int priority = 0;  // for naming.on_collision: priority
   entry_filter_config tools;
