@@ -387,6 +387,22 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
   }
 
   name_index template_index;
+  // Room for everything up front: growing 50,000 entries step by step costs more than
+  // building them.
+  std::size_t tool_count = 0;
+  std::size_t prompt_count = 0;
+  std::size_t resource_count = 0;
+  for (const auto& u : upstreams) {
+    tool_count += u.tools.size();
+    prompt_count += u.prompts.size();
+    resource_count += u.resources.size();
+  }
+  out.tools_.reserve(tool_count);
+  out.tool_index_.reserve(tool_count);
+  out.prompts_.reserve(prompt_count);
+  out.prompt_index_.reserve(prompt_count);
+  out.resources_.reserve(resource_count);
+  out.resource_index_.reserve(resource_count);
   catalog_parts parts{out.collisions_, out.rejected_, out.filtered_, upstreams};
   kind_builder tools(entry_kind::tool, "name", naming, out.tools_, out.tool_index_, parts);
   kind_builder prompts(entry_kind::prompt, "name", naming, out.prompts_, out.prompt_index_, parts);

@@ -1,5 +1,7 @@
 #include "manifold/protocol/json_rpc.hpp"
 
+#include <algorithm>
+
 #include "manifold/protocol/error_codes.hpp"
 
 namespace manifold::protocol {
@@ -123,6 +125,52 @@ json make_notification(std::string_view method, json params) {
   json out{{"jsonrpc", "2.0"}, {"method", method}};
   if (!params.is_null()) out["params"] = std::move(params);
   return out;
+}
+
+}  // namespace manifold::protocol
+
+namespace manifold::protocol {
+
+std::optional<message_kind> peek_kind(std::string_view text) {
+  std::size_t i = 0;
+  const auto n = text.size();
+  auto space = [&] {
+    while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+  };
+  space();
+  if (i >= n || text[i] != '{') return std::nullopt;
+  ++i;
+  int depth = 1;
+  bool has_method = false;
+  bool has_id = false;
+  bool has_result = false;
+  bool has_error = false;
+  while (i < n && depth > 0) {
+    const char c = text[i];
+    if (c == '"') {
+      const auto start = ++i;
+      while (i < n && text[i] != '"') i += text[i] == '\\' ? 2U : 1U;
+      const auto end = std::min(i, n);
+      ++i;
+      if (depth != 1) continue;
+      space();
+      if (i < n && text[i] == ':') {  // a member name of the top-level object
+        const auto name = text.substr(start, end - start);
+        has_method |= name == "method";
+        has_id |= name == "id";
+        has_result |= name == "result";
+        has_error |= name == "error";
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') --depth;
+    ++i;
+  }
+  if (has_method) return has_id ? message_kind::request : message_kind::notification;
+  if (has_result) return message_kind::response;
+  if (has_error) return message_kind::error_response;
+  return std::nullopt;
 }
 
 }  // namespace manifold::protocol

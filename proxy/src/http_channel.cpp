@@ -15,10 +15,10 @@ namespace {
 constexpr std::size_t resumable_streams = 64;
 
 // True when `message` is a JSON-RPC response (result or error), i.e. the end of its request.
+// Messages here are manifold's own serialization: their top-level names tell the kind.
 bool is_response(const std::string& message) {
-  const auto parsed = protocol::json::parse(message, nullptr, false);
-  return parsed.is_object() && !parsed.contains("method") &&
-         (parsed.contains("result") || parsed.contains("error"));
+  const auto kind = protocol::peek_kind(message);
+  return kind == protocol::message_kind::response || kind == protocol::message_kind::error_response;
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ namespace {
 
 constexpr std::chrono::seconds keepalive_interval{15};
 constexpr std::chrono::milliseconds reconnect_delay{1000};
+// A request whose reply comes within this window, with nothing before it, is answered with
+// one JSON object (one write, no stream framing); otherwise the answer becomes an SSE stream.
+constexpr std::chrono::milliseconds quick_reply_window{20};
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // Requests answered with one JSON body; everything else may produce progress, logging or
@@ -344,6 +347,14 @@ class server_impl final : public http_server {
     auto events = session->channel->expect_stream(key);
     if (!events) co_return co_await duplicate_id(stream, req);
     session->channel->push_inbound(std::string(req.body()));
+    co_await events->wait(0, clock::now() + quick_reply_window);
+    if (const auto pending = events->since(0); events->finished() && pending.size() == 1) {
+      events->delivered = pending.front().seq;
+      header_list headers;
+      headers.emplace_back("Mcp-Session-Id", session->id);
+      co_return co_await respond(stream, req, http::status::ok, pending.front().data, "application/json",
+                                 std::move(headers));
+    }
     co_return co_await write_stream(stream, req, events, 0, session->id, true);
   }
 

@@ -114,3 +114,30 @@ TEST(protocol_version, negotiation) {
 
 }  // namespace
 }  // namespace manifold::protocol
+
+namespace manifold::protocol {
+namespace {
+
+TEST(peek_kind, tells_the_kind_from_top_level_names_only) {
+  EXPECT_EQ(peek_kind(R"({"id":1,"jsonrpc":"2.0","method":"tools/call","params":{}})"), message_kind::request);
+  EXPECT_EQ(peek_kind(R"( {"jsonrpc":"2.0","method":"notifications/progress","params":{"result":1}})"),
+            message_kind::notification);
+  EXPECT_EQ(peek_kind(R"({"id":"a","jsonrpc":"2.0","result":{"method":"x","id":2}})"), message_kind::response);
+  EXPECT_EQ(peek_kind(R"({"error":{"code":-32601,"message":"no \"method\": here"},"id":3,"jsonrpc":"2.0"})"),
+            message_kind::error_response);
+  // Names inside strings and nested objects do not count.
+  EXPECT_EQ(peek_kind(R"({"id":4,"jsonrpc":"2.0","result":{"content":[{"text":"\"method\":1"}]}})"),
+            message_kind::response);
+  EXPECT_EQ(peek_kind(R"({"data":{"method":"m","result":1}})"), std::nullopt);
+  EXPECT_EQ(peek_kind("[1,2]"), std::nullopt);
+  EXPECT_EQ(peek_kind(""), std::nullopt);
+  // Agrees with the full parser on what each built message is.
+  for (const auto& m : {make_request(7, "ping", json::object()), make_notification("n", nullptr),
+                        make_result("x", json{{"error", 1}}), make_error(8, {-1, "e", json{{"method", 2}}})}) {
+    const auto text = serialize(m);
+    EXPECT_EQ(peek_kind(text), parse_message(text).msg->kind) << text;
+  }
+}
+
+}  // namespace
+}  // namespace manifold::protocol

@@ -44,6 +44,11 @@ struct parse_outcome {
 
 parse_outcome parse_message(std::string_view text);
 
+// The kind of a serialized message, read from its top-level member names without building
+// it: for text that is already known to be valid JSON (manifold's own output). nullopt when
+// it is not an object, or its members name no kind.
+std::optional<message_kind> peek_kind(std::string_view text);
+
 // A valid request id: a string or an integer (JSON-RPC forbids null; MCP forbids null too).
 bool is_valid_id(const json& id);
 
