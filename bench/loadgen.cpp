@@ -94,6 +94,17 @@ options parse(int argc, char** argv) {
   return o;
 }
 
+// kB of a field of /proc/<pid>/smaps_rollup (Pss, Private_Dirty, ...): the process's own
+// share of memory, where RSS also counts shared library pages every process maps.
+long smaps_kb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return -1;
+}
+
 // kB of resident memory (VmRSS or VmHWM) of a process, from /proc.
 long proc_status_kb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -466,6 +477,8 @@ json run_catalog(const options& opts) {
     out["list_all_pages_ms"] = ms(relisted - listed);
     out["rss_kb"] = proc_status_kb(c.pid, "VmRSS");
     out["peak_rss_kb"] = proc_status_kb(c.pid, "VmHWM");
+    out["pss_kb"] = smaps_kb(c.pid, "Pss");
+    out["anon_kb"] = smaps_kb(c.pid, "Anonymous");
     reap(c, link);
   }, [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);

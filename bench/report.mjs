@@ -68,6 +68,7 @@ if (groups.has('memory')) {
   const sessions = med('memory', '1000 idle HTTP sessions');
   out.push('### 3. Memory', '', table(['what', 'figure'], [
     ['manifold RSS, 10 upstreams, catalog served, idle', `${f0(idle?.rss_kb)} kB (peak ${f0(idle?.peak_rss_kb)} kB)`],
+    ['… of which its own: PSS (shared library pages split between processes) / anonymous', `${f0(idle?.pss_kb)} kB / ${f0(idle?.anon_kb)} kB`],
     ['RSS growth per idle HTTP session (1,000 opened)', `${f0(sessions?.per_session_bytes)} bytes`],
   ]), '');
 }
