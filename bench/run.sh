@@ -176,7 +176,7 @@ printf '{"mcpServers":{"everything":{"command":"%s","args":["%s","stdio"]}}}\n' 
 peers() {  # LABEL INFLIGHT CALLS MODE TARGET...
   local label=$1 inflight=$2 calls=$3
   shift 3
-  record peers "$label c=$inflight" "$("$node" bench/peers.mjs --label "$label" --inflight "$inflight" --calls "$calls" "$@")"
+  record peers "$label c=$inflight" "$("$node" --no-warnings bench/peers.mjs --label "$label" --inflight "$inflight" --calls "$calls" "$@")"
 }
 for rep in $(seq 1 "$reps"); do
   hub_port=$(free_port)
