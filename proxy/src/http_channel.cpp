@@ -48,6 +48,16 @@ std::shared_ptr<event_stream> http_channel::expect_stream(const std::string& key
   return stream;
 }
 
+void http_channel::forget_stream(const std::shared_ptr<event_stream>& stream) {
+  // The newest streams are at the back, and the one answered last is usually the newest.
+  for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
+    if (*it == stream) {
+      streams_.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
 std::shared_ptr<event_stream> http_channel::find_stream(const std::string& stream_id) const {
   for (const auto& s : streams_) {
     if (s->id() == stream_id) return s;

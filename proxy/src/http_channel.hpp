@@ -34,6 +34,8 @@ class http_channel final : public protocol::channel {
   bool expect_json(const std::string& key, std::shared_ptr<json_slot> slot);
   std::shared_ptr<event_stream> expect_stream(const std::string& key);
   [[nodiscard]] std::shared_ptr<event_stream> standalone() const { return standalone_; }
+  // `stream` was answered as plain JSON: there is nothing to resume, so it is not kept.
+  void forget_stream(const std::shared_ptr<event_stream>& stream);
   // The stream an SSE event id names, for resumption.
   [[nodiscard]] std::shared_ptr<event_stream> find_stream(const std::string& stream_id) const;
   [[nodiscard]] bool closed() const { return closed_; }

@@ -39,8 +39,12 @@ namespace {
 constexpr std::chrono::seconds keepalive_interval{15};
 constexpr std::chrono::milliseconds reconnect_delay{1000};
 // A request whose reply comes within this window, with nothing before it, is answered with
-// one JSON object (one write, no stream framing); otherwise the answer becomes an SSE stream.
-constexpr std::chrono::milliseconds quick_reply_window{20};
+// one JSON object (one write, no stream framing). Anything sent before the reply (progress,
+// logging, a request to the host) turns the answer into an SSE stream at once, as does the
+// window's end: a long call gets its priming event (resumability) and keepalives. Under load
+// replies take longer than usual, so the window is not tight: falling back to streams then
+// would only add work.
+constexpr std::chrono::milliseconds quick_reply_window{1000};
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // Requests answered with one JSON body; everything else may produce progress, logging or
@@ -350,6 +354,7 @@ class server_impl final : public http_server {
     co_await events->wait(0, clock::now() + quick_reply_window);
     if (const auto pending = events->since(0); events->finished() && pending.size() == 1) {
       events->delivered = pending.front().seq;
+      session->channel->forget_stream(events);
       header_list headers;
       headers.emplace_back("Mcp-Session-Id", session->id);
       co_return co_await respond(stream, req, http::status::ok, pending.front().data, "application/json",
@@ -448,7 +453,7 @@ class server_impl final : public http_server {
     const std::string header_text = head.str();
     // The priming event: an id to resume from, and how long a client waits before resuming.
     if (prime) {
-      prelude += "id: " + events->event_id(events->last_seq()) + "\nretry: " +
+      prelude += "id: " + events->event_id(after) + "\nretry: " +
                  std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
     }
     if (prelude.empty()) {

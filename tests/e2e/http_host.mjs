@@ -135,6 +135,13 @@ await run('e2e_http_host', async () => {
     const s = { ...json, 'mcp-session-id': sid };
     assert.equal((await raw(p, { headers: s, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status, 202);
     assert.equal((await raw(p, { headers: s, body: ping })).status, 200);
+    // A call answered at once with nothing before it comes back as one JSON object; one that
+    // sends progress first is a stream (below).
+    const quick = await raw(p, { headers: s, body: JSON.stringify({ jsonrpc: '2.0', id: 'q', method: 'tools/call',
+      params: { name: 'everything__echo', arguments: { message: 'fast' } } }) });
+    assert.equal(quick.status, 200);
+    assert.match(quick.headers['content-type'], /^application\/json/);
+    assert.equal(JSON.parse(quick.body).result.content[0].text, 'Echo: fast');
     assert.equal((await raw(p, { headers: { ...s, 'mcp-protocol-version': '1999-01-01' }, body: ping })).status, 400);
     assert.equal((await raw(p, { headers: s, body: '{not json' })).status, 400);
     assert.equal(await oversized(p, sid), 413);

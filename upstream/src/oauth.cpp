@@ -572,7 +572,14 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (lower_ascii(reply.value("token_type", "bearer")) != "bearer") {
       throw std::runtime_error("the token endpoint issued a " + reply.value("token_type", "") + " token, not Bearer");
     }
-    access_token = reply["access_token"].get<std::string>();
+    const auto& token = reply["access_token"].get_ref<const std::string&>();
+    // RFC 6750's b64token, and nothing that could break out of a header line.
+    if (token.empty() || !std::all_of(token.begin(), token.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) != 0 || std::string_view("-._~+/=").find(ch) != std::string_view::npos;
+        })) {
+      throw std::runtime_error("the token endpoint issued an access token that is not a valid Bearer token");
+    }
+    access_token = token;
     if (reply.contains("refresh_token") && reply["refresh_token"].is_string()) refresh_token = reply["refresh_token"].get<std::string>();
     granted = reply.contains("scope") && reply["scope"].is_string() ? split_scopes(reply["scope"].get<std::string>()) : requested;
   }
