@@ -94,20 +94,11 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-// kB of a field of /proc/<pid>/smaps_rollup (Pss, Private_Dirty, ...): the process's own
-// share of memory, where RSS also counts shared library pages every process maps.
-long smaps_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
-
-// kB of resident memory (VmRSS or VmHWM) of a process, from /proc.
-long proc_status_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+// kB in a "Field:  N kB" line of a /proc file of `pid`: status (VmRSS, VmHWM) or
+// smaps_rollup (Pss, Anonymous: the process's own share, where RSS also counts the shared
+// library pages every process maps).
+long proc_kb(pid_t pid, const std::string& file, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
@@ -408,7 +399,7 @@ json run_idle(const options& opts) {
   const endpoint ep = parse_url(opts.url);
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(ep.host, ep.port);
-  const long before = opts.rss_pid != 0 ? proc_status_kb(opts.rss_pid, "VmRSS") : -1;
+  const long before = opts.rss_pid != 0 ? proc_kb(opts.rss_pid, "status", "VmRSS") : -1;
   std::size_t opened = 0;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     http_link link(io, ep);
@@ -422,7 +413,7 @@ json run_idle(const options& opts) {
     if (e) std::rethrow_exception(e);
   });
   io.run();
-  const long after = opts.rss_pid != 0 ? proc_status_kb(opts.rss_pid, "VmRSS") : -1;
+  const long after = opts.rss_pid != 0 ? proc_kb(opts.rss_pid, "status", "VmRSS") : -1;
   json out{{"mode", "idle"}, {"sessions", opened}, {"rss_before_kb", before}, {"rss_after_kb", after}};
   if (before >= 0 && opened > 0) {
     out["per_session_bytes"] = static_cast<double>(after - before) * 1024.0 / static_cast<double>(opened);
@@ -475,10 +466,10 @@ json run_catalog(const options& opts) {
     out["initialize_ms"] = ms(initialized - started);
     out["catalog_ms"] = ms(listed - started);
     out["list_all_pages_ms"] = ms(relisted - listed);
-    out["rss_kb"] = proc_status_kb(c.pid, "VmRSS");
-    out["peak_rss_kb"] = proc_status_kb(c.pid, "VmHWM");
-    out["pss_kb"] = smaps_kb(c.pid, "Pss");
-    out["anon_kb"] = smaps_kb(c.pid, "Anonymous");
+    out["rss_kb"] = proc_kb(c.pid, "status", "VmRSS");
+    out["peak_rss_kb"] = proc_kb(c.pid, "status", "VmHWM");
+    out["pss_kb"] = proc_kb(c.pid, "smaps_rollup", "Pss");
+    out["anon_kb"] = proc_kb(c.pid, "smaps_rollup", "Anonymous");
     reap(c, link);
   }, [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);

@@ -116,68 +116,54 @@ await run('e2e_oauth_person', async () => {
   try {
     const config = join(dir, 'manifold.yaml');
     writeFileSync(config, `servers:\n  remote:\n    url: ${mcpUrl}\n    transport: http\n    oauth:\n      authorize_timeout: 60s\n`);
-    const child = spawn(manifoldBinary(), ['--log-level', 'info', 'call', '--config', config, 'remote__whoami', '--args', '{}'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-
-    // The person: waits for the URL manifold prints, signs in, and the browser follows the
-    // redirect to manifold's listener.
-    const signedIn = new Promise((resolve, reject) => {
-      child.stderr.on('data', async (d) => {
+    // Runs `manifold call`; when it prints the sign-in URL, `person` gets the URL and plays the
+    // browser. Resolves with the exit code and both outputs once manifold has exited.
+    const callAsPerson = (person) => new Promise((resolve, reject) => {
+      const child = spawn(manifoldBinary(), ['--log-level', 'info', 'call', '--config', config, 'remote__whoami', '--args', '{}'],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let acted;
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => {
         stderr += d;
         const m = /needs authorization by a person: open (\S+)/.exec(stderr);
-        if (!m || signedIn.done) return;
-        signedIn.done = true;
-        try {
-          const asked = new URL(m[1]);
-          assert.equal(asked.origin + asked.pathname, `${asUrl}/authorize`);
-          const q = Object.fromEntries(asked.searchParams);
-          assert.deepEqual(as.pending, q, 'the printed URL is the request the server saw');
-          assert.equal(q.scope, 'mcp');
-          assert.match(q.redirect_uri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
-          // A stray request to the listener does not end the wait.
-          assert.equal((await fetch(new URL('/favicon.ico', q.redirect_uri))).status, 404);
-          const code = `code-${randomBytes(6).toString('hex')}`;
-          as.codes.set(code, { user: 'alice', redirect_uri: q.redirect_uri, code_challenge: q.code_challenge });
-          const landing = await fetch(`${q.redirect_uri}?code=${code}&state=${encodeURIComponent(q.state)}`);
-          assert.equal(landing.status, 200);
-          assert.match(await landing.text(), /authorization received/);
-          resolve();
-        } catch (e) { reject(e); }
+        if (m && !acted) acted = person(new URL(m[1])).catch((e) => { child.kill(); reject(e); });
+      });
+      child.on('exit', async (code) => {
+        await acted;
+        resolve({ code, stdout, stderr });
       });
     });
-    await signedIn;
-    const code = await exited;
-    assert.equal(code, 0, `manifold call failed:\n${stderr}`);
-    assert.match(stdout, /you are alice/);
-    assert.match(stderr, /refreshed the access token/, 'the expired token was refreshed, not re-authorized');
+
+    // The person signs in, and the browser follows the redirect to manifold's listener.
+    const first = await callAsPerson(async (asked) => {
+      assert.equal(asked.origin + asked.pathname, `${asUrl}/authorize`);
+      const q = Object.fromEntries(asked.searchParams);
+      assert.deepEqual(as.pending, q, 'the printed URL is the request the server saw');
+      assert.equal(q.scope, 'mcp');
+      assert.match(q.redirect_uri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+      // A stray request to the listener does not end the wait.
+      assert.equal((await fetch(new URL('/favicon.ico', q.redirect_uri))).status, 404);
+      const code = `code-${randomBytes(6).toString('hex')}`;
+      as.codes.set(code, { user: 'alice', redirect_uri: q.redirect_uri, code_challenge: q.code_challenge });
+      const landing = await fetch(`${q.redirect_uri}?code=${code}&state=${encodeURIComponent(q.state)}`);
+      assert.equal(landing.status, 200);
+      assert.match(await landing.text(), /authorization received/);
+    });
+    assert.equal(first.code, 0, `manifold call failed:\n${first.stderr}`);
+    assert.match(first.stdout, /you are alice/);
+    assert.match(first.stderr, /refreshed the access token/, 'the expired token was refreshed, not re-authorized');
     assert.equal(as.log.filter((l) => l === 'GET /authorize').length, 1, 'one sign-in for the whole run');
     assert.ok(seenAuth.every((a, i) => i === 0 || a.startsWith('Bearer ')), 'every request after the first carries the token');
-    assert.doesNotMatch(stderr, /at-[0-9a-f]{16}|rt-[0-9a-f]{16}/, 'tokens never reach the log');
+    assert.doesNotMatch(first.stderr, /at-[0-9a-f]{16}|rt-[0-9a-f]{16}/, 'tokens never reach the log');
 
     // A redirect with the wrong state is refused: no token, a clear error, exit non-zero.
-    const second = spawn(manifoldBinary(), ['--log-level', 'info', 'call', '--config', config, 'remote__whoami', '--args', '{}'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err2 = '';
-    const exited2 = new Promise((resolve) => second.on('exit', resolve));
-    await new Promise((resolve, reject) => {
-      second.stderr.on('data', async (d) => {
-        err2 += d;
-        const m = /needs authorization by a person: open (\S+)/.exec(err2);
-        if (!m || resolve.done) return;
-        resolve.done = true;
-        try {
-          const q = Object.fromEntries(new URL(m[1]).searchParams);
-          await fetch(`${q.redirect_uri}?code=forged&state=not-the-state`);
-          resolve();
-        } catch (e) { reject(e); }
-      });
+    const forged = await callAsPerson(async (asked) => {
+      await fetch(`${asked.searchParams.get('redirect_uri')}?code=forged&state=not-the-state`);
     });
-    assert.notEqual(await exited2, 0);
-    assert.match(err2, /state does not match/);
+    assert.notEqual(forged.code, 0);
+    assert.match(forged.stderr, /state does not match/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     asServer.close();
