@@ -5,6 +5,7 @@
 //
 //   loadgen stdio   [--inflight C] [--calls N] [--seconds S] [--warmup W] [--tool T] -- CMD...
 //   loadgen http    --url URL [--sessions S] [--inflight C] [--calls N] [--seconds S] ...
+//   loadgen sse     --url URL [--inflight C] [--calls N] ...   (2024-11-05 HTTP+SSE)
 //   loadgen idle    --url URL --sessions N [--rss-pid PID]
 //   loadgen catalog [--rss-self] -- CMD...
 //
@@ -23,7 +24,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/writable_pipe.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -34,10 +37,12 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "manifold/io/pipe_channel.hpp"
 #include "manifold/protocol/json_rpc.hpp"
+#include "manifold/protocol/sse_parser.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -56,6 +61,7 @@ struct options {
   double seconds = 5.0;         // 0: bounded by count only
   std::size_t warmup = 200;     // calls not recorded at the start
   std::string tool = "echo";
+  std::string arguments = R"({"text":"hello manifold"})";
   std::string url;
   pid_t rss_pid = 0;
   std::vector<std::string> command;
@@ -85,6 +91,7 @@ options parse(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::stod(v);
     else if (a == "--warmup") o.warmup = std::stoul(v);
     else if (a == "--tool") o.tool = v;
+    else if (a == "--args") o.arguments = v;
     else if (a == "--url") o.url = v;
     else if (a == "--rss-pid") o.rss_pid = static_cast<pid_t>(std::stol(v));
     else usage("unknown option " + a);
@@ -106,25 +113,36 @@ long proc_kb(pid_t pid, const std::string& file, const std::string& field) {
   return -1;
 }
 
-// The integer id of a response we sent (ids are our own small integers), or -1. manifold and
-// the fake server serialize objects with sorted keys, so the top-level "id" is the last one
-// before "jsonrpc" ("error" may come first and hold ids of its own); `failed` tells a JSON-RPC
-// error or an isError result.
+// The integer id of a response we sent (ids are our own integers), or -1: the value of the
+// top-level "id" member, found by one scan that tracks strings and nesting (no allocation).
+// `failed` tells a JSON-RPC error or an isError result.
 long response_id(std::string_view message, bool& failed) {
   failed = message.find("\"error\":{") != std::string_view::npos ||
            message.find("\"isError\":true") != std::string_view::npos;
-  const auto pos = message.substr(0, message.find("\"jsonrpc\"")).rfind("\"id\":");
-  if (pos == std::string_view::npos) return -1;
-  long id = -1;
-  const char* first = message.data() + pos + 5;
-  const auto [ptr, ec] = std::from_chars(first, message.data() + message.size(), id);
-  return ec == std::errc{} ? id : -1;
+  int depth = 0;
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      const auto start = ++i;
+      while (i < message.size() && message[i] != '"') i += message[i] == '\\' ? 2 : 1;
+      if (depth == 1 && message.substr(start, i - start) == "id" && i + 1 < message.size() && message[i + 1] == ':') {
+        long id = -1;
+        const char* first = message.data() + i + 2;
+        const auto [ptr, ec] = std::from_chars(first, message.data() + message.size(), id);
+        return ec == std::errc{} ? id : -1;
+      }
+    }
+  }
+  return -1;
 }
 
-std::string call_message(long id, const std::string& tool) {
+std::string call_message(long id, const options& opts) {
   return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
-         R"(,"method":"tools/call","params":{"name":")" + tool +
-         R"(","arguments":{"text":"hello manifold"}}})";
+         R"(,"method":"tools/call","params":{"name":")" + opts.tool + R"(","arguments":)" + opts.arguments + "}}";
 }
 
 const std::string initialize_message =
@@ -243,7 +261,7 @@ json run_stdio(const options& opts) {
       const long id = static_cast<long>(sent.size());
       sent.push_back(clock_type::now());
       ++b.started;
-      link->send(call_message(id, opts.tool));
+      link->send(call_message(id, opts));
     };
     b.begin();
     for (std::size_t i = 0; i < opts.inflight && b.more(); ++i) issue();
@@ -301,6 +319,7 @@ class http_link {
     req.set(http::field::host, ep_.host + ":" + ep_.port);
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json, text/event-stream");
+    req.set(http::field::user_agent, "manifold-loadgen");
     req.set("MCP-Protocol-Version", "2025-11-25");
     if (!session.empty()) req.set("Mcp-Session-Id", session);
     req.keep_alive(true);
@@ -359,7 +378,7 @@ json run_http(const options& opts) {
       const long id = next_id++;
       ++b.started;
       const auto sent = clock_type::now();
-      auto res = co_await link.post(call_message(id, opts.tool), session);
+      auto res = co_await link.post(call_message(id, opts), session);
       const auto now = clock_type::now();
       bool failed = res.result() != http::status::ok;
       if (!failed) response_id(res.body(), failed);
@@ -391,6 +410,125 @@ json run_http(const options& opts) {
   });
   io.run();
   return rec.report({{"mode", "http"}, {"sessions", opened}, {"inflight", opts.inflight}});
+}
+
+// sse: the 2024-11-05 HTTP+SSE transport. One GET stream carries every reply; C keep-alive
+// connections POST calls (answered 202), each waiting for its reply on the stream.
+json run_sse(const options& opts) {
+  asio::io_context io;
+  const endpoint ep = parse_url(opts.url);
+  tcp::resolver resolver(io);
+  const auto addresses = resolver.resolve(ep.host, ep.port);
+  recorder rec;
+  budget b{opts};
+  long next_id = 1;
+  struct waiter {
+    asio::steady_timer* wake = nullptr;
+    bool answered = false;
+    bool failed = false;
+  };
+  std::unordered_map<long, waiter> waiting;
+  endpoint post_to = ep;
+  asio::steady_timer endpoint_known(io, clock_type::time_point::max());
+  bool have_endpoint = false;
+  bool done = false;
+  tcp::socket stream_socket(io);
+
+  // The stream: the `endpoint` event first, then replies, each waking its caller.
+  auto reader = [&]() -> asio::awaitable<void> {
+    co_await asio::async_connect(stream_socket, addresses, asio::use_awaitable);
+    http::request<http::empty_body> req{http::verb::get, ep.target, 11};
+    req.set(http::field::host, ep.host + ":" + ep.port);
+    req.set(http::field::accept, "text/event-stream");
+    req.set(http::field::user_agent, "manifold-loadgen");
+    co_await http::async_write(stream_socket, req, asio::use_awaitable);
+    beast::flat_buffer buffer;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    co_await http::async_read_header(stream_socket, buffer, parser, asio::use_awaitable);
+    manifold::protocol::sse_parser events;
+    std::array<char, 64 * 1024> chunk{};
+    while (!done) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      auto [ec, n] = co_await http::async_read_some(stream_socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) break;
+      events.append(std::string_view(chunk.data(), chunk.size() - parser.get().body().size));
+      while (auto e = events.next()) {
+        if (e->event == "endpoint") {
+          auto u = boost::urls::parse_uri_reference(e->data);
+          if (u) post_to.target = std::string(u->encoded_resource());
+          have_endpoint = true;
+          endpoint_known.cancel();
+          continue;
+        }
+        bool failed = false;
+        const long id = response_id(e->data, failed);
+        if (auto it = waiting.find(id); it != waiting.end()) {
+          it->second.answered = true;
+          it->second.failed = failed;
+          if (it->second.wake != nullptr) it->second.wake->cancel();
+        }
+      }
+    }
+  };
+
+  auto slot = [&]() -> asio::awaitable<void> {
+    http_link link(io, post_to);
+    co_await link.connect(addresses);
+    asio::steady_timer wake(io);
+    while (b.more()) {
+      const long id = next_id++;
+      ++b.started;
+      waiting[id] = waiter{};
+      const auto sent = clock_type::now();
+      auto res = co_await link.post(call_message(id, opts), "");
+      bool failed = res.result() != http::status::accepted && res.result() != http::status::ok;
+      if (!failed && !waiting[id].answered) {
+        waiting[id].wake = &wake;
+        wake.expires_at(clock_type::time_point::max());
+        co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      failed = failed || waiting[id].failed;
+      waiting.erase(id);
+      if (static_cast<std::size_t>(id) > opts.warmup) rec.add(sent, clock_type::now(), failed);
+    }
+    link.close();
+  };
+
+  std::size_t running = 0;
+  asio::co_spawn(io, reader(), [](std::exception_ptr) {});
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    if (!have_endpoint) co_await endpoint_known.async_wait(asio::as_tuple(asio::use_awaitable));
+    http_link init(io, post_to);
+    co_await init.connect(addresses);
+    // initialize, answered on the stream.
+    asio::steady_timer wake(io, clock_type::time_point::max());
+    waiting[0].wake = &wake;
+    (void)co_await init.post(initialize_message, "");
+    if (!waiting[0].answered) co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    waiting.erase(0);
+    (void)co_await init.post(initialized_message, "");
+    init.close();
+    b.begin();
+    running = opts.inflight;
+    for (std::size_t c = 0; c < opts.inflight; ++c) {
+      asio::co_spawn(io, slot(), [&](std::exception_ptr e) {
+        if (--running == 0) {
+          done = true;
+          beast::error_code ignored;
+          stream_socket.shutdown(tcp::socket::shutdown_both, ignored);
+          stream_socket.close(ignored);
+        }
+        if (e) std::rethrow_exception(e);
+      });
+    }
+  }, [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  return rec.report({{"mode", "sse"}, {"inflight", opts.inflight}});
 }
 
 // idle: N sessions opened and left idle; the server's RSS before and after.
@@ -487,6 +625,7 @@ int main(int argc, char** argv) {
     json out;
     if (opts.mode == "stdio") out = run_stdio(opts);
     else if (opts.mode == "http") out = run_http(opts);
+    else if (opts.mode == "sse") out = run_sse(opts);
     else if (opts.mode == "idle") out = run_idle(opts);
     else if (opts.mode == "catalog") out = run_catalog(opts);
     else usage("unknown mode " + opts.mode);

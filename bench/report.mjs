@@ -110,6 +110,16 @@ if (groups.has('peers')) {
     rows.push([`mcp-hub (sse) c=${c}`, '1.00x', '1.00x', ratio(hub, direct, 'p50_us'), ratio(hub, direct, 'calls_per_s')]);
   }
   out.push('', table(['run', 'p50 vs mcp-hub', 'calls/s vs mcp-hub', 'p50 vs direct', 'calls/s vs direct'], rows));
+  if (groups.has('peers-fast')) {
+    out.push('', 'The same two, mcp-hub and manifold on the legacy SSE transport, driven by the C++ load generator (not the bottleneck):', '');
+    out.push(table(['run', 'calls/s', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'errors', 'p50 vs mcp-hub', 'calls/s vs mcp-hub'],
+      labels('peers-fast').map((l) => {
+        const m = med('peers-fast', l);
+        const hub = med('peers-fast', l.replace('manifold', 'mcp-hub'));
+        return [l, f0(m.calls_per_s), f1(m.p50_us), f1(m.p90_us), f1(m.p99_us), f0(m.max_us), f0(m.errors),
+          ratio(m, hub, 'p50_us'), ratio(m, hub, 'calls_per_s')];
+      })));
+  }
   const hubMem = med('peers-memory', 'mcp-hub');
   const mMem = med('peers-memory', 'manifold');
   if (hubMem && mMem) {

@@ -198,6 +198,12 @@ for rep in $(seq 1 "$reps"); do
     peers "manifold (sse)" $c $calls sse "http://127.0.0.1:$mport/sse"
     peers "manifold (http)" $c $calls http "http://127.0.0.1:$mport/mcp"
   done
+  # The same comparison with a client that is not the bottleneck (the Node client saturates a
+  # core first): the load generator on the legacy SSE transport, the one mcp-hub serves.
+  for c in 1 16; do
+    record peers-fast "mcp-hub (sse) c=$c" "$("$loadgen" sse --url "http://127.0.0.1:$hub_port/mcp" --inflight $c --calls 5000 --seconds 0 --tool everything__echo --args '{"message":"hello manifold"}')"
+    record peers-fast "manifold (sse) c=$c" "$("$loadgen" sse --url "http://127.0.0.1:$mport/sse" --inflight $c --calls 5000 --seconds 0 --tool echo --args '{"message":"hello manifold"}')"
+  done
   record peers-memory "mcp-hub" "{\"rss_idle_kb\":$hub_idle,\"rss_peak_kb\":$(hwm_kb "$hub_pid")}"
   record peers-memory "manifold" "{\"rss_idle_kb\":$manifold_idle,\"rss_peak_kb\":$(hwm_kb "$mpid")}"
   stop "$hub_pid"
