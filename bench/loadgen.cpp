@@ -128,7 +128,7 @@ long response_id(std::string_view message, bool& failed) {
       --depth;
     } else if (c == '"') {
       const auto start = ++i;
-      while (i < message.size() && message[i] != '"') i += message[i] == '\\' ? 2 : 1;
+      while (i < message.size() && message[i] != '"') i += message[i] == '\\' ? 2U : 1U;
       if (depth == 1 && message.substr(start, i - start) == "id" && i + 1 < message.size() && message[i + 1] == ':') {
         long id = -1;
         const char* first = message.data() + i + 2;
