@@ -107,8 +107,10 @@ server.registerTool('json_schema_2020_12_tool', {
   description: 'A tool whose input schema uses JSON Schema 2020-12 features.',
   inputSchema: { name: z.string().optional(), address: z.object({ street: z.string().optional(), city: z.string().optional() }).optional() },
 }, async (args) => text(JSON.stringify(args)));
+// Longer than manifold's quick-reply window (1 s), so that the answer is an SSE stream with
+// a priming event, which is what the suite's server-sse-polling scenario examines.
 server.registerTool('test_reconnection', { description: 'Answers after a pause.' }, async () => {
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1500));
   return text('Reconnection test completed');
 });
 
