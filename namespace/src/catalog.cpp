@@ -123,17 +123,18 @@ class kind_builder {
         continue;
       }
       auto named = expose(original);
-      if (const auto existing = index_.find(named.name);
-          existing != index_.end() && out_[existing->second].requested != named.requested &&
-          !named.requested.empty()) {
+      // One hash lookup in the common case: the name is claimed here if it is free.
+      auto [existing, inserted] = index_.try_emplace(named.name, out_.size());
+      if (!inserted && out_[existing->second].requested != named.requested && !named.requested.empty()) {
         // Two different names became one through mapping or shortening: keep both, the
         // newcomer with a hash of its identity, so no tool is lost to a naming artifact.
         auto distinct = with_hash(named.name, naming_.max_length, upstream.server + '\0' + original);
         named.decisions.push_back("made distinct from `" + out_[existing->second].original +
                                   "` with a stable hash (both became `" + named.name + "`)");
         named.name = std::move(distinct);
+        std::tie(existing, inserted) = index_.try_emplace(named.name, out_.size());
       }
-      if (const auto existing = index_.find(named.name); existing != index_.end()) {
+      if (!inserted) {
         auto& kept = out_[existing->second];
         const auto kept_priority = parts_.priority_of(kept.server);
         if (naming_.on_collision == collision_rule::priority && upstream.priority > kept_priority) {
@@ -154,7 +155,6 @@ class kind_builder {
                                      original, std::move(why)});
         continue;
       }
-      index_.emplace(named.name, out_.size());
       out_.push_back(make_entry(upstream, item, original, std::move(named)));
     }
   }
