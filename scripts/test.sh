@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds with warnings as errors, runs the
-# unit, integration and end-to-end tests, then the unit and integration tests again under
+# unit, integration and end-to-end tests, then all of them again with manifold built under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ ctest --preset ci -j "$jobs" -L 'unit|integration|e2e'
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --preset asan -j "$jobs" -L 'unit|integration'
+  ctest --preset asan -j "$jobs" -L 'unit|integration|e2e'

@@ -9,15 +9,12 @@ namespace manifold::io {
 
 void event::set() {
   set_ = true;
-  for (auto* timer : waiters_) timer->cancel();
+  waiters_.wake_all();
 }
 
 asio::awaitable<bool> event::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (set_) co_return true;
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  waiters_.push_back(&timer);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  std::erase(waiters_, &timer);
+  co_await waiters_.wait_until(deadline);
   co_return set_;
 }
 

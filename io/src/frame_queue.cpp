@@ -22,16 +22,12 @@ void frame_queue::close() {
 }
 
 void frame_queue::wake() {
-  for (auto* w : waiters_) static_cast<asio::steady_timer*>(w)->cancel();
+  waiters_.wake_all();
 }
 
 asio::awaitable<std::optional<protocol::frame>> frame_queue::pop() {
   while (queue_.empty() && !closed_) {
-    asio::steady_timer timer(co_await asio::this_coro::executor,
-                             std::chrono::steady_clock::time_point::max());
-    waiters_.push_back(&timer);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(waiters_, static_cast<void*>(&timer));
+    co_await waiters_.wait_until(std::chrono::steady_clock::time_point::max());
   }
   if (queue_.empty()) co_return std::nullopt;
   protocol::frame f;

@@ -9,6 +9,8 @@
 #include <deque>
 #include <vector>
 
+#include "manifold/io/wake_list.hpp"
+
 namespace manifold::io {
 
 namespace {
@@ -45,10 +47,7 @@ class pipe_channel final : public protocol::channel,
 
   asio::awaitable<bool> flush(std::chrono::steady_clock::time_point deadline) override {
     if (!writing_) co_return true;
-    asio::steady_timer timer(out_.get_executor(), deadline);
-    flush_waiters_.push_back(&timer);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(flush_waiters_, &timer);
+    co_await flush_waiters_.wait_until(deadline);
     co_return !writing_;
   }
 
@@ -95,7 +94,7 @@ class pipe_channel final : public protocol::channel,
       }
     }
     self->writing_ = false;
-    for (auto* waiter : self->flush_waiters_) waiter->cancel();
+    self->flush_waiters_.wake_all();
     if (self->outbound_closed_) self->close_out();
   }
 
@@ -109,7 +108,7 @@ class pipe_channel final : public protocol::channel,
   protocol::line_framer framer_;
   std::vector<char> read_buf_;
   std::deque<std::string> queue_;
-  std::vector<asio::steady_timer*> flush_waiters_;
+  wake_list flush_waiters_;
   bool writing_ = false;
   bool outbound_closed_ = false;
   bool closed_ = false;

@@ -20,8 +20,17 @@ asio::awaitable<request_tracker::result> request_tracker::wait(
     std::int64_t id, std::chrono::steady_clock::time_point deadline) {
   waiter w{asio::steady_timer(co_await asio::this_coro::executor, deadline), std::nullopt};
   waiting_[id] = &w;
+  // Off the table however the frame ends: resumed, or destroyed unresumed at teardown.
+  struct registered {
+    std::unordered_map<std::int64_t, waiter*>& table;
+    std::int64_t id;
+    registered(std::unordered_map<std::int64_t, waiter*>& t, std::int64_t i) : table(t), id(i) {}
+    registered(const registered&) = delete;
+    registered& operator=(const registered&) = delete;
+    ~registered() { table.erase(id); }
+  };
+  const registered guard(waiting_, id);
   co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  waiting_.erase(id);
   if (w.done) co_return std::move(*w.done);
   co_return result{outcome::timed_out, {}};
 }

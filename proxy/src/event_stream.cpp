@@ -33,14 +33,11 @@ std::vector<sse_event> event_stream::since(std::uint64_t seq) const {
 asio::awaitable<void> event_stream::wait(std::uint64_t seq,
                                          std::chrono::steady_clock::time_point deadline) {
   if (finished_ || last_seq() > seq) co_return;
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  waiters_.push_back(&timer);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  std::erase(waiters_, static_cast<void*>(&timer));
+  co_await waiters_.wait_until(deadline);
 }
 
 void event_stream::wake() {
-  for (auto* w : waiters_) static_cast<asio::steady_timer*>(w)->cancel();
+  waiters_.wake_all();
 }
 
 }  // namespace manifold::proxy

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "manifold/io/wake_list.hpp"
+
 namespace manifold::proxy {
 
 struct sse_event {
@@ -61,7 +63,7 @@ class event_stream {
   std::deque<sse_event> history_;
   std::uint64_t next_seq_ = 1;
   bool finished_ = false;
-  std::vector<void*> waiters_;  // steady_timer*, cancelled to wake
+  io::wake_list waiters_;
   std::uint64_t owner_ = 0;
   std::uint64_t owners_ = 0;
 };

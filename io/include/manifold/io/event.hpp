@@ -6,6 +6,8 @@
 #include <chrono>
 #include <vector>
 
+#include "manifold/io/wake_list.hpp"
+
 namespace manifold::io {
 
 namespace asio = boost::asio;
@@ -26,7 +28,7 @@ class event {
 
  private:
   bool set_ = false;
-  std::vector<asio::steady_timer*> waiters_;
+  wake_list waiters_;
 };
 
 }  // namespace manifold::io

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "manifold/io/wake_list.hpp"
 #include "manifold/protocol/line_framer.hpp"
 
 namespace manifold::io {
@@ -24,7 +25,7 @@ class frame_queue {
   void wake();
 
   std::deque<std::string> queue_;
-  std::vector<void*> waiters_;  // steady_timer*, cancelled to wake
+  wake_list waiters_;
   bool closed_ = false;
 };
 

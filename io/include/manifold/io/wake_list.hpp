@@ -1,0 +1,31 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <vector>
+
+namespace manifold::io {
+
+// Coroutines parked until something happens, woken all at once: the one way the io classes
+// (event, frame_queue, event_stream, pipe flush) wait. Each parked coroutine waits on a timer
+// in its own frame; the timer leaves the list when the coroutine resumes, and also when its
+// frame is destroyed without resuming (the io_context torn down with the coroutine parked),
+// so a later wake_all() never touches a dead timer. The list must outlive its waiters.
+// Thread: the io thread.
+class wake_list {
+ public:
+  wake_list() = default;
+  wake_list(const wake_list&) = delete;
+  wake_list& operator=(const wake_list&) = delete;
+
+  // Parks until wake_all() or `deadline`; true when woken.
+  boost::asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline);
+  void wake_all();
+  [[nodiscard]] bool empty() const { return timers_.empty(); }
+
+ private:
+  std::vector<boost::asio::steady_timer*> timers_;
+};
+
+}  // namespace manifold::io
