@@ -91,10 +91,7 @@ bool same_launch(const config::server_config& a, const config::server_config& b)
   return a.command == b.command && a.args == b.args && a.env == b.env && a.cwd == b.cwd &&
          a.url == b.url && a.transport == b.transport && a.headers == b.headers &&
          a.timeout == b.timeout && a.startup_timeout == b.startup_timeout &&
-         a.isolated == b.isolated && a.oauth.enabled == b.oauth.enabled &&
-         a.oauth.client_id == b.oauth.client_id && a.oauth.client_secret == b.oauth.client_secret &&
-         a.oauth.client_metadata_url == b.oauth.client_metadata_url &&
-         a.oauth.client_name == b.oauth.client_name && a.oauth.redirect_uri == b.oauth.redirect_uri;
+         a.isolated == b.isolated && a.oauth == b.oauth;
 }
 
 gateway::gateway(asio::any_io_executor executor, const config::config& cfg)

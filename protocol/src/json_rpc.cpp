@@ -127,10 +127,6 @@ json make_notification(std::string_view method, json params) {
   return out;
 }
 
-}  // namespace manifold::protocol
-
-namespace manifold::protocol {
-
 std::optional<message_kind> peek_kind(std::string_view text) {
   std::size_t i = 0;
   const auto n = text.size();

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "http_channel.hpp"
+#include "manifold/io/hosts.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/io/ws_channel.hpp"
@@ -69,16 +70,6 @@ std::string random_id() {
     out += hex[b & 0xFU];
   }
   return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
 }
 
 // "host:port" or "[v6]:port" -> host part.
@@ -265,19 +256,19 @@ class server_impl final : public http_server {
 
   bool host_allowed(const std::string& host) const {
     for (const auto& h : options_.allowed_hosts) {
-      if (lower(h) == lower(host) || lower(h) == lower(host_part(host))) return true;
+      if (beast::iequals(h, host) || beast::iequals(h, host_part(host))) return true;
     }
     if (!loopback_) return options_.allowed_hosts.empty();
-    return is_loopback_host(lower(host_part(host)));
+    return io::is_loopback_host(host_part(host));
   }
 
   bool origin_allowed(const std::string& origin) const {
     for (const auto& o : options_.allowed_origins) {
-      if (o == "*" || lower(o) == lower(origin)) return true;
+      if (o == "*" || beast::iequals(o, origin)) return true;
     }
     const auto url = boost::urls::parse_uri(origin);
     if (!url) return false;
-    return is_loopback_host(lower(url->encoded_host()));
+    return io::is_loopback_host(url->encoded_host());
   }
 
   // ---- Streamable HTTP ----
@@ -285,14 +276,14 @@ class server_impl final : public http_server {
   asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
     const auto v = req.version();
     const bool keep = req.keep_alive();
-    const auto accept = lower(std::string(req[http::field::accept]));
+    const auto accept = io::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("application/json") == std::string::npos ||
         accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, v, keep, http::status::not_acceptable,
                                        error_code::invalid_request,
                                        "Not Acceptable: Accept must list application/json and text/event-stream");
     }
-    const auto content_type = lower(std::string(req[http::field::content_type]));
+    const auto content_type = io::lower_ascii(std::string(req[http::field::content_type]));
     if (content_type.find("application/json") == std::string::npos) {
       co_return co_await respond_error(stream, v, keep, http::status::unsupported_media_type,
                                        error_code::invalid_request, "Content-Type must be application/json");
@@ -395,7 +386,7 @@ class server_impl final : public http_server {
   }
 
   asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
-    const auto accept = lower(std::string(req[http::field::accept]));
+    const auto accept = io::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");

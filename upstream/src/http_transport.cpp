@@ -25,6 +25,7 @@
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
 #include "manifold/upstream/oauth.hpp"
+#include "http_connect.hpp"
 
 namespace manifold::upstream {
 
@@ -37,29 +38,11 @@ using protocol::json;
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using net::connect_stream;
+using net::parse_target;
+using net::target_url;
 
 namespace {
-
-struct target_url {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;  // path and query
-};
-
-target_url parse_target(const std::string& text) {
-  const auto parsed = boost::urls::parse_uri(text);
-  if (!parsed) throw std::runtime_error("invalid url " + text);
-  target_url out;
-  const auto scheme = std::string(parsed->scheme());
-  out.tls = scheme == "https" || scheme == "wss";
-  out.host = std::string(parsed->encoded_host());
-  out.port = parsed->has_port() ? std::string(parsed->port()) : (out.tls ? "443" : "80");
-  out.target = std::string(parsed->encoded_path());
-  if (out.target.empty()) out.target = "/";
-  if (parsed->has_query()) out.target += "?" + std::string(parsed->encoded_query());
-  return out;
-}
 
 // `reference` resolved against `base` (the legacy transport's endpoint is usually relative).
 std::string resolve_url(const std::string& base, const std::string& reference) {
@@ -68,36 +51,6 @@ std::string resolve_url(const std::string& base, const std::string& reference) {
   const auto r = boost::urls::parse_uri_reference(reference);
   if (!b || !r || !boost::urls::resolve(*b, *r, out)) return reference;
   return std::string(out.buffer());
-}
-
-// SNI: the server name for TLS (OpenSSL's macro casts in C style).
-bool set_server_name(SSL* ssl_handle, const std::string& host) {
-  return SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                  const_cast<char*>(host.c_str())) == 1;  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-}
-
-// Resolves `where`, connects `stream`'s TCP layer and, for a TLS stream, verifies the peer
-// (SNI, host name) in the handshake; all within `timeout`. Throws with a readable reason.
-template <typename Stream>
-asio::awaitable<void> connect_stream(Stream& stream, const target_url& where, milliseconds timeout) {
-  auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp::resolver resolver(tcp_layer.get_executor());
-  auto [rec, results] = co_await resolver.async_resolve(where.host, where.port, use_tuple);
-  if (rec) throw std::runtime_error("cannot resolve " + where.host + ": " + rec.message());
-  tcp_layer.expires_after(timeout);
-  auto [cec, ep] = co_await tcp_layer.async_connect(results, use_tuple);
-  if (cec) throw std::runtime_error("cannot connect to " + where.host + ":" + where.port + ": " + cec.message());
-  boost::system::error_code nodelay_ec;  // small writes must not wait for delayed ACKs
-  tcp_layer.socket().set_option(tcp::no_delay(true), nodelay_ec);
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    if (!set_server_name(stream.native_handle(), where.host)) {
-      throw std::runtime_error("TLS: cannot set the server name");
-    }
-    stream.set_verify_callback(ssl::host_name_verification(where.host));
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
-    if (hec) throw std::runtime_error("TLS handshake with " + where.host + " failed: " + hec.message());
-  }
-  tcp_layer.expires_never();
 }
 
 template <typename Stream>

@@ -19,7 +19,9 @@
 #include <boost/url/url.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http_connect.hpp"
 #include "manifold/io/event.hpp"
+#include "manifold/io/hosts.hpp"
 
 namespace manifold::upstream::oauth {
 
@@ -43,14 +45,8 @@ void skip_spaces(std::string_view s, std::size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
 }
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string origin_of(const boost::urls::url_view& u) {
-  std::string out = lower_ascii(u.scheme()) + "://" + lower_ascii(u.encoded_host());
+  std::string out = io::lower_ascii(u.scheme()) + "://" + io::lower_ascii(u.encoded_host());
   if (u.has_port()) out += ":" + std::string(u.port());
   return out;
 }
@@ -97,15 +93,14 @@ std::optional<challenge> parse_bearer_challenge(std::string_view header) {
         value = std::string(header.substr(vstart, i - vstart));
       }
       if (in_bearer) {
-        const auto name = lower_ascii(word);
-        if (name == "error") bearer->error = value;
-        else if (name == "scope") bearer->scope = value;
-        else if (name == "resource_metadata") bearer->resource_metadata = value;
+        if (beast::iequals(word, "error")) bearer->error = value;
+        else if (beast::iequals(word, "scope")) bearer->scope = value;
+        else if (beast::iequals(word, "resource_metadata")) bearer->resource_metadata = value;
       }
       continue;
     }
     // A new challenge's scheme.
-    in_bearer = lower_ascii(word) == "bearer" && !bearer;
+    in_bearer = beast::iequals(word, "bearer") && !bearer;
     if (in_bearer) bearer = challenge{};
   }
   return bearer;
@@ -204,12 +199,22 @@ client_auth choose_client_auth(const json& server_metadata, std::string_view reg
   return client_auth::none;
 }
 
-std::string base64url(std::string_view bytes) {
+namespace {
+
+// Standard Base64 with padding (RFC 4648 section 4).
+std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
                                 reinterpret_cast<const unsigned char*>(bytes.data()),  // NOLINT
                                 static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+std::string base64url(std::string_view bytes) {
+  auto out = base64(bytes);
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (auto& c : out) {
     if (c == '+') c = '-';
@@ -233,11 +238,6 @@ pkce_pair make_pkce() {
   SHA256(reinterpret_cast<const unsigned char*>(p.verifier.data()), p.verifier.size(), digest);  // NOLINT
   p.challenge = base64url(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));  // NOLINT
   return p;
-}
-
-bool is_loopback_host(std::string_view host) {
-  const auto h = lower_ascii(host);
-  return h == "localhost" || h == "127.0.0.1" || h == "[::1]" || h == "::1" || h.rfind("127.", 0) == 0;
 }
 
 // ---- HTTP for the authorization dance ----
@@ -272,18 +272,13 @@ asio::awaitable<fetch_result> exchange(Stream& stream, http::request<http::strin
 asio::awaitable<fetch_result> fetch(asio::any_io_executor executor, http::verb method, const std::string& url,
                                     std::string body = {}, std::string content_type = {},
                                     std::string basic_auth = {}) {
-  const auto u = boost::urls::parse_uri(url);
-  if (!u) throw std::runtime_error("invalid URL " + url);
-  const bool tls = u->scheme() == "https";
-  if (!tls && u->scheme() != "http") throw std::runtime_error("not an http(s) URL: " + url);
-  const std::string host(u->encoded_host());
-  const std::string port = u->has_port() ? std::string(u->port()) : (tls ? "443" : "80");
-  std::string target(u->encoded_path());
-  if (target.empty()) target = "/";
-  if (u->has_query()) target += "?" + std::string(u->encoded_query());
-
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, u->has_port() ? host + ":" + port : host);
+  const auto scheme = boost::urls::parse_uri(url);
+  if (!scheme || (scheme->scheme() != "http" && scheme->scheme() != "https")) {
+    throw std::runtime_error("not an http(s) URL: " + url);
+  }
+  const auto where = net::parse_target(url);
+  http::request<http::string_body> req{method, where.target, 11};
+  req.set(http::field::host, where.authority);
   req.set(http::field::user_agent, "manifold");
   req.set(http::field::accept, "application/json");
   if (!basic_auth.empty()) req.set(http::field::authorization, "Basic " + basic_auth);
@@ -294,31 +289,25 @@ asio::awaitable<fetch_result> fetch(asio::any_io_executor executor, http::verb m
   }
   req.keep_alive(false);
 
-  tcp::resolver resolver(executor);
-  auto [rec, results] = co_await resolver.async_resolve(host, port, use_tuple);
-  if (rec) throw std::runtime_error("cannot resolve " + host + ": " + rec.message());
-  if (!tls) {
+  if (!where.tls) {
     beast::tcp_stream stream(executor);
+    co_await net::connect_stream(stream, where, fetch_timeout);
     stream.expires_after(fetch_timeout);
-    auto [cec, ep] = co_await stream.async_connect(results, use_tuple);
-    if (cec) throw std::runtime_error("cannot connect to " + host + ":" + port + ": " + cec.message());
     co_return co_await exchange(stream, req);
   }
   ssl::context context(ssl::context::tls_client);
   context.set_default_verify_paths();
   context.set_verify_mode(ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+  co_await net::connect_stream(stream, where, fetch_timeout);
   beast::get_lowest_layer(stream).expires_after(fetch_timeout);
-  auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(results, use_tuple);
-  if (cec) throw std::runtime_error("cannot connect to " + host + ":" + port + ": " + cec.message());
-  if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(host.c_str())) != 1) {  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-    throw std::runtime_error("TLS: cannot set the server name");
-  }
-  stream.set_verify_callback(ssl::host_name_verification(host));
-  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
-  if (hec) throw std::runtime_error("TLS handshake with " + host + " failed: " + hec.message());
   co_return co_await exchange(stream, req);
+}
+
+// A string member of an object from a server; `fallback` when it is missing or not a string.
+std::string string_member(const json& object, const char* key, std::string fallback = {}) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 // A JSON object from a 200 answer, or nullopt.
@@ -335,7 +324,7 @@ void require_secure(const std::string& url, const std::string& what) {
   const auto u = boost::urls::parse_uri(url);
   if (!u) throw std::runtime_error(what + " is not a URL: " + url);
   if (u->scheme() == "https") return;
-  if (u->scheme() == "http" && is_loopback_host(u->encoded_host())) return;
+  if (u->scheme() == "http" && io::is_loopback_host(u->encoded_host())) return;
   throw std::runtime_error(what + " must be https: " + url);
 }
 
@@ -367,6 +356,8 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   std::string resource_metadata_from;  // the URL the metadata came from
   std::optional<json> resource_metadata;
   std::optional<json> server_metadata;
+  std::string authorization_endpoint;  // from server_metadata, checked
+  std::string token_endpoint;
   std::string resource;  // the `resource` parameter
   std::string client_id;
   std::string client_secret;
@@ -455,11 +446,11 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       if (!resource_metadata) throw std::runtime_error("no protected resource metadata at " + join_scopes(urls));
       const auto& prm = *resource_metadata;
       resource = server.url;
-      if (const auto r = prm.find("resource"); r != prm.end() && r->is_string()) {
-        if (!resource_allowed(r->get<std::string>(), server.url)) {
-          throw std::runtime_error("the protected resource metadata is for " + r->get<std::string>() + ", not " + server.url);
+      if (const auto named = string_member(prm, "resource"); !named.empty()) {
+        if (!resource_allowed(named, server.url)) {
+          throw std::runtime_error("the protected resource metadata is for " + named + ", not " + server.url);
         }
-        resource = r->get<std::string>();
+        resource = named;
       }
       server_metadata.reset();
     }
@@ -483,12 +474,13 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       if (!methods.is_array() || std::find(methods.begin(), methods.end(), json("S256")) == methods.end()) {
         throw std::runtime_error("the authorization server does not offer PKCE with S256");
       }
-      for (const char* key : {"authorization_endpoint", "token_endpoint"}) {
-        if (!server_metadata->contains(key) || !(*server_metadata)[key].is_string()) {
-          throw std::runtime_error(std::string("the authorization server metadata has no ") + key);
-        }
-        require_secure((*server_metadata)[key].get<std::string>(), key);
+      authorization_endpoint = string_member(*server_metadata, "authorization_endpoint");
+      token_endpoint = string_member(*server_metadata, "token_endpoint");
+      if (authorization_endpoint.empty() || token_endpoint.empty()) {
+        throw std::runtime_error("the authorization server metadata lacks its authorization or token endpoint");
       }
+      require_secure(authorization_endpoint, "authorization_endpoint");
+      require_secure(token_endpoint, "token_endpoint");
     }
   }
 
@@ -502,12 +494,13 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       spdlog::info("[{}] using the pre-registered OAuth client {}", server.name, client_id);
       co_return;
     }
-    if (!cfg.client_metadata_url.empty() && server_metadata->value("client_id_metadata_document_supported", false)) {
+    if (!cfg.client_metadata_url.empty() &&
+        server_metadata->value("client_id_metadata_document_supported", json(false)) == json(true)) {
       client_id = cfg.client_metadata_url;
       spdlog::info("[{}] using the client ID metadata document {}", server.name, client_id);
       co_return;
     }
-    const auto endpoint = server_metadata->value("registration_endpoint", std::string());
+    const auto endpoint = string_member(*server_metadata, "registration_endpoint");
     if (endpoint.empty()) {
       throw std::runtime_error("the authorization server offers no dynamic registration; configure "
                                "oauth.client_id (and client_secret) or oauth.client_metadata_url");
@@ -528,12 +521,12 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
                  {"token_endpoint_auth_method", method}};
     const auto r = co_await fetch(executor, http::verb::post, endpoint, request.dump(), "application/json");
     const auto reply = json::parse(r.body, nullptr, false);
-    if ((r.status != 200 && r.status != 201) || !reply.is_object() || !reply.contains("client_id")) {
+    if ((r.status != 200 && r.status != 201) || !reply.is_object() || string_member(reply, "client_id").empty()) {
       throw std::runtime_error("dynamic registration answered HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200));
     }
-    client_id = reply["client_id"].get<std::string>();
-    client_secret = reply.value("client_secret", std::string());
-    registered_method = reply.value("token_endpoint_auth_method", method);
+    client_id = string_member(reply, "client_id");
+    client_secret = string_member(reply, "client_secret");
+    registered_method = string_member(reply, "token_endpoint_auth_method", method);
     registered_redirect = redirect;
     spdlog::info("[{}] registered as OAuth client {}", server.name, client_id);
   }
@@ -545,13 +538,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
         // RFC 6749 2.3.1: id and secret form-encoded, then Base64.
         const auto id = form_encode({{"x", client_id}}).substr(2);
         const auto secret = form_encode({{"x", client_secret}}).substr(2);
-        const auto pair = id + ":" + secret;
-        std::string b64(4 * ((pair.size() + 2) / 3) + 1, '\0');
-        const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),  // NOLINT
-                                      reinterpret_cast<const unsigned char*>(pair.data()),  // NOLINT
-                                      static_cast<int>(pair.size()));
-        b64.resize(static_cast<std::size_t>(n));
-        return b64;
+        return base64(id + ":" + secret);
       }
       case client_auth::secret_post:
         fields.emplace_back("client_id", client_id);
@@ -566,22 +553,23 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
 
   void take_tokens(const fetch_result& r, const std::vector<std::string>& requested) {
     const auto reply = json::parse(r.body, nullptr, false);
-    if (r.status != 200 || !reply.is_object() || !reply.contains("access_token") || !reply["access_token"].is_string()) {
+    const auto token = reply.is_object() ? string_member(reply, "access_token") : std::string();
+    if (r.status != 200 || token.empty()) {
       throw std::runtime_error("the token endpoint answered HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200));
     }
-    if (lower_ascii(reply.value("token_type", "bearer")) != "bearer") {
-      throw std::runtime_error("the token endpoint issued a " + reply.value("token_type", "") + " token, not Bearer");
+    if (const auto type = string_member(reply, "token_type", "Bearer"); !beast::iequals(type, "bearer")) {
+      throw std::runtime_error("the token endpoint issued a " + type + " token, not Bearer");
     }
-    const auto& token = reply["access_token"].get_ref<const std::string&>();
     // RFC 6750's b64token, and nothing that could break out of a header line.
-    if (token.empty() || !std::all_of(token.begin(), token.end(), [](char ch) {
+    if (!std::all_of(token.begin(), token.end(), [](char ch) {
           return std::isalnum(static_cast<unsigned char>(ch)) != 0 || std::string_view("-._~+/=").find(ch) != std::string_view::npos;
         })) {
       throw std::runtime_error("the token endpoint issued an access token that is not a valid Bearer token");
     }
     access_token = token;
-    if (reply.contains("refresh_token") && reply["refresh_token"].is_string()) refresh_token = reply["refresh_token"].get<std::string>();
-    granted = reply.contains("scope") && reply["scope"].is_string() ? split_scopes(reply["scope"].get<std::string>()) : requested;
+    if (auto refresh = string_member(reply, "refresh_token"); !refresh.empty()) refresh_token = std::move(refresh);
+    const auto scope = reply.find("scope");
+    granted = scope != reply.end() && scope->is_string() ? split_scopes(scope->get<std::string>()) : requested;
   }
 
   asio::awaitable<bool> refresh() {
@@ -589,7 +577,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       std::vector<std::pair<std::string, std::string>> fields{
           {"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"resource", resource}};
       const auto basic = authenticate(fields);
-      const auto r = co_await fetch(executor, http::verb::post, (*server_metadata)["token_endpoint"].get<std::string>(),
+      const auto r = co_await fetch(executor, http::verb::post, token_endpoint,
                                     form_encode(fields), "application/x-www-form-urlencoded", basic);
       refresh_token.clear();
       take_tokens(r, granted);
@@ -653,7 +641,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (!redirect_url) throw std::runtime_error("oauth.redirect_uri is not a URL");
     boost::urls::url redirect(*redirect_url);
     std::optional<tcp::acceptor> listener;
-    if (redirect.scheme() == "http" && is_loopback_host(redirect.encoded_host())) {
+    if (redirect.scheme() == "http" && io::is_loopback_host(redirect.encoded_host())) {
       try {
         const auto port = !registered_redirect.empty() ? boost::urls::parse_uri(registered_redirect)->port_number()
                                                         : redirect.port_number();
@@ -670,7 +658,9 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
 
     const auto pkce = make_pkce();
     const auto state_value = random_token(24);
-    boost::urls::url authorize(boost::urls::parse_uri((*server_metadata)["authorization_endpoint"].get<std::string>()).value());
+    const auto endpoint = boost::urls::parse_uri(authorization_endpoint);
+    if (!endpoint) throw std::runtime_error("authorization_endpoint is not a URL: " + authorization_endpoint);
+    boost::urls::url authorize(*endpoint);
     authorize.params().append({"response_type", "code"});
     authorize.params().append({"client_id", client_id});
     authorize.params().append({"redirect_uri", redirect_uri});
@@ -715,7 +705,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
                                                             {"code_verifier", pkce.verifier},
                                                             {"resource", resource}};
     const auto basic = authenticate(fields);
-    const auto t = co_await fetch(executor, http::verb::post, (*server_metadata)["token_endpoint"].get<std::string>(),
+    const auto t = co_await fetch(executor, http::verb::post, token_endpoint,
                                   form_encode(fields), "application/x-www-form-urlencoded", basic);
     take_tokens(t, scopes);
     spdlog::info("[{}] authorized{}", server.name, granted.empty() ? "" : " with scopes " + join_scopes(granted));

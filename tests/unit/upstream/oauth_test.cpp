@@ -107,14 +107,6 @@ TEST(oauth_pkce, verifier_and_s256_challenge) {
   EXPECT_EQ(base64url("\xfb\xff"), "-_8");
 }
 
-TEST(oauth_hosts, loopback_only) {
-  EXPECT_TRUE(is_loopback_host("localhost"));
-  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
-  EXPECT_TRUE(is_loopback_host("[::1]"));
-  EXPECT_FALSE(is_loopback_host("auth.example.com"));
-  EXPECT_FALSE(is_loopback_host("localhost.example.com"));
-}
-
 TEST(oauth_config, reads_the_oauth_block_and_rejects_bad_values) {
   const auto cfg = config::parse_config(R"(
 servers:

@@ -75,6 +75,8 @@ struct oauth_config {
   // redirects at once (no login page) never needs the listener.
   std::string redirect_uri = "http://127.0.0.1:0/callback";
   std::chrono::milliseconds authorize_timeout{std::chrono::minutes(5)};  // waiting for a person
+
+  bool operator==(const oauth_config&) const = default;
 };
 
 struct server_config {

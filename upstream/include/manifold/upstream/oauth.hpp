@@ -65,7 +65,6 @@ struct pkce_pair {
 };
 pkce_pair make_pkce();
 std::string random_token(std::size_t bytes);  // base64url of random bytes
-bool is_loopback_host(std::string_view host);
 
 // One upstream's authorization: the token it sends, what discovery and registration found,
 // and the flow that gets a new token. One flow runs at a time; requests that meet a challenge
