@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libboost1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvalijson-dev
   prometheus-cpp-dev libssl-dev libgtest-dev
