@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/json_access.hpp"
 
 namespace manifold::protocol {
 
@@ -47,12 +48,12 @@ rpc_error rpc_error::from_json(const json& error) {
 bool is_valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
 
 parse_outcome parse_message(std::string_view text) {
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return {std::nullopt,
-            make_error(nullptr, rpc_error{error_code::parse_error, "Parse error: not valid JSON",
-                                          std::nullopt})};
+  auto parsed = parse_json(text);
+  if (!parsed.ok()) {
+    return {std::nullopt, make_error(nullptr, rpc_error{error_code::parse_error,
+                                                        "Parse error: " + parsed.why(), std::nullopt})};
   }
+  json body = std::move(parsed.value);
   if (body.is_array()) {
     return {std::nullopt, invalid("Invalid Request: JSON-RPC batches are not supported")};
   }
