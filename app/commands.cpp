@@ -14,9 +14,9 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
-#include "config_watcher.hpp"
-#include "gateway.hpp"
-#include "pinning.hpp"
+#include "manifold/gateway/gateway.hpp"
+#include "manifold/gateway/reloader.hpp"
+#include "manifold/gateway/pinning.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
@@ -130,71 +130,6 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   return out;
 }
 
-// Reloads on SIGHUP and when the config file changes: the new config is validated first (a
-// bad one is logged with its errors and the running one keeps serving), then applied by the
-// gateway. Reloads never overlap; one that arrives during another runs after it.
-class reloader {
- public:
-  reloader(asio::io_context& io, gateway& backend, std::string path)
-      : io_(io), backend_(backend), path_(std::move(path)), hangup_(io, SIGHUP),
-        watcher_(io.get_executor(), path_, [this] { request(); }) {}
-
-  void start() {
-    wait_hangup();
-    asio::co_spawn(io_, watcher_.run(), asio::detached);
-  }
-
-  void stop() {
-    stopped_ = true;
-    boost::system::error_code ignored;
-    hangup_.cancel(ignored);
-    watcher_.stop();
-  }
-
-  void request() {
-    if (stopped_) return;
-    if (running_) {
-      again_ = true;
-      return;
-    }
-    running_ = true;
-    asio::co_spawn(io_, apply(), asio::detached);
-  }
-
- private:
-  void wait_hangup() {
-    hangup_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (ec || stopped_) return;
-      spdlog::info("SIGHUP: reloading {}", path_);
-      request();
-      wait_hangup();
-    });
-  }
-
-  asio::awaitable<void> apply() {
-    do {
-      again_ = false;
-      try {
-        auto next = config::load_config_file(path_);
-        co_await backend_.reload(std::move(next));
-      } catch (const config::config_error& e) {
-        spdlog::error("reload: {} is invalid; the running config stays:", path_);
-        for (const auto& d : e.diagnostics()) spdlog::error("  {}", d.to_string());
-      }
-    } while (again_ && !stopped_);
-    running_ = false;
-  }
-
-  asio::io_context& io_;
-  gateway& backend_;
-  std::string path_;
-  asio::signal_set hangup_;
-  config_watcher watcher_;
-  bool running_ = false;
-  bool again_ = false;
-  bool stopped_ = false;
-};
-
 int run_serve_http(const config::config& cfg, const serve_options& options, const std::string& listen) {
   const auto http = http_options_for(cfg, listen);
   if (!http) {
@@ -202,7 +137,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     return exit_bad_config;
   }
   asio::io_context io(1);
-  gateway backend(io.get_executor(), cfg);
+  gateway::backend backend(io.get_executor(), cfg);
   auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(cfg));
   backend.attach(relay.get());
   std::unique_ptr<proxy::http_server> server;
@@ -226,7 +161,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     server->stop();
   });
   backend.on_refused([&] { server->stop(); });
-  reloader reloads(io, backend, options.config_path);
+  gateway::reloader reloads(io.get_executor(), backend, options.config_path);
   reloads.start();
   run_on_io(io, [&]() -> asio::awaitable<void> {
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
@@ -270,7 +205,7 @@ int run_serve(const serve_options& options) {
     spdlog::critical("{}", e.what());
     return exit_failure;
   }
-  gateway backend(io.get_executor(), *cfg);
+  gateway::backend backend(io.get_executor(), *cfg);
   auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(*cfg));
   backend.attach(relay.get());
   proxy::group_view view;
@@ -290,7 +225,7 @@ int run_serve(const serve_options& options) {
     session->stop();
   });
   backend.on_refused([&] { session->stop(); });
-  reloader reloads(io, backend, options.config_path);
+  gateway::reloader reloads(io.get_executor(), backend, options.config_path);
   reloads.start();
 
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
@@ -330,7 +265,7 @@ int run_call(const call_options& options) {
     cfg.servers.push_back(server);
   }
   asio::io_context io(1);
-  gateway backend(io.get_executor(), cfg);
+  gateway::backend backend(io.get_executor(), cfg);
   backend.on_unrouted_request([&options](const protocol::message& msg) {
     if (msg.method() != "elicitation/create") {
       return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
@@ -393,7 +328,7 @@ struct built_catalog {
 
 built_catalog build_once(const config::config& cfg) {
   asio::io_context io(1);
-  gateway backend(io.get_executor(), cfg);
+  gateway::backend backend(io.get_executor(), cfg);
   run_on_io(io, [&]() -> asio::awaitable<void> {
     co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
     co_await backend.stop(shutdown_budget);
@@ -537,7 +472,7 @@ int run_pin(const std::string& config_path, const std::string& lock_path) {
   cfg->pinning.lock.clear();  // pin what the upstreams offer now, not what an old lock allows
   const auto built = build_once(*cfg);
   if (built.refused) return exit_bad_config;
-  const auto lock = make_lock(*built.catalog);
+  const auto lock = gateway::make_lock(*built.catalog);
   const auto tmp = path + ".tmp";
   std::ofstream(tmp) << lock.dump(2) << '\n';
   std::filesystem::rename(tmp, path);

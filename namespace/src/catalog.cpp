@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "manifold/protocol/text.hpp"
+
 namespace manifold::ns {
 
 std::string_view to_string(entry_kind kind) {
@@ -41,13 +43,6 @@ std::optional<std::string_view> scheme_of(std::string_view uri) {
     }
   }
   return scheme;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // The literal part of a URI template before its first expression.
@@ -247,7 +242,7 @@ std::optional<uri_target> catalog::resolve_uri_unfiltered(std::string_view expos
   if (!scheme) return std::nullopt;
   const auto plus = scheme->find('+');
   if (plus == std::string_view::npos) return std::nullopt;
-  const auto token = lower(scheme->substr(0, plus));
+  const auto token = protocol::lower_ascii(scheme->substr(0, plus));
   for (const auto& [server, t] : uri_tokens_) {
     if (t != token) continue;
     const auto rest = exposed.substr(plus + 1);

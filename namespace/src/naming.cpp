@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdio>
 
+#include "manifold/protocol/text.hpp"
+
 namespace manifold::ns {
 
 std::optional<host_profile> profile_named(std::string_view name) {
@@ -28,10 +30,8 @@ std::string map_characters(std::string_view name, charset chars) {
 }
 
 std::string stable_hash(std::string_view text) {
-  std::uint32_t h = 2166136261U;
-  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * 16777619U;
   std::array<char, 9> buf{};
-  std::snprintf(buf.data(), buf.size(), "%08x", h);
+  std::snprintf(buf.data(), buf.size(), "%08x", protocol::fnv1a32(text));
   return std::string(buf.data(), 8);
 }
 

@@ -1,7 +1,5 @@
 #include "manifold/proxy/http_server.hpp"
 
-#include <openssl/rand.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,6 +18,7 @@
 #include "manifold/io/hosts.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
+#include "manifold/protocol/text.hpp"
 #include "manifold/io/ws_channel.hpp"
 
 namespace manifold::proxy {
@@ -58,19 +57,7 @@ bool answers_with_json(std::string_view method) {
          method == "tasks/get" || method == "tasks/list" || method == "tasks/cancel";
 }
 
-std::string random_id() {
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw std::runtime_error("no randomness for session ids");
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (const auto b : bytes) {
-    out += hex[b >> 4U];
-    out += hex[b & 0xFU];
-  }
-  return out;
-}
+std::string random_id() { return protocol::hex(protocol::random_bytes(16)); }
 
 // "host:port" or "[v6]:port" -> host part.
 std::string_view host_part(std::string_view authority) {
@@ -276,14 +263,14 @@ class server_impl final : public http_server {
   asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
     const auto v = req.version();
     const bool keep = req.keep_alive();
-    const auto accept = io::lower_ascii(std::string(req[http::field::accept]));
+    const auto accept = protocol::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("application/json") == std::string::npos ||
         accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, v, keep, http::status::not_acceptable,
                                        error_code::invalid_request,
                                        "Not Acceptable: Accept must list application/json and text/event-stream");
     }
-    const auto content_type = io::lower_ascii(std::string(req[http::field::content_type]));
+    const auto content_type = protocol::lower_ascii(std::string(req[http::field::content_type]));
     if (content_type.find("application/json") == std::string::npos) {
       co_return co_await respond_error(stream, v, keep, http::status::unsupported_media_type,
                                        error_code::invalid_request, "Content-Type must be application/json");
@@ -386,7 +373,7 @@ class server_impl final : public http_server {
   }
 
   asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
-    const auto accept = io::lower_ascii(std::string(req[http::field::accept]));
+    const auto accept = protocol::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");

@@ -4,15 +4,12 @@
 #include <cctype>
 #include <string>
 
+#include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/text.hpp"
+
 namespace manifold::proxy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> words(std::string_view query) {
   std::vector<std::string> out;
@@ -68,9 +65,9 @@ std::vector<const ns::exposed_entry*> search_tools(const std::vector<const ns::e
   const auto terms = words(query);
   std::vector<std::pair<int, const ns::exposed_entry*>> scored;
   for (const auto* t : tools) {
-    const auto name = lower(t->name);
-    const auto text = lower(t->definition.value("title", std::string()) + " " +
-                            t->definition.value("description", std::string()));
+    const auto name = protocol::lower_ascii(t->name);
+    const auto text = protocol::lower_ascii(protocol::string_or(t->definition, "title") + " " +
+                                            protocol::string_or(t->definition, "description"));
     int score = terms.empty() ? 1 : 0;
     for (const auto& w : terms) {
       if (name.find(w) != std::string::npos) score += 3;

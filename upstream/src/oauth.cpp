@@ -1,9 +1,5 @@
 #include "manifold/upstream/oauth.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +18,7 @@
 #include "http_connect.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/io/hosts.hpp"
+#include "manifold/protocol/text.hpp"
 
 namespace manifold::upstream::oauth {
 
@@ -46,7 +43,7 @@ void skip_spaces(std::string_view s, std::size_t& i) {
 }
 
 std::string origin_of(const boost::urls::url_view& u) {
-  std::string out = io::lower_ascii(u.scheme()) + "://" + io::lower_ascii(u.encoded_host());
+  std::string out = protocol::lower_ascii(u.scheme()) + "://" + protocol::lower_ascii(u.encoded_host());
   if (u.has_port()) out += ":" + std::string(u.port());
   return out;
 }
@@ -199,44 +196,14 @@ client_auth choose_client_auth(const json& server_metadata, std::string_view reg
   return client_auth::none;
 }
 
-namespace {
-
-// Standard Base64 with padding (RFC 4648 section 4).
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
-                                reinterpret_cast<const unsigned char*>(bytes.data()),  // NOLINT
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-}  // namespace
-
-std::string base64url(std::string_view bytes) {
-  auto out = base64(bytes);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (auto& c : out) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
-  }
-  return out;
-}
-
 std::string random_token(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {  // NOLINT
-    throw std::runtime_error("no random bytes from OpenSSL");
-  }
-  return base64url(raw);
+  return protocol::base64url_encode(protocol::random_bytes(bytes));
 }
 
 pkce_pair make_pkce() {
   pkce_pair p;
   p.verifier = random_token(48);  // 64 characters
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(p.verifier.data()), p.verifier.size(), digest);  // NOLINT
-  p.challenge = base64url(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));  // NOLINT
+  p.challenge = protocol::base64url_encode(protocol::sha256(p.verifier));
   return p;
 }
 
@@ -538,7 +505,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
         // RFC 6749 2.3.1: id and secret form-encoded, then Base64.
         const auto id = form_encode({{"x", client_id}}).substr(2);
         const auto secret = form_encode({{"x", client_secret}}).substr(2);
-        return base64(id + ":" + secret);
+        return protocol::base64_encode(id + ":" + secret);
       }
       case client_auth::secret_post:
         fields.emplace_back("client_id", client_id);

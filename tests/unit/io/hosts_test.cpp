@@ -14,7 +14,6 @@ TEST(hosts, loopback_only) {
   EXPECT_FALSE(is_loopback_host("localhost.example.com"));
 }
 
-TEST(hosts, lower_ascii) { EXPECT_EQ(lower_ascii("Text/Event-Stream"), "text/event-stream"); }
 
 }  // namespace
 }  // namespace manifold::io

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include "manifold/protocol/text.hpp"
+
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
 
@@ -100,11 +102,11 @@ TEST(oauth_pkce, verifier_and_s256_challenge) {
   for (char c : p.verifier) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << c;
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(p.verifier.data()), p.verifier.size(), digest);
-  EXPECT_EQ(p.challenge, base64url(std::string(reinterpret_cast<const char*>(digest), sizeof digest)));
+  EXPECT_EQ(p.challenge, protocol::base64url_encode(std::string(reinterpret_cast<const char*>(digest), sizeof digest)));
   EXPECT_NE(make_pkce().verifier, p.verifier);
   // RFC 7636 appendix B.
-  EXPECT_EQ(base64url(std::string("\x13\xd3\x1e\x4a", 4)), "E9MeSg");
-  EXPECT_EQ(base64url("\xfb\xff"), "-_8");
+  EXPECT_EQ(protocol::base64url_encode(std::string("\x13\xd3\x1e\x4a", 4)), "E9MeSg");
+  EXPECT_EQ(protocol::base64url_encode("\xfb\xff"), "-_8");
 }
 
 TEST(oauth_config, reads_the_oauth_block_and_rejects_bad_values) {

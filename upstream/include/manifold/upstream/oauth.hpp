@@ -58,7 +58,6 @@ enum class client_auth { none, secret_basic, secret_post };
 client_auth choose_client_auth(const json& server_metadata, std::string_view registered_method,
                                bool has_secret);
 
-std::string base64url(std::string_view bytes);  // without padding
 struct pkce_pair {
   std::string verifier;   // 43+ characters of [A-Za-z0-9-._~]
   std::string challenge;  // BASE64URL(SHA-256(verifier))

@@ -1,4 +1,4 @@
-#include "config_watcher.hpp"
+#include "manifold/gateway/config_watcher.hpp"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 
-namespace manifold::app {
+namespace manifold::gateway {
 
 namespace asio = boost::asio;
 
@@ -79,4 +79,4 @@ asio::awaitable<void> config_watcher::run() {
   }
 }
 
-}  // namespace manifold::app
+}  // namespace manifold::gateway

@@ -13,15 +13,15 @@
 #include "manifold/proxy/relay.hpp"
 #include "manifold/upstream/supervisor.hpp"
 
-namespace manifold::app {
+namespace manifold::gateway {
 
 // The composition root's glue: the upstreams (supervisor) on one side, the catalog and the
 // relay the proxy serves on the other. Keeps each upstream's lists, rebuilds an immutable
 // catalog from them when one changes (list_changed), swaps it in and tells the relay.
 // Thread: the io thread.
-class gateway final : public proxy::backend {
+class backend final : public proxy::backend {
  public:
-  gateway(boost::asio::any_io_executor executor, const config::config& cfg);
+  backend(boost::asio::any_io_executor executor, const config::config& cfg);
 
   // Where upstream notifications and requests go; set before serving.
   void attach(proxy::relay* relay) { relay_ = relay; }
@@ -98,4 +98,4 @@ class gateway final : public proxy::backend {
   std::chrono::steady_clock::time_point start_deadline_;
 };
 
-}  // namespace manifold::app
+}  // namespace manifold::gateway

@@ -1,4 +1,4 @@
-#include "gateway.hpp"
+#include "manifold/gateway/gateway.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -6,11 +6,11 @@
 
 #include <fstream>
 
+#include "manifold/gateway/pinning.hpp"
 #include "manifold/io/parallel.hpp"
-#include "pinning.hpp"
 #include "manifold/protocol/error_codes.hpp"
 
-namespace manifold::app {
+namespace manifold::gateway {
 
 namespace asio = boost::asio;
 using protocol::json;
@@ -94,7 +94,7 @@ bool same_launch(const config::server_config& a, const config::server_config& b)
          a.isolated == b.isolated && a.oauth == b.oauth;
 }
 
-gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
+backend::backend(asio::any_io_executor executor, const config::config& cfg)
     : executor_(executor), config_(cfg), supervisor_(executor, cfg),
       // Startup plus the first lists, and a margin for process start-up.
       start_deadline_(std::chrono::steady_clock::now() + longest_startup(cfg) + milliseconds(500)) {
@@ -105,7 +105,7 @@ gateway::gateway(asio::any_io_executor executor, const config::config& cfg)
   }
 }
 
-void gateway::load_policy() {
+void backend::load_policy() {
   lock_ = nullptr;
   if (!config_.pinning.lock.empty()) {
     std::ifstream in(config_.pinning.lock);
@@ -122,7 +122,7 @@ void gateway::load_policy() {
   }
 }
 
-std::size_t gateway::index_of(std::string_view server) const {
+std::size_t backend::index_of(std::string_view server) const {
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     if (config_.servers[i].name == server) return i;
   }
@@ -131,7 +131,7 @@ std::size_t gateway::index_of(std::string_view server) const {
 
 // Sends what upstream `u` (server `index`, owned by host session `session`, 0: shared) says
 // to the right place: list changes of shared instances to the catalog, the rest to the relay.
-void gateway::wire(const std::string& server, upstream::upstream& u, std::uint64_t session) {
+void backend::wire(const std::string& server, upstream::upstream& u, std::uint64_t session) {
   u.on_notification([this, server, session, self = &u](const protocol::message& msg) {
     const auto i = index_of(server);
     // A retired instance (replaced by a reload) has nobody left to tell.
@@ -193,7 +193,7 @@ asio::awaitable<void> stop_instance(std::shared_ptr<protocol::rpc_peer> peer) {
 
 }  // namespace
 
-void gateway::release_session(std::uint64_t session) {
+void backend::release_session(std::uint64_t session) {
   for (auto it = instances_.begin(); it != instances_.end();) {
     if (it->first.second != session) {
       ++it;
@@ -204,9 +204,9 @@ void gateway::release_session(std::uint64_t session) {
   }
 }
 
-asio::awaitable<void> gateway::launch() { co_await supervisor_.launch_all(); }
+asio::awaitable<void> backend::launch() { co_await supervisor_.launch_all(); }
 
-asio::awaitable<void> gateway::stop(milliseconds budget) {
+asio::awaitable<void> backend::stop(milliseconds budget) {
   stopping_ = true;
   // Shared and per-session instances stop together, within one budget.
   std::vector<std::shared_ptr<upstream::upstream>> all = supervisor_.all();
@@ -219,7 +219,7 @@ asio::awaitable<void> gateway::stop(milliseconds budget) {
   });
 }
 
-asio::awaitable<bool> gateway::ensure_started(json client_capabilities,
+asio::awaitable<bool> backend::ensure_started(json client_capabilities,
                                               std::chrono::steady_clock::time_point deadline) {
   if (!started_) {
     started_ = true;
@@ -228,7 +228,7 @@ asio::awaitable<bool> gateway::ensure_started(json client_capabilities,
   co_return co_await ready_.wait_until(deadline);
 }
 
-asio::awaitable<void> gateway::start(json client_capabilities) {
+asio::awaitable<void> backend::start(json client_capabilities) {
   start_capabilities_ = client_capabilities;
   co_await supervisor_.start_all(std::move(client_capabilities));
   std::vector<std::size_t> indices(listings_.size());
@@ -241,7 +241,7 @@ asio::awaitable<void> gateway::start(json client_capabilities) {
   ready_.set();
 }
 
-asio::awaitable<void> gateway::reload(config::config next) {
+asio::awaitable<void> backend::reload(config::config next) {
   if (!ready_.is_set() || stopping_) co_return;
   std::vector<std::shared_ptr<upstream::upstream>> upstreams;
   std::vector<ns::upstream_listing> listings;
@@ -288,7 +288,7 @@ asio::awaitable<void> gateway::reload(config::config next) {
   });
 }
 
-asio::awaitable<void> gateway::fetch(std::shared_ptr<upstream::upstream> u, ns::upstream_listing& listing,
+asio::awaitable<void> backend::fetch(std::shared_ptr<upstream::upstream> u, ns::upstream_listing& listing,
                                      std::set<ns::entry_kind> kinds) {
   for (const auto& spec : list_specs) {
     if (kinds.count(spec.kind) == 0) continue;
@@ -314,7 +314,7 @@ asio::awaitable<void> gateway::fetch(std::shared_ptr<upstream::upstream> u, ns::
   }
 }
 
-void gateway::on_notification(const std::string& server, const protocol::message& msg) {
+void backend::on_notification(const std::string& server, const protocol::message& msg) {
   const auto method = msg.method();
   std::set<ns::entry_kind> kinds;
   if (method == "notifications/tools/list_changed") {
@@ -332,7 +332,7 @@ void gateway::on_notification(const std::string& server, const protocol::message
   if (refreshing_.count(server) == 0) asio::co_spawn(executor_, refresh(server), asio::detached);
 }
 
-asio::awaitable<void> gateway::refresh(std::string server) {
+asio::awaitable<void> backend::refresh(std::string server) {
   refreshing_.insert(server);
   // Changes announced during start-up are picked up once the first catalog exists.
   co_await ready_.wait_until(start_deadline_);
@@ -352,7 +352,7 @@ asio::awaitable<void> gateway::refresh(std::string server) {
   refreshing_.erase(server);
 }
 
-void gateway::rebuild() {
+void backend::rebuild() {
   if (stopping_) return;
   const auto naming = naming_options(config_.naming);
   auto next = std::make_shared<ns::catalog>(ns::build_catalog(listings_, naming, generation_ + 1, overrides_));
@@ -410,7 +410,7 @@ void gateway::rebuild() {
   if (ready_.is_set() && relay_ != nullptr) relay_->catalog_changed(changed);
 }
 
-protocol::rpc_peer* gateway::peer(std::string_view server, std::uint64_t session,
+protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session,
                                   const json& session_capabilities) {
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     if (config_.servers[i].name != server) continue;
@@ -426,7 +426,7 @@ protocol::rpc_peer* gateway::peer(std::string_view server, std::uint64_t session
   return nullptr;
 }
 
-std::vector<std::string> gateway::upstreams_with(std::string_view capability) const {
+std::vector<std::string> backend::upstreams_with(std::string_view capability) const {
   std::vector<std::string> out;
   for (const auto& u : supervisor_.all()) {
     if (u->state() != upstream::upstream_state::ready) continue;
@@ -439,7 +439,7 @@ std::vector<std::string> gateway::upstreams_with(std::string_view capability) co
   return out;
 }
 
-json gateway::status() const {
+json backend::status() const {
   json upstreams = json::array();
   for (const auto& u : supervisor_.all()) {
     json entry{{"name", u->name()}, {"state", upstream::to_string(u->state())}};
@@ -454,7 +454,7 @@ json gateway::status() const {
           {"upstreams", std::move(upstreams)}};
 }
 
-json gateway::server_capabilities() const {
+json backend::server_capabilities() const {
   const auto any = [this](const char* pointer) { return !upstreams_with(pointer).empty(); };
   json caps{{"tools", {{"listChanged", true}}}};
   if (any("/prompts")) caps["prompts"] = {{"listChanged", true}};
@@ -479,7 +479,7 @@ json gateway::server_capabilities() const {
   return caps;
 }
 
-std::string gateway::instructions() const {
+std::string backend::instructions() const {
   std::string out;
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     const auto& u = supervisor_.all()[i];
@@ -490,4 +490,4 @@ std::string gateway::instructions() const {
   return out;
 }
 
-}  // namespace manifold::app
+}  // namespace manifold::gateway

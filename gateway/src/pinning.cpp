@@ -1,27 +1,14 @@
-#include "pinning.hpp"
-
-#include <openssl/evp.h>
+#include "manifold/gateway/pinning.hpp"
 
 #include <array>
 
-namespace manifold::app {
+#include "manifold/protocol/text.hpp"
+
+namespace manifold::gateway {
 
 namespace {
 
 constexpr std::array<const char*, 3> pinned_fields{"description", "inputSchema", "outputSchema"};
-
-std::string sha256_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4U];
-    out += hex[digest[i] & 0xFU];
-  }
-  return out;
-}
 
 // What is pinned of one tool; object keys are sorted, so the dump is canonical.
 json pinned_view(const ns::exposed_entry& tool) {
@@ -36,7 +23,7 @@ json make_lock(const ns::catalog& catalog) {
   json tools = json::object();
   for (const auto& t : catalog.tools()) {
     auto view = pinned_view(t);
-    tools[t.name] = {{"sha256", sha256_hex(view.dump())},
+    tools[t.name] = {{"sha256", protocol::sha256_hex(view.dump())},
                      {"server", t.server},
                      {"original", t.original},
                      {"pinned", std::move(view)}};
@@ -51,7 +38,7 @@ std::map<std::string, std::string> changed_pins(const ns::catalog& catalog, cons
     const auto pin = tools.find(t.name);
     if (pin == tools.end()) continue;  // not pinned (new since `manifold pin`)
     const auto view = pinned_view(t);
-    if (sha256_hex(view.dump()) == pin->value("sha256", "")) continue;
+    if (protocol::sha256_hex(view.dump()) == pin->value("sha256", "")) continue;
     std::string fields;
     const auto old = pin->value("pinned", json::object());
     for (const auto* field : pinned_fields) {
@@ -63,4 +50,4 @@ std::map<std::string, std::string> changed_pins(const ns::catalog& catalog, cons
   return out;
 }
 
-}  // namespace manifold::app
+}  // namespace manifold::gateway

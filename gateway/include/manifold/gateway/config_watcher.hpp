@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-namespace manifold::app {
+namespace manifold::gateway {
 
 // Calls `on_change` when the config file changes on disk (written in place, or replaced by
 // an editor's rename), with bursts of events folded into one call. Linux inotify on the
@@ -27,4 +27,4 @@ class config_watcher {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace manifold::app
+}  // namespace manifold::gateway

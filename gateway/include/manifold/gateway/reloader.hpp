@@ -1,0 +1,32 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <string>
+
+namespace manifold::gateway {
+
+class backend;
+
+// Reloads on SIGHUP and when the config file changes: the new config is validated first (a
+// bad one is logged with its errors and the running one keeps serving), then applied by the
+// backend. Reloads never overlap; one that arrives during another runs after it. A reload
+// that fails for any reason is logged and later reloads still run. Thread: the io thread.
+class reloader {
+ public:
+  reloader(boost::asio::any_io_executor executor, backend& target, std::string path);
+  ~reloader();
+  reloader(const reloader&) = delete;
+  reloader& operator=(const reloader&) = delete;
+
+  void start();
+  void stop();
+  // Reloads now (or after the reload in progress).
+  void request();
+
+ private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace manifold::gateway

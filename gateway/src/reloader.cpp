@@ -1,0 +1,88 @@
+#include "manifold/gateway/reloader.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <spdlog/spdlog.h>
+
+#include "manifold/config/config_error.hpp"
+#include "manifold/config/config_loader.hpp"
+#include "manifold/gateway/config_watcher.hpp"
+#include "manifold/gateway/gateway.hpp"
+#include "manifold/io/spawn.hpp"
+
+namespace manifold::gateway {
+
+namespace asio = boost::asio;
+
+struct reloader::state : std::enable_shared_from_this<reloader::state> {
+  state(asio::any_io_executor ex, backend& b, std::string p)
+      : executor(ex), target(b), path(std::move(p)), hangup(ex, SIGHUP),
+        watcher(ex, path, [this] { request(); }) {}
+
+  void wait_hangup() {
+    hangup.async_wait([weak = weak_from_this()](const boost::system::error_code& ec, int) {
+      auto self = weak.lock();
+      if (ec || !self || self->stopped) return;
+      spdlog::info("SIGHUP: reloading {}", self->path);
+      self->request();
+      self->wait_hangup();
+    });
+  }
+
+  void request() {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    asio::co_spawn(executor, apply(shared_from_this()), io::log_failure("reload"));
+  }
+
+  static asio::awaitable<void> apply(std::shared_ptr<state> self) {
+    do {
+      self->again = false;
+      try {
+        auto next = config::load_config_file(self->path);
+        co_await self->target.reload(std::move(next));
+      } catch (const config::config_error& e) {
+        spdlog::error("reload: {} is invalid; the running config stays:", self->path);
+        for (const auto& d : e.diagnostics()) spdlog::error("  {}", d.to_string());
+      } catch (const std::exception& e) {
+        spdlog::error("reload of {} failed: {}; the running config stays", self->path, e.what());
+      }
+    } while (self->again && !self->stopped);
+    self->running = false;
+  }
+
+  asio::any_io_executor executor;
+  backend& target;
+  std::string path;
+  asio::signal_set hangup;
+  config_watcher watcher;
+  bool running = false;
+  bool again = false;
+  bool stopped = false;
+};
+
+reloader::reloader(asio::any_io_executor executor, backend& target, std::string path)
+    : state_(std::make_shared<state>(std::move(executor), target, std::move(path))) {}
+
+reloader::~reloader() { stop(); }
+
+void reloader::start() {
+  state_->wait_hangup();
+  asio::co_spawn(state_->executor, state_->watcher.run(), io::log_failure("config watcher"));
+}
+
+void reloader::stop() {
+  state_->stopped = true;
+  boost::system::error_code ignored;
+  state_->hangup.cancel(ignored);
+  state_->watcher.stop();
+}
+
+void reloader::request() { state_->request(); }
+
+}  // namespace manifold::gateway
