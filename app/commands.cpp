@@ -98,9 +98,13 @@ proxy::relay_options relay_options_for(const config::config& cfg) {
   return out;
 }
 
+proxy::group_view group_of(const config::group_config& g) {
+  return {g.name, std::make_shared<ns::name_filter>(g.include, g.exclude)};
+}
+
 std::optional<proxy::group_view> group_named(const config::config& cfg, const std::string& name) {
   for (const auto& g : cfg.groups) {
-    if (g.name == name) return proxy::group_view{g.name, g.include, g.exclude};
+    if (g.name == name) return group_of(g);
   }
   return std::nullopt;
 }
@@ -126,7 +130,7 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.session_idle_timeout = cfg.http.session_idle_timeout;
   out.read_timeout = cfg.http.read_timeout;
   out.replay_events = cfg.http.replay_events;
-  for (const auto& g : cfg.groups) out.groups.push_back({g.name, g.include, g.exclude});
+  for (const auto& g : cfg.groups) out.groups.push_back(group_of(g));
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "manifold/io/request_tracker.hpp"
 #include "manifold/namespace/catalog.hpp"
+#include "manifold/namespace/view.hpp"
 #include "manifold/namespace/naming.hpp"
 #include "manifold/namespace/task_ids.hpp"
 #include "manifold/protocol/json_rpc.hpp"
@@ -220,22 +221,61 @@ void BM_PolicyFilter(benchmark::State& state) {
 }
 BENCHMARK(BM_PolicyFilter);
 
-// A group's include/exclude globs (what one HTTP endpoint may see and call).
+// A group's include/exclude globs (evaluated once per entry when a view is built).
 void BM_GroupAdmits(benchmark::State& state) {
-  manifold::proxy::group_view group;
-  group.name = "readonly";
-  group.include = {"k8s__get_*", "k8s__list_*", "aws__describe_*", "github__*"};
-  group.exclude = {"*delete*", "github__merge_*"};
+  const ns::name_filter group({"k8s__get_*", "k8s__list_*", "aws__describe_*", "github__*"},
+                              {"*delete*", "github__merge_*"});
   const std::vector<std::string> names = {"k8s__get_pods", "k8s__delete_pod", "aws__describe_instances",
                                           "github__merge_pull_request", "github__list_issues", "helm__install"};
   std::size_t i = 0;
   for (auto _ : state) {
-    const bool ok = group.admits(names[i++ % names.size()]);
+    const bool ok = group.admits(ns::entry_kind::tool, names[i++ % names.size()]);
     benchmark::DoNotOptimize(ok);
   }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_GroupAdmits);
+
+// A session's view of a catalog of N tools behind a group: built once per catalog, then a
+// lookup per call.
+std::shared_ptr<const ns::catalog> catalog_of(std::size_t tools) {
+  std::vector<ns::upstream_listing> listings(1);
+  listings[0].server = "k8s";
+  listings[0].namespace_ = "k8s";
+  for (std::size_t t = 0; t < tools; ++t) {
+    listings[0].tools.push_back({{"name", (t % 3 == 0 ? "delete_" : "get_") + std::to_string(t)},
+                                 {"inputSchema", {{"type", "object"}}}});
+  }
+  return std::make_shared<const ns::catalog>(ns::build_catalog(listings, {}));
+}
+
+void BM_ViewBuild(benchmark::State& state) {
+  const auto catalog = catalog_of(static_cast<std::size_t>(state.range(0)));
+  const std::vector<std::shared_ptr<const ns::admission>> rules{
+      std::make_shared<ns::name_filter>(std::vector<std::string>{"k8s__*"},
+                                        std::vector<std::string>{"*delete*"})};
+  for (auto _ : state) {
+    const ns::view v(catalog, rules, {});
+    benchmark::DoNotOptimize(v.entries(ns::entry_kind::tool).size());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ViewBuild)->Arg(100)->Arg(10'000);
+
+void BM_ViewLookup(benchmark::State& state) {
+  const auto catalog = catalog_of(10'000);
+  const ns::view v(catalog,
+                   {std::make_shared<ns::name_filter>(std::vector<std::string>{"k8s__*"},
+                                                      std::vector<std::string>{"*delete*"})},
+                   {});
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto* t = v.tool("k8s__get_" + std::to_string(1 + (i++ % 3000) * 3));
+    benchmark::DoNotOptimize(t);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ViewLookup);
 
 }  // namespace
 

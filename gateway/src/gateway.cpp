@@ -407,7 +407,7 @@ void backend::rebuild() {
                next->resource_templates().size(), listings_.size());
   generation_ = next->generation();
   catalog_ = std::move(next);
-  if (ready_.is_set() && relay_ != nullptr) relay_->catalog_changed(changed);
+  if (relay_ != nullptr) relay_->catalog_changed();
 }
 
 protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session,

@@ -1,5 +1,7 @@
 #include "manifold/io/request_tracker.hpp"
 
+#include "manifold/protocol/json_access.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -35,9 +37,31 @@ asio::awaitable<request_tracker::result> request_tracker::wait(
   co_return result{outcome::timed_out, {}};
 }
 
+asio::awaitable<request_tracker::result> request_tracker::exchange(
+    std::string_view method, protocol::json params, std::chrono::steady_clock::time_point deadline,
+    std::shared_ptr<protocol::call_control> control, send_fn send) {
+  const auto id = next_id();
+  send(protocol::make_request(id, method, std::move(params)));
+  if (control) {
+    control->cancel = [this, alive = std::weak_ptr<int>(alive_), id, send](const std::string& reason) {
+      if (alive.expired() || !cancel(id)) return;
+      send(protocol::make_notification("notifications/cancelled",
+                                       {{"requestId", id}, {"reason", reason}}));
+    };
+  }
+  auto done = co_await wait(id, deadline);
+  if (control) control->cancel = nullptr;
+  if (done.how == outcome::timed_out) {
+    send(protocol::make_notification("notifications/cancelled",
+                                     {{"requestId", id}, {"reason", "timeout"}}));
+  }
+  co_return done;
+}
+
 bool request_tracker::deliver(const protocol::json& id, protocol::rpc_reply reply) {
-  if (!id.is_number_integer()) return false;
-  const auto it = waiting_.find(id.get<std::int64_t>());
+  const auto key = protocol::integer_value(id);
+  if (!key) return false;
+  const auto it = waiting_.find(*key);
   if (it == waiting_.end() || it->second->done) return false;
   it->second->done = result{outcome::replied, std::move(reply)};
   it->second->timer.cancel();

@@ -485,20 +485,23 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
     }
     out.tools_ = std::move(kept);
   }
+  for (auto* entries : {&out.tools_, &out.prompts_, &out.resources_, &out.templates_}) {
+    for (auto& e : *entries) e.digest = digest_of(e.server, e.definition);
+  }
   return out;
 }
 
 std::uint64_t fingerprint(const catalog& c, entry_kind kind) {
-  std::uint64_t h = 14695981039346656037ULL;
-  const auto mix = [&h](std::string_view s) {
-    for (const char ch : s) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
-    h = (h ^ 0xFFU) * 1099511628211ULL;
-  };
-  for (const auto& e : c.entries(kind)) {
-    mix(e.server);
-    mix(e.definition.dump());
-  }
-  return h;
+  fingerprint_builder f;
+  for (const auto& e : c.entries(kind)) f.add(e);
+  return f.value();
+}
+
+std::uint64_t digest_of(std::string_view server, const json& definition) {
+  fingerprint_builder f;
+  f.mix(server);
+  f.mix(definition.dump(-1, ' ', false, json::error_handler_t::replace));
+  return f.value();
 }
 
 }  // namespace manifold::ns

@@ -103,17 +103,19 @@ std::optional<std::string_view> string_member(const json& object, std::string_vi
   return std::string_view(m->get_ref<const std::string&>());
 }
 
+std::optional<std::int64_t> integer_value(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto u = value.get_ref<const json::number_unsigned_t&>();
+    if (u > static_cast<json::number_unsigned_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (value.is_number_integer()) return value.get_ref<const json::number_integer_t&>();
+  return std::nullopt;
+}
+
 std::optional<std::int64_t> integer_member(const json& object, std::string_view key) {
   const auto* m = member(object, key);
-  if (m == nullptr || !m->is_number_integer()) return std::nullopt;
-  if (m->is_number_unsigned() &&
-      m->get_ref<const json::number_unsigned_t&>() >
-          static_cast<json::number_unsigned_t>(INT64_MAX)) {
-    return std::nullopt;
-  }
-  return m->is_number_unsigned()
-             ? static_cast<std::int64_t>(m->get_ref<const json::number_unsigned_t&>())
-             : m->get_ref<const json::number_integer_t&>();
+  return m == nullptr ? std::nullopt : integer_value(*m);
 }
 
 std::optional<bool> bool_member(const json& object, std::string_view key) {

@@ -5,13 +5,19 @@
 #include "manifold/io/parallel.hpp"
 #include "manifold/namespace/task_ids.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/text.hpp"
 #include "relay_impl.hpp"
 
 namespace manifold::proxy {
 
 namespace asio = boost::asio;
 namespace error_code = protocol::error_code;
+using protocol::member;
+using protocol::string_member;
+using protocol::string_or;
 
 namespace {
 
@@ -39,7 +45,7 @@ bool host_can_take(const json& caps, std::string_view method, const json& params
   if (method == "elicitation/create") {
     const auto e = caps.find("elicitation");
     if (e == caps.end()) return false;
-    const auto mode = params.is_object() ? params.value("mode", std::string("form")) : "form";
+    const auto mode = string_or(params, "mode", "form");
     if (mode == "url") return e->is_object() && e->contains("url");
     // An empty elicitation capability means form mode (backwards compatibility).
     return !e->is_object() || e->empty() || e->contains("form");
@@ -55,12 +61,6 @@ asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string
 
 }  // namespace
 
-bool group_view::admits(std::string_view exposed) const {
-  const auto match = [exposed](const std::string& g) { return ns::glob_match(g, exposed); };
-  return std::any_of(include.begin(), include.end(), match) &&
-         std::none_of(exclude.begin(), exclude.end(), match);
-}
-
 int log_severity(std::string_view level) {
   for (std::size_t i = 0; i < severities.size(); ++i) {
     if (severities[i] == level) return static_cast<int>(i);
@@ -69,14 +69,22 @@ int log_severity(std::string_view level) {
 }
 
 relay_impl::relay_impl(asio::any_io_executor executor, backend& backend, relay_options options)
-    : executor_(std::move(executor)), backend_(backend), options_(options) {}
+    : executor_(std::move(executor)), backend_(backend), options_(options),
+      view_options_{options.tool_cap, options.meta_tools} {}
 
 void relay_impl::attach(const std::shared_ptr<host_endpoint>& session) {
   sessions_[session->id()] = session;
-  last_active_ = session->id();
 }
 
 void relay_impl::detach(std::uint64_t session) {
+  if (auto s = find(session)) {
+    const auto& key = s->view_key();
+    const bool shared = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& entry) {
+      auto other = entry.second.lock();
+      return entry.first != session && other && other->view_key() == key;
+    });
+    if (!shared) views_.erase(key);
+  }
   sessions_.erase(session);
   backend_.release_session(session);
   std::erase_if(progress_, [session](const auto& p) { return p.second.session == session; });
@@ -90,7 +98,8 @@ void relay_impl::detach(std::uint64_t session) {
       continue;
     }
     if (auto* peer = backend_.peer(it->first.first)) {
-      asio::co_spawn(executor_, unsubscribe_upstream(peer, it->first.second), asio::detached);
+      asio::co_spawn(executor_, unsubscribe_upstream(peer, it->first.second),
+                     io::log_failure("resources/unsubscribe"));
     }
     it = subscriptions_.erase(it);
   }
@@ -99,6 +108,31 @@ void relay_impl::detach(std::uint64_t session) {
 std::shared_ptr<host_endpoint> relay_impl::find(std::uint64_t session) const {
   const auto it = sessions_.find(session);
   return it == sessions_.end() ? nullptr : it->second.lock();
+}
+
+std::shared_ptr<const ns::view> relay_impl::view_for(
+    const std::string& key, std::vector<std::shared_ptr<const ns::admission>> rules) {
+  const auto catalog = backend_.snapshot();
+  auto& cached = views_[key];
+  if (!cached.view || cached.view->source_ptr() != catalog) {
+    cached.rules = std::move(rules);
+    cached.view = std::make_shared<const ns::view>(catalog, cached.rules, view_options_);
+  }
+  return cached.view;
+}
+
+std::shared_ptr<const argument_check> relay_impl::checks_for(const ns::catalog& catalog,
+                                                             const ns::exposed_entry& tool) {
+  // Compiled once per tool and catalog; a call still running on an older catalog compiles
+  // its own.
+  if (catalog.generation() != checks_generation_) {
+    if (catalog.generation() < checks_generation_) return std::make_shared<argument_check>(tool);
+    checks_.clear();
+    checks_generation_ = catalog.generation();
+  }
+  auto& slot = checks_[tool.name];
+  if (!slot) slot = std::make_shared<argument_check>(tool);
+  return slot;
 }
 
 std::uint64_t relay_impl::begin_call(const std::string& server, std::uint64_t session,
@@ -130,7 +164,7 @@ json relay_impl::bind_progress(std::uint64_t session, const json& host_token,
 }
 
 void relay_impl::release_progress(const json& token) {
-  if (token.is_number_integer()) progress_.erase(token.get<std::int64_t>());
+  if (const auto minted = protocol::integer_value(token)) progress_.erase(*minted);
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session,
@@ -203,29 +237,40 @@ void relay_impl::record_task_owner(const std::string& exposed_task_id, std::uint
 }
 
 void relay_impl::host_progress(const json& params) {
-  if (!params.is_object() || !params.contains("progressToken")) return;
-  const auto it = forwarded_progress_.find(params["progressToken"].dump());
+  const auto* token = member(params, "progressToken");
+  if (token == nullptr) return;
+  const auto it = forwarded_progress_.find(token->dump());
   if (it == forwarded_progress_.end()) return;
   if (auto* peer = backend_.peer(it->second)) peer->notify("notifications/progress", params);
 }
 
-void relay_impl::catalog_changed(const std::vector<ns::entry_kind>& kinds) {
-  std::set<std::string_view> methods;
-  for (const auto kind : kinds) methods.insert(list_changed_method(kind));
+void relay_impl::catalog_changed() {
+  const auto catalog = backend_.snapshot();
+  std::unordered_map<std::string, std::vector<ns::entry_kind>> changed;  // by view key
+  for (auto& [key, cached] : views_) {
+    auto next = std::make_shared<const ns::view>(catalog, cached.rules, view_options_);
+    if (cached.view) changed[key] = ns::changed_kinds(*cached.view, *next);
+    cached.view = std::move(next);
+  }
   for (const auto& [id, weak] : sessions_) {
     auto s = weak.lock();
-    if (!s || !s->operating()) continue;
+    if (!s) continue;
+    const auto it = views_.find(s->view_key());
+    if (it == views_.end()) continue;
+    s->set_view(it->second.view);
+    if (!s->operating()) continue;
+    std::set<std::string_view> methods;
+    for (const auto kind : changed[s->view_key()]) methods.insert(list_changed_method(kind));
     for (const auto method : methods) s->notify(method, nullptr, nullptr);
   }
 }
 
 void relay_impl::broadcast_log(const std::string& server, json params, std::uint64_t owner) {
-  const auto severity = log_severity(params.value("level", std::string()));
+  if (!params.is_object()) return;
+  const auto severity = log_severity(string_or(params, "level"));
   // Tag the logger with the server it came from.
-  const auto logger = params.find("logger");
-  params["logger"] = logger != params.end() && logger->is_string()
-                         ? server + "/" + logger->get<std::string>()
-                         : server;
+  const auto logger = string_member(params, "logger");
+  params["logger"] = logger ? server + "/" + std::string(*logger) : server;
   for (const auto& [id, weak] : sessions_) {
     auto s = weak.lock();
     if (!s || !s->operating() || (owner != 0 && id != owner)) continue;
@@ -238,77 +283,113 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
                                        std::uint64_t owner) {
   const auto method = msg.method();
   auto params = msg.params();
-  const auto catalog = backend_.snapshot();
+  if (!params.is_object()) {
+    spdlog::warn("[{}] sent {} with params that are not an object; dropped", server,
+                 protocol::log_safe(method, 100));
+    return;
+  }
   if (method == "notifications/progress") {
-    const auto token = params.value("progressToken", json());
-    const auto it = token.is_number_integer() ? progress_.find(token.get<std::int64_t>()) : progress_.end();
-    if (it == progress_.end()) {
-      spdlog::debug("[{}] progress for unknown token {}; dropped", server, token.dump());
-      return;
-    }
-    if (auto s = find(it->second.session)) {
-      params["progressToken"] = it->second.host_token;
-      s->notify(method, std::move(params), it->second.request_id);
-    }
+    relay_progress(server, std::move(params));
   } else if (method == "notifications/message") {
     broadcast_log(server, std::move(params), owner);
   } else if (method == "notifications/resources/updated") {
-    const auto uri = params.value("uri", std::string());
-    const auto it = subscriptions_.find({server, uri});
+    const auto uri = string_member(params, "uri");
+    if (!uri) return;
+    const auto it = subscriptions_.find({server, std::string(*uri)});
     if (it == subscriptions_.end()) return;
-    ns::expose_uris(*catalog, server, method, params);
+    ns::expose_uris(*backend_.snapshot(), server, method, params);
     for (const auto session : it->second) {
       if (owner != 0 && session != owner) continue;
       if (auto s = find(session)) s->notify(method, params, nullptr);
     }
   } else if (method == "notifications/tasks/status") {
     ns::expose_task_ids(server, params);
-    const auto it = task_owners_.find(params.value("taskId", std::string()));
+    const auto task = string_member(params, "taskId");
+    const auto it = task ? task_owners_.find(std::string(*task)) : task_owners_.end();
     if (it == task_owners_.end()) return;
     if (auto s = find(it->second)) s->notify(method, std::move(params), nullptr);
   } else if (method == "notifications/elicitation/complete") {
-    const auto it = elicitation_owners_.find(params.value("elicitationId", std::string()));
+    const auto elicitation = string_member(params, "elicitationId");
+    const auto it = elicitation ? elicitation_owners_.find(std::string(*elicitation))
+                                : elicitation_owners_.end();
     if (it == elicitation_owners_.end()) return;
     if (auto s = find(it->second)) s->notify(method, std::move(params), nullptr);
     elicitation_owners_.erase(it);
   } else if (method == "notifications/cancelled") {
     // The upstream gave up on a request it sent to a host through manifold.
-    const auto it = forwarded_.find({server, params.value("requestId", json()).dump()});
+    const auto* request = member(params, "requestId");
+    const auto it = request ? forwarded_.find({server, request->dump()}) : forwarded_.end();
     if (it != forwarded_.end() && it->second->cancel) {
-      it->second->cancel(params.value("reason", std::string("cancelled by the server")));
+      it->second->cancel(string_or(params, "reason", "cancelled by the server"));
     }
   } else {
-    spdlog::debug("[{}] notification {} not relayed", server, method);
+    spdlog::debug("[{}] notification {} not relayed", server, protocol::log_safe(method, 100));
+  }
+}
+
+void relay_impl::relay_progress(const std::string& server, json params) {
+  const auto token = protocol::integer_member(params, "progressToken");
+  const auto it = token ? progress_.find(*token) : progress_.end();
+  if (it == progress_.end()) {
+    spdlog::debug("[{}] progress for an unknown token; dropped", server);
+    return;
+  }
+  if (auto s = find(it->second.session)) {
+    params["progressToken"] = it->second.host_token;
+    s->notify("notifications/progress", std::move(params), it->second.request_id);
   }
 }
 
 relay_impl::route relay_impl::route_request(const std::string& server, const json& params,
                                             std::uint64_t owner) const {
-  if (owner != 0) {
+  if (owner != 0) {  // an instance of one session's own (isolation)
     auto s = find(owner);
-    return {s, s ? current_call(server, owner) : json()};
+    return {s, s ? current_call(server, owner) : json(), {}};
   }
-  if (params.is_object()) {
-    if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
-      if (const auto related = meta->find(ns::related_task_key);
-          related != meta->end() && related->is_object() && related->contains("taskId")) {
-        const auto task = ns::expose_task_id(server, related->value("taskId", std::string()));
-        if (const auto task_owner = task_owners_.find(task); task_owner != task_owners_.end()) {
-          if (auto s = find(task_owner->second)) return {s, current_call(server, s->id())};
+  // The task the request names, if a session owns it.
+  if (const auto* meta = protocol::object_member(params, "_meta")) {
+    if (const auto* related = protocol::object_member(*meta, ns::related_task_key)) {
+      if (const auto task = string_member(*related, "taskId")) {
+        const auto exposed = ns::expose_task_id(server, std::string(*task));
+        if (const auto task_owner = task_owners_.find(exposed); task_owner != task_owners_.end()) {
+          if (auto s = find(task_owner->second)) return {s, current_call(server, s->id()), {}};
         }
       }
     }
   }
+  // The one session with calls in flight to this upstream.
+  std::shared_ptr<host_endpoint> caller;
+  json related;
+  std::set<std::uint64_t> callers;
   if (const auto calls = calls_.find(server); calls != calls_.end()) {
     for (auto it = calls->second.rbegin(); it != calls->second.rend(); ++it) {
-      if (auto s = find(it->second.session)) return {s, it->second.request_id};
+      if (auto s = find(it->second.session)) {
+        if (callers.insert(s->id()).second && callers.size() == 1) {
+          caller = s;
+          related = it->second.request_id;
+        }
+      }
     }
   }
-  if (auto s = find(last_active_); s && s->operating()) return {s, nullptr};
-  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
-    if (auto s = it->second.lock(); s && s->operating()) return {s, nullptr};
+  if (callers.size() > 1) {
+    return {nullptr, nullptr,
+            std::to_string(callers.size()) + " host sessions have calls in flight to it"};
   }
-  return {nullptr, nullptr};
+  if (caller) return {caller, related, {}};
+  // No call in flight: only a lone session can be meant.
+  std::shared_ptr<host_endpoint> only;
+  std::size_t operating = 0;
+  for (const auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock(); s && s->operating()) {
+      ++operating;
+      only = s;
+    }
+  }
+  if (operating == 1) return {only, nullptr, {}};
+  if (operating > 1) {
+    return {nullptr, nullptr, std::to_string(operating) + " host sessions are connected and none has a call in flight to it"};
+  }
+  return {nullptr, nullptr, {}};
 }
 
 asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string server,
@@ -321,16 +402,27 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
       "tasks/result",           "tasks/list",         "tasks/cancel"};
   if (relayed.find(method) == relayed.end()) {
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
-                                           "Method not found: " + method);
+                                           "Method not found: " + protocol::log_safe(method, 100));
+  }
+  if (!params.is_object() && !params.is_null()) {
+    co_return protocol::rpc_reply::failure(error_code::invalid_params, "params must be an object");
   }
   auto target = route_request(server, params, owner);
-  if (!target.session && owner == 0 && !any_operating_.is_set()) {
+  if (!target.session && target.ambiguity.empty() && owner == 0 && !any_operating_.is_set()) {
     // Sent during start-up (a server asking for roots right after its initialize): wait for
     // the host to finish its own handshake, within the start-up deadline.
     co_await any_operating_.wait_until(backend_.start_deadline());
     target = route_request(server, params, owner);
   }
   const auto& session = target.session;
+  if (!session && !target.ambiguity.empty()) {
+    spdlog::warn("[{}] sent {}, but {}: refused (isolation: session or principal routes it exactly)",
+                 server, method, target.ambiguity);
+    co_return protocol::rpc_reply::failure(
+        error_code::invalid_request,
+        "isolation: manifold cannot tell which host session " + method + " is for (" +
+            target.ambiguity + "); configure this server with isolation: session or principal");
+  }
   if (!session) {
     spdlog::warn("[{}] sent {} but no host session can take it", server, method);
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
@@ -345,13 +437,16 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
   auto control = std::make_shared<protocol::call_control>();
   forwarded_[{server, upstream_id}] = control;
   std::string progress_key;
-  if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object() &&
-                                              meta->contains("progressToken")) {
-    progress_key = (*meta)["progressToken"].dump();
-    forwarded_progress_[progress_key] = server;
+  if (const auto* meta = protocol::object_member(params, "_meta")) {
+    if (const auto* token = member(*meta, "progressToken")) {
+      progress_key = token->dump();
+      forwarded_progress_[progress_key] = server;
+    }
   }
-  if (method == "elicitation/create" && params.value("mode", std::string()) == "url") {
-    elicitation_owners_[params.value("elicitationId", std::string())] = session->id();
+  if (method == "elicitation/create" && string_or(params, "mode") == "url") {
+    if (const auto id = string_member(params, "elicitationId")) {
+      elicitation_owners_[std::string(*id)] = session->id();
+    }
   }
   auto reply = co_await session->request(method, std::move(params), control, target.related);
   forwarded_.erase({server, upstream_id});

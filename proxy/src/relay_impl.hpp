@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "argument_check.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/proxy/relay.hpp"
 
@@ -25,6 +26,10 @@ class host_endpoint {
 
   [[nodiscard]] virtual std::uint64_t id() const = 0;
   [[nodiscard]] virtual bool operating() const = 0;
+  // Sessions with the same key share one view (group and roles).
+  [[nodiscard]] virtual const std::string& view_key() const = 0;
+  // The relay hands the session its view of each new catalog.
+  virtual void set_view(std::shared_ptr<const ns::view> next) = 0;
   [[nodiscard]] virtual const json& client_capabilities() const = 0;
   // Lowest RFC 5424 severity index (0 debug ... 7 emergency) the host wants; -1 if unset.
   [[nodiscard]] virtual int log_threshold() const = 0;
@@ -44,20 +49,25 @@ class relay_impl final : public relay {
   relay_impl(boost::asio::any_io_executor executor, backend& backend, relay_options options);
 
   std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link,
-                                             group_view group) override;
+                                             group_view group, session_identity who) override;
   void upstream_notification(const std::string& server, const protocol::message& msg,
                              std::uint64_t session) override;
   boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
                                                               protocol::message msg,
                                                               std::uint64_t session) override;
-  void catalog_changed(const std::vector<ns::entry_kind>& kinds) override;
+  void catalog_changed() override;
 
   // --- used by host sessions ---
   [[nodiscard]] backend& upstreams() { return backend_; }
+  // The view of the current catalog for sessions with `key`, built from `rules` once.
+  std::shared_ptr<const ns::view> view_for(const std::string& key,
+                                           std::vector<std::shared_ptr<const ns::admission>> rules);
+  // The compiled argument constraints of `tool` (null when it has none).
+  std::shared_ptr<const argument_check> checks_for(const ns::catalog& catalog,
+                                                   const ns::exposed_entry& tool);
   [[nodiscard]] const relay_options& options() const { return options_; }
   void attach(const std::shared_ptr<host_endpoint>& session);
   void detach(std::uint64_t session);
-  void touch(std::uint64_t session) { last_active_ = session; }
   // A session finished its handshake: requests upstreams sent before that can be routed.
   void session_operating() { any_operating_.set(); }
 
@@ -88,19 +98,29 @@ class relay_impl final : public relay {
   std::shared_ptr<host_endpoint> find(std::uint64_t session) const;
   struct route {
     std::shared_ptr<host_endpoint> session;
-    json related;  // the host request the upstream's message belongs to, if known
+    json related;           // the host request the upstream's message belongs to, if known
+    std::string ambiguity;  // why no session could be proven the right one (null session)
   };
   route route_request(const std::string& server, const json& params, std::uint64_t owner) const;
   // The most recent call of `session` in flight to `server` (null if none).
   json current_call(const std::string& server, std::uint64_t session) const;
   void broadcast_log(const std::string& server, json params, std::uint64_t owner);
+  void relay_progress(const std::string& server, json params);
+
+  struct cached_view {
+    std::vector<std::shared_ptr<const ns::admission>> rules;
+    std::shared_ptr<const ns::view> view;
+  };
 
   boost::asio::any_io_executor executor_;
   io::event any_operating_;
+  std::unordered_map<std::string, cached_view> views_;  // by view key
+  std::uint64_t checks_generation_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<const argument_check>> checks_;  // by tool
   backend& backend_;
   relay_options options_;
+  ns::view_options view_options_;
   std::uint64_t next_session_ = 1;
-  std::uint64_t last_active_ = 0;
   std::map<std::uint64_t, std::weak_ptr<host_endpoint>> sessions_;
   std::uint64_t next_ticket_ = 1;
   struct call_entry {

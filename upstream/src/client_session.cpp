@@ -189,18 +189,13 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
                                                clock::time_point deadline, milliseconds timeout,
                                                std::shared_ptr<protocol::call_control> control) {
-    const auto id = requests_.next_id();
-    channel_->send(protocol::serialize(protocol::make_request(id, method, std::move(params))));
-    if (control) {
-      std::weak_ptr<client_session> weak = shared_from_this();
-      control->cancel = [weak, id](const std::string& reason) {
-        auto self = weak.lock();
-        if (!self || !self->requests_.cancel(id)) return;
-        self->notify("notifications/cancelled", {{"requestId", id}, {"reason", reason}});
-      };
-    }
-    auto done = co_await requests_.wait(id, deadline);
-    if (control) control->cancel = nullptr;
+    // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
+    io::request_tracker::send_fn send = [weak = weak_from_this()](json message) {
+      auto self = weak.lock();
+      if (self && self->channel_) self->channel_->send(protocol::serialize(message));
+    };
+    auto done = co_await requests_.exchange(method, std::move(params), deadline,
+                                            std::move(control), std::move(send));
     switch (done.how) {
       case io::request_tracker::outcome::replied:
         co_return std::move(done.reply);
@@ -213,7 +208,6 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       case io::request_tracker::outcome::timed_out:
         break;
     }
-    notify("notifications/cancelled", {{"requestId", id}, {"reason", "timeout"}});
     spdlog::warn("[{}] {} timed out", server_.name, method);
     co_return protocol::rpc_reply::failure(
         error_code::request_timeout,

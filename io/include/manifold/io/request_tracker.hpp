@@ -4,7 +4,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "manifold/protocol/peer.hpp"
@@ -27,6 +30,18 @@ class request_tracker {
   request_tracker(const request_tracker&) = delete;
   request_tracker& operator=(const request_tracker&) = delete;
 
+  // Writes one JSON-RPC message to the peer.
+  using send_fn = std::function<void(protocol::json message)>;
+
+  // One request, start to end, the same on both sides of manifold: sends `method` under a
+  // fresh id with `send`; `control` (if any) can cancel it, and the peer then hears
+  // notifications/cancelled; at `deadline` the peer hears notifications/cancelled with
+  // reason "timeout". Returns how it ended; the caller words the error.
+  boost::asio::awaitable<result> exchange(std::string_view method, protocol::json params,
+                                          std::chrono::steady_clock::time_point deadline,
+                                          std::shared_ptr<protocol::call_control> control,
+                                          send_fn send);
+
   std::int64_t next_id() { return next_id_++; }
   // Waits for `id` until `deadline`. Register with next_id() before sending the request.
   boost::asio::awaitable<result> wait(std::int64_t id, std::chrono::steady_clock::time_point deadline);
@@ -41,6 +56,7 @@ class request_tracker {
  private:
   struct waiter;
   std::int64_t next_id_ = 1;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for cancel handles that outlive it
   std::unordered_map<std::int64_t, waiter*> waiting_;
 };
 

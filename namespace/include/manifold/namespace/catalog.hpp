@@ -74,6 +74,8 @@ struct exposed_entry {
   // object; null when none), and the hidden arguments manifold always sends.
   json argument_schema;
   json fixed_arguments;
+  // A hash of `server` and `definition`: equal digests, equal to the host.
+  std::uint64_t digest = 0;
 };
 
 // `tools.<exposed name>` of the config, as the catalog applies it.
@@ -204,8 +206,30 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams, const nami
                       std::uint64_t generation = 0, const std::vector<tool_override>& overrides = {},
                       const std::map<std::string, std::string>& withheld = {});
 
+// FNV-1a (64 bits) over a sequence of entries: equal when nothing a host would see
+// differs (servers, definitions, order).
+class fingerprint_builder {
+ public:
+  void mix(std::string_view bytes) {
+    for (const char ch : bytes) hash_ = (hash_ ^ static_cast<unsigned char>(ch)) * prime;
+    hash_ = (hash_ ^ 0xFFU) * prime;
+  }
+  void add(const exposed_entry& e) {
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+      hash_ = (hash_ ^ ((e.digest >> shift) & 0xFFU)) * prime;
+    }
+  }
+  [[nodiscard]] std::uint64_t value() const { return hash_; }
+
+ private:
+  static constexpr std::uint64_t prime = 1099511628211ULL;
+  std::uint64_t hash_ = 14695981039346656037ULL;
+};
+
 // A hash of every exposed definition of one kind: equal when a rebuild changed nothing
 // a host would see in that list.
 std::uint64_t fingerprint(const catalog& c, entry_kind kind);
+// The digest of one entry (exposed_entry::digest).
+std::uint64_t digest_of(std::string_view server, const json& definition);
 
 }  // namespace manifold::ns

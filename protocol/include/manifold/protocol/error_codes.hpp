@@ -14,6 +14,9 @@ inline constexpr int internal_error = -32603;
 // so hosts built on it recognise them.
 inline constexpr int connection_closed = -32000;  // the upstream went away mid-request
 inline constexpr int request_timeout = -32001;    // the upstream did not answer in time
+// A limit was reached (requests in flight, rate, a reply too large); `data` may carry
+// `retryAfterMs`.
+inline constexpr int limit_exceeded = -32005;
 
 // MCP.
 inline constexpr int resource_not_found = -32002;

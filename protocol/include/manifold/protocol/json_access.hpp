@@ -37,6 +37,8 @@ parsed_json parse_json(std::string_view text, std::size_t max_depth = max_json_d
 // The member `key` of `object`, or null when `object` is not an object or lacks it.
 const json* member(const json& object, std::string_view key);
 json* member(json& object, std::string_view key);
+// `value` as a signed 64-bit integer, when it is an integer that fits.
+std::optional<std::int64_t> integer_value(const json& value);
 // The member when it has the type asked for; nullopt / null otherwise.
 std::optional<std::string_view> string_member(const json& object, std::string_view key);
 std::optional<std::int64_t> integer_member(const json& object, std::string_view key);

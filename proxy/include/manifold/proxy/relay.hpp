@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "manifold/namespace/catalog.hpp"
+#include "manifold/namespace/view.hpp"
 #include "manifold/protocol/channel.hpp"
 #include "manifold/protocol/peer.hpp"
 #include "manifold/proxy/backend.hpp"
@@ -18,11 +19,18 @@ namespace manifold::proxy {
 // prompts) or exposed URI (resources, templates). Anything it does not admit is absent from
 // lists and refused like a name that never existed.
 struct group_view {
-  std::string name;  // empty: the whole catalog
-  std::vector<std::string> include{"*"};
-  std::vector<std::string> exclude;
+  std::string name;                              // empty: the whole catalog
+  std::shared_ptr<const ns::admission> filter;  // null: everything
+};
 
-  [[nodiscard]] bool admits(std::string_view exposed) const;
+// Who is on the other end of a host session: a principal and its roles (from an API key, a
+// token, or the configured stdio identity), and what those roles let it see (null: all).
+struct session_identity {
+  std::string principal;  // empty: anonymous
+  std::vector<std::string> roles;
+  std::shared_ptr<const ns::admission> visible;
+  // Identities with equal keys see the same (sorted role names).
+  std::string roles_key;
 };
 
 struct relay_options {
@@ -35,6 +43,11 @@ struct relay_options {
   // three tools instead: search_tools, describe_tool and call_tool.
   std::size_t tool_cap = 0;
   bool meta_tools = false;
+  // Host requests one session may have in flight; more are refused at once.
+  std::size_t max_in_flight = 512;
+  // How long a session whose host closed its side waits for its requests in flight (each
+  // is bounded by its upstream's deadline; this bounds the wait itself).
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(65)};
 };
 
 // Routes traffic between host sessions and upstreams, both ways: it opens host sessions,
@@ -43,16 +56,15 @@ struct relay_options {
 // subscriptions, task owners, requests forwarded to hosts.
 //
 // An upstream configured with `isolation: session` has an instance per host session, and
-// everything it sends goes to that session. Routing rule for an upstream shared by several
-// host sessions (HTTP serves many):
-// a request from an upstream (sampling, elicitation, roots, tasks/*) goes to the session
-// that owns the task it names (related-task), else to the session with the most recently
-// started call still in flight to that upstream, else to the most recently active session.
-// It is forwarded only if that session declared the capability; otherwise the upstream gets
-// -32601. Progress goes to the session whose request carried the token; resource updates to
-// the sessions subscribed to that URI; log messages to every session whose level admits them.
-// The rule cannot tell two sessions apart when both have calls in flight to a shared upstream
-// that sends a request without naming a task; give such servers `isolation: session`.
+// everything it sends goes to that session. For an upstream shared by several host sessions
+// (HTTP serves many), a request from it (sampling, elicitation, roots, tasks/*) goes only
+// where it provably belongs: the session that owns the task it names (related-task), else
+// the one session with calls in flight to that upstream, else the only session connected.
+// When two or more sessions could be meant it is refused to the upstream with an error that
+// names isolation: one host's prompt never reaches another host. It is forwarded only if
+// that session declared the capability; otherwise the upstream gets -32601. Progress goes to
+// the session whose request carried the token; resource updates to the sessions subscribed
+// to that URI; log messages to every session whose level admits them.
 // Thread: the io thread.
 class relay {
  public:
@@ -61,9 +73,11 @@ class relay {
   relay& operator=(const relay&) = delete;
   virtual ~relay() = default;
 
-  // A new host session on `link`, seeing the catalog through `group`; run() it to serve.
+  // A new host session on `link` for `who`, seeing the catalog through `group` and its
+  // roles; run() it to serve.
   virtual std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link,
-                                                     group_view group) = 0;
+                                                     group_view group,
+                                                     session_identity who = {}) = 0;
 
   // From the upstream side (the app wires every upstream to these). `session` is the host
   // session that owns the upstream instance (isolation: session), or 0 for a shared one.
@@ -72,8 +86,9 @@ class relay {
   virtual boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
                                                                       protocol::message msg,
                                                                       std::uint64_t session) = 0;
-  // A new catalog is being served; sessions hear list_changed for these kinds.
-  virtual void catalog_changed(const std::vector<ns::entry_kind>& kinds) = 0;
+  // A new catalog is being served: every session's view is recomputed (once per group and
+  // role set), and operating sessions hear list_changed for the lists that changed for them.
+  virtual void catalog_changed() = 0;
 };
 
 std::unique_ptr<relay> make_relay(boost::asio::any_io_executor executor, backend& backend,

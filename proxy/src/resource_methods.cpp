@@ -1,0 +1,97 @@
+#include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/protocol/json_access.hpp"
+#include "methods.hpp"
+
+namespace manifold::proxy {
+
+namespace asio = boost::asio;
+using protocol::string_member;
+
+namespace {
+
+// The upstream and its URI behind an exposed URI the view lets through, if that upstream
+// serves resources.
+std::optional<ns::uri_target> target_of(const request_context& ctx, std::string_view uri) {
+  if (!ctx.view->admits_uri(uri)) return std::nullopt;
+  auto target = ctx.view->source().resolve_uri(uri);
+  if (!target) return std::nullopt;
+  const auto servers = ctx.hub.upstreams().upstreams_with("/resources");
+  if (std::find(servers.begin(), servers.end(), target->server) == servers.end()) return std::nullopt;
+  return target;
+}
+
+answer resource_not_found(std::string_view uri) {
+  return answer::fail({protocol::error_code::resource_not_found, "Resource not found",
+                       json{{"uri", uri}}});
+}
+
+}  // namespace
+
+asio::awaitable<answer> get_prompt(request_context& ctx, json params) {
+  const auto name = string_member(params, "name");
+  if (!name) co_return answer::invalid_params("prompts/get needs a string `name`");
+  const auto* prompt = ctx.view->prompt(*name);
+  if (prompt == nullptr) co_return answer::invalid_params("Unknown prompt: " + std::string(*name));
+  params["name"] = prompt->original;
+  auto reply = co_await forward(ctx, prompt->server, "prompts/get", std::move(params));
+  if (reply.ok()) ns::expose_uris(ctx.view->source(), prompt->server, "prompts/get", reply.result);
+  co_return answer::from(std::move(reply));
+}
+
+asio::awaitable<answer> read_resource(request_context& ctx, json params) {
+  const auto uri = string_member(params, "uri");
+  if (!uri) co_return answer::invalid_params("resources/read needs a string `uri`");
+  const auto target = target_of(ctx, *uri);
+  if (!target) co_return resource_not_found(*uri);
+  params["uri"] = target->uri;
+  auto reply = co_await forward(ctx, target->server, "resources/read", std::move(params));
+  if (reply.ok()) ns::expose_uris(ctx.view->source(), target->server, "resources/read", reply.result);
+  co_return answer::from(std::move(reply));
+}
+
+asio::awaitable<answer> subscribe(request_context& ctx, json params) {
+  const auto uri = string_member(params, "uri");
+  if (!uri) co_return answer::invalid_params("resources/subscribe needs a string `uri`");
+  const auto target = target_of(ctx, *uri);
+  if (!target) co_return resource_not_found(*uri);
+  co_return answer::from(
+      co_await ctx.hub.subscribe(ctx.session.id(), *target, ctx.session.client_capabilities()));
+}
+
+asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
+  const auto uri = string_member(params, "uri");
+  if (!uri) co_return answer::invalid_params("resources/unsubscribe needs a string `uri`");
+  const auto target = target_of(ctx, *uri);
+  if (!target) co_return resource_not_found(*uri);
+  co_return answer::from(
+      co_await ctx.hub.unsubscribe(ctx.session.id(), *target, ctx.session.client_capabilities()));
+}
+
+asio::awaitable<answer> complete(request_context& ctx, json params) {
+  auto* ref = protocol::member(params, "ref");
+  if (ref == nullptr || !ref->is_object()) {
+    co_return answer::invalid_params("completion/complete needs a `ref` object");
+  }
+  const auto type = protocol::string_or(*ref, "type");
+  std::string server;
+  if (type == "ref/prompt") {
+    const auto name = string_member(*ref, "name");
+    if (!name) co_return answer::invalid_params("a ref/prompt needs a string `name`");
+    const auto* prompt = ctx.view->prompt(*name);
+    if (prompt == nullptr) co_return answer::invalid_params("Unknown prompt: " + std::string(*name));
+    (*ref)["name"] = prompt->original;
+    server = prompt->server;
+  } else if (type == "ref/resource") {
+    const auto uri = string_member(*ref, "uri");
+    if (!uri) co_return answer::invalid_params("a ref/resource needs a string `uri`");
+    const auto target = target_of(ctx, *uri);
+    if (!target) co_return answer::invalid_params("Unknown resource template: " + std::string(*uri));
+    (*ref)["uri"] = target->uri;
+    server = target->server;
+  } else {
+    co_return answer::invalid_params("unknown completion ref type `" + type + "`");
+  }
+  co_return answer::from(co_await forward(ctx, server, "completion/complete", std::move(params)));
+}
+
+}  // namespace manifold::proxy
