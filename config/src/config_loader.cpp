@@ -324,7 +324,9 @@ class reader {
 
   void read_limits(const YAML::Node& node, const std::string& path, limits_config& out) {
     if (!expect_map(node, path)) return;
-    for_each_key(node, path, {"max_message_size", "page_size"},
+    for_each_key(node, path,
+                 {"max_message_size", "page_size", "max_in_flight", "upstream_max_in_flight",
+                  "max_queued", "write_timeout"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& child) {
                    if (key == "page_size") {
                      const auto text = string_value(value, child);
@@ -334,19 +336,33 @@ class reader {
                        return;
                      }
                      out.page_size = *n;
-                     return;
+                   } else if (key == "max_in_flight") {
+                     if (const auto n = count_value(value, child, 1)) out.max_in_flight = *n;
+                   } else if (key == "upstream_max_in_flight") {
+                     if (const auto n = count_value(value, child, 1)) out.upstream_max_in_flight = *n;
+                   } else if (key == "write_timeout") {
+                     if (const auto d = duration_value(value, child)) out.write_timeout = *d;
+                   } else if (const auto size = size_value(value, child, 1024)) {
+                     (key == "max_queued" ? out.max_queued_bytes : out.max_message_bytes) = *size;
                    }
-                   const auto text = string_value(value, child);
-                   if (!text) return;
-                   const auto size = parse_size(*text);
-                   if (!size || *size < 1024) {
-                     fail(value, child,
-                          "expected a size of at least 1KiB such as 4MiB or 512KiB, not \"" + *text +
-                              "\"");
-                     return;
-                   }
-                   out.max_message_bytes = *size;
                  });
+    if (out.max_queued_bytes < out.max_message_bytes) {
+      fail(node, path + ".max_queued",
+           "must be at least max_message_size: one whole message must fit in a peer's queue");
+    }
+  }
+
+  std::optional<std::size_t> size_value(const YAML::Node& node, const std::string& path,
+                                        std::size_t minimum) {
+    const auto text = string_value(node, path);
+    if (!text) return std::nullopt;
+    const auto size = parse_size(*text);
+    if (!size || *size < minimum) {
+      fail(node, path,
+           "expected a size of at least 1KiB such as 4MiB or 512KiB, not \"" + *text + "\"");
+      return std::nullopt;
+    }
+    return size;
   }
 
   std::optional<std::size_t> count_value(const YAML::Node& node, const std::string& path,

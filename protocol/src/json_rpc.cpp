@@ -128,6 +128,106 @@ json make_notification(std::string_view method, json params) {
   return out;
 }
 
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// An id token (a JSON string or an integer) as a valid id, or nothing.
+std::optional<json> id_token(std::string_view token) {
+  auto value = parse_json(token);
+  if (!value.ok() || !is_valid_id(value.value)) return std::nullopt;
+  return std::move(value.value);
+}
+
+// The value of the top-level member "id" in `text` (which may stop anywhere).
+std::optional<json> id_in_head(std::string_view text) {
+  std::size_t i = 0;
+  const auto n = text.size();
+  while (i < n && is_space(text[i])) ++i;
+  if (i >= n || text[i] != '{') return std::nullopt;
+  ++i;
+  int depth = 1;
+  while (i < n && depth > 0) {
+    const char c = text[i];
+    if (c == '"') {
+      const auto start = ++i;
+      while (i < n && text[i] != '"') i += text[i] == '\\' ? 2U : 1U;
+      if (i >= n) return std::nullopt;
+      const auto name = text.substr(start, i - start);
+      ++i;
+      if (depth != 1 || name != "id") continue;
+      while (i < n && is_space(text[i])) ++i;
+      if (i >= n || text[i] != ':') continue;
+      ++i;
+      while (i < n && is_space(text[i])) ++i;
+      auto end = i;
+      if (end < n && text[end] == '"') {
+        ++end;
+        while (end < n && text[end] != '"') end += text[end] == '\\' ? 2U : 1U;
+        if (end >= n) return std::nullopt;
+        ++end;
+      } else {
+        while (end < n && (text[end] == '-' || (text[end] >= '0' && text[end] <= '9'))) ++end;
+      }
+      return id_token(text.substr(i, end - i));
+    }
+    if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') --depth;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+// The value of "id" when it is the last member of the top-level object ending `text`.
+std::optional<json> id_at_end(std::string_view text) {
+  auto end = text.size();
+  while (end > 0 && is_space(text[end - 1])) --end;
+  if (end == 0 || text[end - 1] != '}') return std::nullopt;
+  --end;
+  while (end > 0 && is_space(text[end - 1])) --end;
+  auto start = end;
+  if (start > 0 && text[start - 1] == '"') {
+    --start;
+    // Back to the opening quote: one not preceded by an odd run of backslashes.
+    while (start > 0) {
+      --start;
+      if (text[start] != '"') continue;
+      std::size_t slashes = 0;
+      while (start > slashes && text[start - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 0) break;
+    }
+    if (text[start] != '"') return std::nullopt;
+  } else {
+    while (start > 0 && (text[start - 1] == '-' || (text[start - 1] >= '0' && text[start - 1] <= '9'))) {
+      --start;
+    }
+  }
+  if (start == end) return std::nullopt;
+  const auto token = text.substr(start, end - start);
+  auto i = start;
+  while (i > 0 && is_space(text[i - 1])) --i;
+  if (i == 0 || text[i - 1] != ':') return std::nullopt;
+  --i;
+  while (i > 0 && is_space(text[i - 1])) --i;
+  constexpr std::string_view name = "\"id\"";
+  if (i < name.size() || text.substr(i - name.size(), name.size()) != name) return std::nullopt;
+  i -= name.size();
+  while (i > 0 && is_space(text[i - 1])) --i;
+  if (i == 0 || (text[i - 1] != ',' && text[i - 1] != '{')) return std::nullopt;
+  return id_token(token);
+}
+
+}  // namespace
+
+envelope peek_envelope(std::string_view head, std::string_view tail) {
+  envelope out;
+  out.kind = peek_kind(head);
+  out.id = id_in_head(head);
+  if (!out.id && !tail.empty()) out.id = id_at_end(tail);
+  if (out.kind == message_kind::notification && out.id) out.kind = message_kind::request;
+  return out;
+}
+
 std::optional<message_kind> peek_kind(std::string_view text) {
   std::size_t i = 0;
   const auto n = text.size();

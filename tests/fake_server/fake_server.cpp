@@ -15,8 +15,10 @@
 //   --tool-prefix P            prefix every fixed tool name with P
 //   --pid-file PATH            write the process id to PATH at start
 //   --echo-description TEXT    describe the echo tool so (a tool that changed under the user)
+//   --null-description         the echo tool's description is null (a wrongly typed field)
+//   --deep-schema N            also offer a tool `deep` whose inputSchema nests N objects
 // Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
-// add_tool, cancellations (see handle_call).
+// add_tool, cancellations, emit (see handle_call).
 #include <signal.h>
 #include <unistd.h>
 
@@ -55,6 +57,8 @@ struct options {
   std::string tool_prefix;
   std::string pid_file;
   std::string echo_description = "Returns its text.";
+  bool null_description = false;
+  std::size_t deep_schema = 0;
 };
 
 options parse_options(int argc, char** argv) {
@@ -81,6 +85,8 @@ options parse_options(int argc, char** argv) {
     else if (a == "--tool-prefix") o.tool_prefix = value();
     else if (a == "--pid-file") o.pid_file = value();
     else if (a == "--echo-description") o.echo_description = value();
+    else if (a == "--null-description") o.null_description = true;
+    else if (a == "--deep-schema") o.deep_schema = std::stoul(value());
     else {
       std::cerr << "fake_server: unknown flag " << a << '\n';
       std::exit(64);
@@ -158,12 +164,35 @@ class server {
     tools_.push_back({{"name", p + "ask"}, {"description", "Sends `method` with `params` to the client and returns the answer."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "add_tool"}, {"description", "Adds a tool and announces list_changed."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "cancellations"}, {"description", "Lists the request ids the client cancelled."}, {"inputSchema", schema(json::object())}});
+    tools_.push_back({{"name", p + "emit"},
+                      {"description", "Writes `lines` raw ($ID: this request's id, $DEEP: `depth` nested objects), then answers unless `answer` is false."},
+                      {"inputSchema", schema(json::object())}});
+    if (opts_.null_description) tools_[0]["description"] = nullptr;
+    if (opts_.deep_schema > 0) {
+      tools_.push_back({{"name", "deep"}, {"description", "A schema nested too deep."}, {"inputSchema", "$DEEPSCHEMA"}});
+    }
     for (std::size_t i = 0; i < opts_.tools; ++i) {
       char name[32];
       std::snprintf(name, sizeof name, "gen-%05zu", i);
       tools_.push_back({{"name", std::string(name)},
                         {"description", "Generated tool " + std::to_string(i)},
                         {"inputSchema", schema(json::object())}});
+    }
+  }
+
+  // `depth` nested objects as text: {"a":{"a":...1...}}.
+  static std::string nested(std::size_t depth) {
+    std::string out;
+    out.reserve(depth * 6 + 1);
+    for (std::size_t i = 0; i < depth; ++i) out += "{\"a\":";
+    out += "1";
+    out.append(depth, '}');
+    return out;
+  }
+
+  static void replace_all(std::string& text, const std::string& what, const std::string& with) {
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
+      text.replace(at, what.size(), with);
     }
   }
 
@@ -221,7 +250,16 @@ class server {
     for (std::size_t i = start; i < tools_.size() && i < start + size; ++i) page.push_back(tools_[i]);
     json result{{"tools", std::move(page)}};
     if (start + size < tools_.size()) result["nextCursor"] = "page:" + std::to_string(start + size);
-    reply(id, std::move(result));
+    if (opts_.deep_schema == 0) {
+      reply(id, std::move(result));
+      return;
+    }
+    // Built as text: nesting this deep is what the reader must survive, not the writer.
+    auto text = protocol::serialize(protocol::make_result(id, std::move(result)));
+    const std::string placeholder = "\"$DEEPSCHEMA\"";
+    const auto at = text.find(placeholder);
+    if (at != std::string::npos) text.replace(at, placeholder.size(), nested(opts_.deep_schema));
+    link_->send(std::move(text));
   }
 
   asio::awaitable<void> handle_call(const json& id, const json& params) {
@@ -289,6 +327,15 @@ class server {
                         {"inputSchema", schema(json::object())}});
       link_->send(protocol::serialize(protocol::make_notification("notifications/tools/list_changed", nullptr)));
       reply(id, text("added"));
+    } else if (name == "emit") {
+      const auto deep = nested(args.value("depth", std::size_t{30000}));
+      for (const auto& line : args.value("lines", json::array())) {
+        auto text = line.get<std::string>();
+        replace_all(text, "$ID", id.dump());
+        replace_all(text, "$DEEP", deep);
+        link_->send(std::move(text));
+      }
+      if (args.value("answer", true)) reply(id, text("emitted"));
     } else if (name == "cancellations") {
       reply(id, text(json(cancelled_).dump()));
     } else if (name == "added" || name.rfind("added-", 0) == 0) {

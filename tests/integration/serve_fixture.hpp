@@ -13,7 +13,7 @@
 namespace manifold::test {
 
 // The fixed tools every fake server offers (echo, slow, crash, ...).
-constexpr std::size_t fake_tool_count = 13;
+constexpr std::size_t fake_tool_count = 14;
 
 struct fake {
   fake(std::string n, std::vector<std::string> f = {}, std::string e = {})

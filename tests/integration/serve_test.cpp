@@ -135,7 +135,7 @@ TEST_F(serve_test, garbage_from_an_upstream_is_logged_and_skipped) {
   auto& h = start({{"noisy", {"--garbage-at-start"}}});
   h.initialize();
   EXPECT_EQ(text_of(call(h, "noisy__garbage")), "after garbage");
-  EXPECT_NE(h.stderr_text().find("not JSON-RPC"), std::string::npos);
+  EXPECT_NE(h.stderr_text().find("a message manifold cannot read"), std::string::npos);
 }
 
 TEST_F(serve_test, upstreams_that_never_initialize_or_exit_at_start_are_left_out) {
@@ -307,12 +307,16 @@ TEST_F(serve_test, children_die_with_manifold_even_when_it_is_killed) {
   EXPECT_FALSE(process_alive(*child));
 }
 
-TEST_F(serve_test, an_oversized_upstream_message_is_dropped_without_harm) {
-  auto& h = start({{"alpha", {}, "    timeout: 1s\n"}}, "limits:\n  max_message_size: 64KiB\n");
+// Hardening 12: the reply is too large to relay, so its call fails at once saying so (the
+// deadline is an hour: waiting for it would fail the test's 30 s read).
+TEST_F(serve_test, an_oversized_upstream_reply_fails_its_call_at_once) {
+  auto& h = start({{"alpha", {}, "    timeout: 1h\n"}}, "limits:\n  max_message_size: 64KiB\n");
   h.initialize();
   const auto big = call(h, "alpha__big", {{"bytes", 200000}});
-  EXPECT_EQ(big["error"]["code"], -32001);
-  EXPECT_NE(h.stderr_text().find("over the limit; dropped"), std::string::npos);
+  EXPECT_EQ(big["error"]["code"], -32005);
+  EXPECT_NE(big["error"]["message"].get<std::string>().find("over the limit of 65536 bytes"),
+            std::string::npos);
+  EXPECT_NE(h.stderr_text().find("its request fails"), std::string::npos);
   EXPECT_EQ(text_of(call(h, "alpha__big", {{"bytes", 1000}})).size(), 1000U);
 }
 

@@ -7,6 +7,9 @@
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/request_tracker.hpp"
+#include "manifold/io/spawn.hpp"
+#include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/text.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/upstream/upstream.hpp"
@@ -49,8 +52,9 @@ std::string describe_ms(milliseconds d) {
 class client_session final : public upstream, public std::enable_shared_from_this<client_session> {
  public:
   client_session(asio::any_io_executor executor, const config::server_config& server,
-                 std::unique_ptr<transport> link)
-      : executor_(std::move(executor)), server_(server), link_(std::move(link)) {}
+                 std::unique_ptr<transport> link, const config::limits_config& limits)
+      : executor_(std::move(executor)), server_(server), link_(std::move(link)),
+        max_message_bytes_(limits.max_message_bytes), max_in_flight_(limits.upstream_max_in_flight) {}
 
   [[nodiscard]] const std::string& name() const override { return server_.name; }
   [[nodiscard]] upstream_state state() const override { return state_; }
@@ -80,7 +84,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       co_return;
     }
     state_ = upstream_state::launched;
-    asio::co_spawn(executor_, read_loop(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, read_loop(shared_from_this()), io::log_failure("upstream reader"));
     launched_.set();
   }
 
@@ -108,7 +112,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     notify("notifications/initialized", nullptr);
     state_ = upstream_state::ready;
     spdlog::info("[{}] ready: {} {} (protocol {})", server_.name,
-                 info_.server_info.value("name", "?"), info_.server_info.value("version", "?"),
+                 protocol::log_safe(protocol::string_or(info_.server_info, "name", "?"), 100),
+                 protocol::log_safe(protocol::string_or(info_.server_info, "version", "?"), 100),
                  info_.protocol_version);
     co_return true;
   }
@@ -120,6 +125,14 @@ class client_session final : public upstream, public std::enable_shared_from_thi
           error_code::connection_closed,
           "upstream '" + server_.name + "' is not available (" + std::string(to_string(state_)) +
               (problem_.empty() ? "" : ": " + problem_) + ")");
+    }
+    if (requests_.in_flight() >= max_in_flight_) {
+      spdlog::warn("[{}] {} requests in flight; {} refused", server_.name, requests_.in_flight(),
+                   method);
+      co_return protocol::rpc_reply::failure(
+          error_code::limit_exceeded,
+          "upstream '" + server_.name + "' has " + std::to_string(max_in_flight_) +
+              " requests in flight (limits.upstream_max_in_flight); try again shortly");
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
     co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
@@ -222,7 +235,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       return "initialize result has no protocolVersion";
     }
     if (!protocol::is_supported_version(version->get_ref<const std::string&>())) {
-      return "answered with protocol version " + version->get<std::string>() +
+      return "answered with protocol version " + protocol::log_safe(version->get_ref<const std::string&>(), 40) +
              ", which manifold does not speak";
     }
     info_.protocol_version = version->get<std::string>();
@@ -248,21 +261,15 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     co_return false;
   }
 
-  // The only reader of the upstream's output: replies, notifications, and requests.
+  // The only reader of the upstream's output: replies, notifications, and requests. One bad
+  // message never ends it: each is handled on its own.
   static asio::awaitable<void> read_loop(std::shared_ptr<client_session> self) {
     while (auto frame = co_await self->channel_->receive()) {
-      if (frame->oversized) {
-        spdlog::warn("[{}] sent a message of {} bytes, over the limit; dropped", self->server_.name,
-                     frame->size);
-        continue;
+      try {
+        self->on_frame(*frame);
+      } catch (const std::exception& e) {
+        spdlog::error("[{}] message not handled: {}", self->server_.name, e.what());
       }
-      auto parsed = protocol::parse_message(frame->text);
-      if (!parsed.msg) {
-        spdlog::warn("[{}] wrote a line that is not JSON-RPC; ignored: {:.200}", self->server_.name,
-                     frame->text);
-        continue;
-      }
-      self->dispatch(std::move(*parsed.msg));
     }
     const auto reason = self->link_->end_reason();
     if (self->state_ != upstream_state::failed && self->state_ != upstream_state::closed) {
@@ -274,6 +281,45 @@ class client_session final : public upstream, public std::enable_shared_from_thi
         error_code::connection_closed,
         "upstream '" + self->server_.name + "' " +
             (self->problem_.empty() ? "closed" : self->problem_)));
+  }
+
+  void on_frame(const protocol::frame& frame) {
+    if (frame.oversized) {
+      unreadable(frame.text, frame.tail,
+                 "a message of " + std::to_string(frame.size) + " bytes, over the limit of " +
+                     std::to_string(max_message_bytes_) + " bytes (limits.max_message_size)");
+      return;
+    }
+    auto parsed = protocol::parse_message(frame.text);
+    if (!parsed.msg) {
+      const auto* error = protocol::object_member(*parsed.error_reply, "error");
+      unreadable(frame.text, frame.text,
+                 "a message manifold cannot read (" +
+                     protocol::string_or(error != nullptr ? *error : json(), "message") + ")");
+      return;
+    }
+    dispatch(std::move(*parsed.msg));
+  }
+
+  // The upstream sent something manifold cannot relay. If it answers one of manifold's
+  // requests, that request fails now saying why (never a timeout later); if it is a request,
+  // the upstream hears why; otherwise it is dropped. Always logged.
+  void unreadable(std::string_view head, std::string_view tail, const std::string& what) {
+    const auto envelope = protocol::peek_envelope(head, tail);
+    const bool reply = envelope.kind == protocol::message_kind::response ||
+                       envelope.kind == protocol::message_kind::error_response;
+    spdlog::warn("[{}] sent {}; {}: {}", server_.name, what,
+                 reply && envelope.id ? "its request fails" : "dropped", protocol::log_safe(head, 200));
+    if (!envelope.id) return;
+    if (reply) {
+      requests_.deliver(*envelope.id,
+                        protocol::rpc_reply::failure(error_code::limit_exceeded,
+                                                     "upstream '" + server_.name + "' replied with " +
+                                                         what + "; the reply cannot be relayed"));
+    } else if (envelope.kind == protocol::message_kind::request && channel_) {
+      channel_->send(protocol::serialize(protocol::make_error(
+          *envelope.id, {error_code::invalid_request, "manifold cannot read " + what, std::nullopt})));
+    }
   }
 
   void dispatch(protocol::message msg) {
@@ -289,7 +335,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
         return;
       case protocol::message_kind::request:
         asio::co_spawn(executor_, answer_request(shared_from_this(), std::move(msg)),
-                       asio::detached);
+                       io::log_failure("upstream request"));
         return;
       case protocol::message_kind::notification:
         if (on_notification_) on_notification_(msg);
@@ -298,24 +344,32 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   }
 
   void late_reply(const protocol::message& msg) {
+    const auto* id = protocol::member(msg.body, "id");
     spdlog::debug("[{}] reply for unknown, timed-out or cancelled id {}; dropped", server_.name,
-                  msg.body.value("id", json()).dump());
+                  protocol::log_safe(id != nullptr ? id->dump() : "null", 100));
   }
 
-  // Requests from the upstream to manifold: ping here, the rest through the handler.
+  // Requests from the upstream to manifold: ping here, the rest through the handler. Every
+  // request is answered (an error when the handler fails), unless the upstream cancelled it.
   static asio::awaitable<void> answer_request(std::shared_ptr<client_session> self,
                                               protocol::message msg) {
     const auto method = std::string(msg.method());
     protocol::rpc_reply reply;
-    if (method == "ping") {
-      reply.result = json::object();
-    } else if (self->on_request_) {
-      reply = co_await self->on_request_(msg);
-    } else {
-      reply = protocol::rpc_reply::failure(error_code::method_not_found,
-                                           "Method not found: " + method);
+    try {
+      if (method == "ping") {
+        reply.result = json::object();
+      } else if (self->on_request_) {
+        reply = co_await self->on_request_(msg);
+      } else {
+        reply = protocol::rpc_reply::failure(error_code::method_not_found,
+                                             "Method not found: " + protocol::log_safe(method, 100));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("[{}] {} not handled: {}", self->server_.name, protocol::log_safe(method, 100),
+                    e.what());
+      reply = protocol::rpc_reply::failure(error_code::internal_error, "Internal error in manifold");
     }
-    if (!self->channel_) co_return;
+    if (!self->channel_ || reply.cancelled) co_return;
     self->channel_->send(protocol::serialize(
         reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
                    : protocol::make_error(msg.id(), *reply.error)));
@@ -324,6 +378,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   asio::any_io_executor executor_;
   config::server_config server_;
   std::unique_ptr<transport> link_;
+  std::size_t max_message_bytes_;
+  std::size_t max_in_flight_;
   std::shared_ptr<protocol::channel> channel_;
   upstream_state state_ = upstream_state::created;
   upstream_info info_;
@@ -340,8 +396,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
 
 std::shared_ptr<upstream> make_upstream(asio::any_io_executor executor,
                                         const config::server_config& server,
-                                        std::unique_ptr<transport> link) {
-  return std::make_shared<client_session>(std::move(executor), server, std::move(link));
+                                        std::unique_ptr<transport> link,
+                                        const config::limits_config& limits) {
+  return std::make_shared<client_session>(std::move(executor), server, std::move(link), limits);
 }
 
 }  // namespace manifold::upstream

@@ -14,13 +14,13 @@ namespace asio = boost::asio;
 
 
 supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg)
-    : executor_(std::move(executor)), max_message_bytes_(cfg.limits.max_message_bytes) {
+    : executor_(std::move(executor)), limits_(cfg.limits) {
   for (const auto& server : cfg.servers) upstreams_.push_back(spawn(server));
 }
 
 std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server) const {
   std::unique_ptr<transport> link;
-  const auto limit = max_message_bytes_;
+  const auto limit = limits_.max_message_bytes;
   const bool websocket = server.transport == config::transport_kind::websocket ||
                          server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
   if (!server.command.empty()) {
@@ -30,7 +30,7 @@ std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server)
   } else {
     link = make_http_transport(executor_, server, limit);
   }
-  return make_upstream(executor_, server, std::move(link));
+  return make_upstream(executor_, server, std::move(link), limits_);
 }
 
 supervisor::~supervisor() = default;

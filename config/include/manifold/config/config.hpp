@@ -42,6 +42,14 @@ struct entry_filter_config {
 struct limits_config {
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   std::size_t page_size = 0;  // items per page of manifold's lists; 0: everything in one page
+  std::size_t max_in_flight = 512;            // host requests in flight per session
+  std::size_t upstream_max_in_flight = 1024;  // requests in flight per upstream instance
+  // Bytes waiting to be written to one peer (a host or an upstream); a peer that lets more
+  // pile up has stopped reading and is disconnected. Log and progress notifications to a
+  // host are dropped once half of it is used.
+  std::size_t max_queued_bytes = 64 * 1024 * 1024;
+  // The longest one write to a peer may take before the peer is considered gone.
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
 };
 
 // The host-facing HTTP listener (`manifold serve --listen` overrides `listen`).

@@ -49,6 +49,16 @@ parse_outcome parse_message(std::string_view text);
 // it is not an object, or its members name no kind.
 std::optional<message_kind> peek_kind(std::string_view text);
 
+// What can be told of a message that could not be parsed whole (nested too deep, a number
+// too large, or cut because it was oversized) from its first bytes (`head`) and its last
+// (`tail`): its kind, from the top-level member names in `head`, and its id, found at the top
+// level of `head` or as the last member at the very end of `tail`. Either may be missing.
+struct envelope {
+  std::optional<message_kind> kind;
+  std::optional<json> id;  // a valid id (string or integer) or nothing
+};
+envelope peek_envelope(std::string_view head, std::string_view tail = {});
+
 // A valid request id: a string or an integer (JSON-RPC forbids null; MCP forbids null too).
 bool is_valid_id(const json& id);
 

@@ -7,12 +7,14 @@
 
 namespace manifold::protocol {
 
-// One newline-delimited frame. An oversized frame carries no text, only its size so far:
-// its bytes were discarded up to the next newline.
+// One newline-delimited frame. Of an oversized frame only its size and its edges are kept
+// (`text`: the first bytes, `tail`: the last; enough to find whose reply it was); the rest
+// was discarded up to the next newline.
 struct frame {
   std::string text;
   bool oversized = false;
   std::size_t size = 0;
+  std::string tail;
 };
 
 // Splits a byte stream into newline-delimited messages (the MCP stdio framing).
@@ -21,6 +23,7 @@ struct frame {
 class line_framer {
  public:
   static constexpr std::size_t default_max_size = 4 * 1024 * 1024;
+  static constexpr std::size_t edge_bytes = 1024;  // kept of each end of an oversized line
 
   explicit line_framer(std::size_t max_size = default_max_size) : max_size_(max_size) {}
 
@@ -39,6 +42,8 @@ class line_framer {
   std::size_t scanned_ = 0;    // bytes after begin_ already known to hold no newline
   bool discarding_ = false;    // inside an oversized line, dropping bytes to the newline
   std::size_t discarded_ = 0;  // size of the oversized line so far
+  std::string head_;           // its first bytes
+  std::string tail_;           // its last bytes so far
 };
 
 }  // namespace manifold::protocol

@@ -40,7 +40,7 @@ class supervisor {
 
  private:
   boost::asio::any_io_executor executor_;
-  std::size_t max_message_bytes_;
+  config::limits_config limits_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
 };
 

@@ -68,9 +68,11 @@ class upstream : public protocol::rpc_peer {
   virtual void on_request(request_handler handler) = 0;
 };
 
-// A client session over `link`, configured by `server`.
+// A client session over `link`, configured by `server`, within `limits` (message size,
+// requests in flight: beyond upstream_max_in_flight a call fails at once).
 std::shared_ptr<upstream> make_upstream(boost::asio::any_io_executor executor,
                                         const config::server_config& server,
-                                        std::unique_ptr<transport> link);
+                                        std::unique_ptr<transport> link,
+                                        const config::limits_config& limits);
 
 }  // namespace manifold::upstream
