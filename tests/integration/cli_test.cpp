@@ -86,9 +86,9 @@ TEST(cli, catalog_lists_every_tool_with_its_origin_and_reports_collisions) {
   const auto r = run({"catalog", "--config", path, "--format", "json"});
   EXPECT_EQ(r.exit_code, 1) << "an upstream failed, so catalog says so";
   const auto out = json::parse(r.out);
-  EXPECT_EQ(out["tools"].size(), 13U);
+  EXPECT_EQ(out["tools"].size(), 14U);  // the fake server's fixed tools
   for (const auto& t : out["tools"]) EXPECT_EQ(t["server"], "a");
-  ASSERT_EQ(out["collisions"].size(), 13U);
+  ASSERT_EQ(out["collisions"].size(), 14U);
   EXPECT_EQ(out["collisions"][0]["name"], "a__b__echo");
   EXPECT_EQ(out["collisions"][0]["kept"]["server"], "a");
   EXPECT_EQ(out["collisions"][0]["kept"]["original"], "b__echo");
