@@ -1,5 +1,6 @@
 #include "manifold/config/config_loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -208,6 +209,11 @@ class reader {
     auto expanded = interpolate(node.Scalar(), env_);
     if (!expanded.error.empty()) {
       fail(node, path, expanded.error);
+      return std::nullopt;
+    }
+    // A NUL would cut a path or an argument where the operating system reads it.
+    if (expanded.value.find('\0') != std::string::npos) {
+      fail(node, path, "contains a NUL byte");
       return std::nullopt;
     }
     return std::move(expanded.value);
@@ -768,11 +774,44 @@ env_lookup process_environment() {
   };
 }
 
+namespace {
+
+// Finds YAML aliases (*name) without building anything: an alias repeats a node, and a few
+// hundred bytes of nested aliases expand to gigabytes (a "billion laughs"). Configs never
+// need them, so they are refused with their position.
+class alias_finder final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { aliases.push_back(mark); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> aliases;
+};
+
+}  // namespace
+
 config parse_config(std::string_view text, const std::string& source_name,
                     const env_lookup& env) {
   reader r(source_name, env);
   YAML::Node root;
   try {
+    std::istringstream scan{std::string(text)};
+    YAML::Parser parser(scan);
+    alias_finder finder;
+    while (parser.HandleNextDocument(finder)) {
+    }
+    for (const auto& mark : finder.aliases) {
+      r.fail_at(mark, "YAML aliases (*name) are not allowed in a manifold config; repeat the value");
+    }
+    if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     r.fail_at(e.mark, "YAML syntax error: " + e.msg);

@@ -14,12 +14,45 @@ bool valid_name(std::string_view name) {
   return true;
 }
 
+constexpr int max_nesting = 8;
+
+// The position of the `}` that closes the `${` whose body starts at `from`, counting nested
+// `${ ... }`; npos when there is none.
+std::size_t closing_brace(std::string_view text, std::size_t from) {
+  int depth = 1;
+  for (auto i = from; i < text.size(); ++i) {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      ++depth;
+      ++i;
+    } else if (text[i] == '}' && --depth == 0) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+interpolation_result expand(std::string_view text,
+                            const std::function<std::optional<std::string>(const std::string&)>& env,
+                            int nesting);
+
 }  // namespace
 
 interpolation_result interpolate(
     std::string_view text,
     const std::function<std::optional<std::string>(const std::string&)>& env) {
+  return expand(text, env, 0);
+}
+
+namespace {
+
+interpolation_result expand(std::string_view text,
+                            const std::function<std::optional<std::string>(const std::string&)>& env,
+                            int nesting) {
   interpolation_result out;
+  if (nesting > max_nesting) {
+    out.error = "${...} defaults nested more than " + std::to_string(max_nesting) + " deep";
+    return out;
+  }
   std::size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
@@ -38,7 +71,7 @@ interpolation_result interpolate(
       ++i;
       continue;
     }
-    const auto close = text.find('}', i + 2);
+    const auto close = closing_brace(text, i + 2);
     if (close == std::string_view::npos) {
       out.error = "unterminated ${ in \"" + std::string(text) + "\"";
       return out;
@@ -58,7 +91,10 @@ interpolation_result interpolate(
     if (value && !value->empty()) {
       out.value += *value;
     } else if (sep != std::string_view::npos) {
-      out.value += inner.substr(sep + 2);
+      // The default may itself hold ${...} (${A:-${B:-c}}).
+      auto fallback = expand(inner.substr(sep + 2), env, nesting + 1);
+      if (!fallback.error.empty()) return fallback;
+      out.value += fallback.value;
     } else if (value) {
       // Set but empty, and no default: the empty value stands.
     } else {
@@ -70,5 +106,7 @@ interpolation_result interpolate(
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace manifold::config

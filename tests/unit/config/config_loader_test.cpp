@@ -126,7 +126,31 @@ INSTANTIATE_TEST_SUITE_P(
         error_case{"naming:\n  max_length: 500\n", 2, 15, "naming.max_length", "16 to 128"},
         error_case{"servers:\n  a:\n    command: x\n    tools: {allow: x}\n", 4, 20, "servers.a.tools.allow", "list"},
         error_case{"servers:\n  a:\n    command: x\n    tools: {block: [x]}\n", 4, 13, "servers.a.tools.block", "unknown key"},
-        error_case{"servers:\n  a:\n    command: x\n    priority: high\n", 4, 15, "servers.a.priority", "whole number"}));
+        error_case{"servers:\n  a:\n    command: x\n    priority: high\n", 4, 15, "servers.a.priority", "whole number"},
+        // Hardening 15: a NUL would cut the path the operating system runs.
+        error_case{"servers:\n  a:\n    command: \"/bin/true\\0/evil\"\n", 3, 14, "servers.a.command", "NUL"},
+        error_case{"limits:\n  max_in_flight: 0\n", 2, 18, "limits.max_in_flight", "at least 1"},
+        error_case{"limits:\n  max_queued: 2KiB\n", 2, 3, "limits.max_queued", "at least max_message_size"}));
+
+// Hardening 9: 538 bytes of nested aliases would expand to gigabytes; aliases are refused
+// before anything is built, each with its line and column.
+TEST(config_loader, yaml_aliases_are_refused_before_anything_expands) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) bomb += std::string(j ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  bomb += "tools:\n  x__y:\n    arguments:\n      z: {default: *a9}\n";
+  try {
+    parse_config(bomb, "bomb.yaml", fake_env({}));
+    FAIL() << "an alias bomb was accepted";
+  } catch (const config_error& e) {
+    ASSERT_FALSE(e.diagnostics().empty());
+    EXPECT_EQ(e.diagnostics()[0].position.line, 2);
+    EXPECT_NE(e.diagnostics()[0].message.find("aliases"), std::string::npos);
+  }
+}
 
 TEST(config_loader, naming_profiles_set_defaults_that_keys_override) {
   auto cfg = parse_config("naming:\n  profile: cursor\nservers: {}\n", "c.yaml", fake_env({}));
