@@ -89,12 +89,22 @@ json shared_host_capabilities() {
           {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
 }
 
+// The longest a host request can take: the slowest upstream's deadline, and a margin.
+milliseconds longest_request(const config::config& cfg) {
+  milliseconds out{0};
+  for (const auto& s : cfg.servers) out = std::max(out, s.timeout);
+  return out + std::chrono::seconds(5);
+}
+
 proxy::relay_options relay_options_for(const config::config& cfg) {
   proxy::relay_options out;
   out.max_message_bytes = cfg.limits.max_message_bytes;
   out.page_size = cfg.limits.page_size;
   out.tool_cap = cfg.naming.tool_cap;
   out.meta_tools = cfg.naming.meta_tools;
+  out.max_in_flight = cfg.limits.max_in_flight;
+  out.max_queued_bytes = cfg.limits.max_queued_bytes;
+  out.drain_timeout = longest_request(cfg);
   return out;
 }
 
@@ -130,6 +140,8 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.session_idle_timeout = cfg.http.session_idle_timeout;
   out.read_timeout = cfg.http.read_timeout;
   out.replay_events = cfg.http.replay_events;
+  out.client_limits = {cfg.limits.max_queued_bytes, cfg.limits.write_timeout};
+  out.max_request_time = longest_request(cfg);
   for (const auto& g : cfg.groups) out.groups.push_back(group_of(g));
   return out;
 }
@@ -204,7 +216,8 @@ int run_serve(const serve_options& options) {
   asio::io_context io(1);
   std::shared_ptr<protocol::channel> host_link;
   try {
-    host_link = proxy::open_stdio_link(io.get_executor(), cfg->limits.max_message_bytes);
+    host_link = proxy::open_stdio_link(io.get_executor(), cfg->limits.max_message_bytes,
+                                       {cfg->limits.max_queued_bytes, cfg->limits.write_timeout});
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return exit_failure;

@@ -43,6 +43,11 @@ std::optional<sse_event> sse_parser::next() {
       if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
+      // One event is one message: its data lines together are bounded like a line.
+      if (data_.size() + value.size() + 1 > max_line_) {
+        error_ = true;
+        return std::nullopt;
+      }
       if (has_data_) data_ += '\n';
       data_.append(value);
       has_data_ = true;

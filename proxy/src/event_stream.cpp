@@ -10,11 +10,30 @@ namespace manifold::proxy {
 
 namespace asio = boost::asio;
 
-void event_stream::push(std::string data) {
-  if (finished_) return;
+bool event_stream::push(std::string data) {
+  if (finished_) return true;
+  trim();
+  if (bytes_ + data.size() > max_bytes_) {
+    if (lossless_) return false;
+    while (!history_.empty() && bytes_ + data.size() > max_bytes_) {
+      bytes_ -= history_.front().data.size();
+      history_.pop_front();
+    }
+  }
+  bytes_ += data.size();
   history_.push_back({next_seq_++, std::move(data)});
-  while (history_.size() > history_limit_) history_.pop_front();
+  trim();
   wake();
+  return true;
+}
+
+// Past the history bound go written events (kept only for resumption) and, on a lossy
+// stream, the oldest unwritten ones.
+void event_stream::trim() {
+  while (history_.size() > history_limit_ && (!lossless_ || history_.front().seq <= delivered)) {
+    bytes_ -= history_.front().data.size();
+    history_.pop_front();
+  }
 }
 
 void event_stream::finish() {

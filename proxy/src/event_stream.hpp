@@ -21,16 +21,23 @@ struct sse_event {
 };
 
 // Thread: the io thread. Written by the session, read by at most one connection at a time.
+// Events a connection has written are kept for resumption up to `history_limit`. Events not
+// yet written are kept up to `max_bytes` in all: a lossless stream (one that carries
+// responses) then overflows (push() answers false) and its session must end; a lossy one (the
+// Streamable HTTP GET stream, which a client need not open) drops its oldest events.
 class event_stream {
  public:
-  event_stream(std::string id, std::size_t history_limit)
-      : id_(std::move(id)), history_limit_(history_limit) {}
+  event_stream(std::string id, std::size_t history_limit, std::size_t max_bytes, bool lossless)
+      : id_(std::move(id)), history_limit_(history_limit), max_bytes_(max_bytes),
+        lossless_(lossless) {}
 
   [[nodiscard]] const std::string& id() const { return id_; }
   // "<stream>:<seq>" for the SSE `id:` field.
   [[nodiscard]] std::string event_id(std::uint64_t seq) const { return id_ + ":" + std::to_string(seq); }
 
-  void push(std::string data);
+  // False when a lossless stream could not take `data` (the reader fell too far behind).
+  bool push(std::string data);
+  [[nodiscard]] std::size_t bytes() const { return bytes_; }
   // No more events will follow (the response was pushed, or the session ended).
   void finish();
   [[nodiscard]] bool finished() const { return finished_; }
@@ -58,8 +65,13 @@ class event_stream {
  private:
   void wake();
 
+  void trim();
+
   std::string id_;
   std::size_t history_limit_;
+  std::size_t max_bytes_;
+  bool lossless_;
+  std::size_t bytes_ = 0;
   std::deque<sse_event> history_;
   std::uint64_t next_seq_ = 1;
   bool finished_ = false;

@@ -81,6 +81,9 @@ class session final : public host_session,
   void set_view(std::shared_ptr<const ns::view> next) override { view_ = std::move(next); }
   [[nodiscard]] const json& client_capabilities() const override { return client_capabilities_; }
   [[nodiscard]] int log_threshold() const override { return log_threshold_; }
+  [[nodiscard]] bool backlogged() const override {
+    return link_->queued() > hub_.options().max_queued_bytes / 2;
+  }
   void set_log_threshold(int severity) override { log_threshold_ = severity; }
 
   void notify(std::string_view method, json params, const json& related) override {

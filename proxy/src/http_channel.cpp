@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 namespace manifold::proxy {
 
@@ -23,9 +24,12 @@ bool is_response(const std::string& message) {
 
 }  // namespace
 
-http_channel::http_channel(std::string session_id, std::size_t history_limit, bool legacy)
-    : session_id_(std::move(session_id)), history_limit_(history_limit), legacy_(legacy) {
-  standalone_ = std::make_shared<event_stream>(new_stream_id(), history_limit_);
+http_channel::http_channel(std::string session_id, std::size_t history_limit,
+                           std::size_t max_bytes, bool legacy)
+    : session_id_(std::move(session_id)), history_limit_(history_limit), max_bytes_(max_bytes),
+      legacy_(legacy) {
+  // The legacy SSE stream carries every response: it must never drop one.
+  standalone_ = std::make_shared<event_stream>(new_stream_id(), history_limit_, max_bytes_, legacy_);
   streams_.push_back(standalone_);
 }
 
@@ -41,7 +45,7 @@ bool http_channel::expect_json(const std::string& key, std::shared_ptr<json_slot
 
 std::shared_ptr<event_stream> http_channel::expect_stream(const std::string& key) {
   if (json_waiting_.count(key) != 0 || stream_waiting_.count(key) != 0) return nullptr;
-  auto stream = std::make_shared<event_stream>(new_stream_id(), history_limit_);
+  auto stream = std::make_shared<event_stream>(new_stream_id(), history_limit_, max_bytes_, true);
   stream_waiting_[key] = stream;
   streams_.push_back(stream);
   while (streams_.size() > resumable_streams) streams_.pop_front();
@@ -65,11 +69,25 @@ std::shared_ptr<event_stream> http_channel::find_stream(const std::string& strea
   return nullptr;
 }
 
-void http_channel::send(std::string message) { standalone_->push(std::move(message)); }
+void http_channel::push_to(event_stream& stream, std::string message) {
+  if (closed_ || stream.push(std::move(message))) return;
+  overflow_ = "the client stopped reading: " + std::to_string(stream.bytes()) +
+              " bytes wait for it on one stream (limits.max_queued)";
+  spdlog::warn("http: session {}: {}; ending it", session_id_, overflow_);
+  close();
+}
+
+std::size_t http_channel::queued() const {
+  std::size_t out = 0;
+  for (const auto& s : streams_) out += s->bytes();
+  return out;
+}
+
+void http_channel::send(std::string message) { push_to(*standalone_, std::move(message)); }
 
 void http_channel::send_related(std::string message, const protocol::json& request_id) {
   if (legacy_) {
-    standalone_->push(std::move(message));
+    push_to(*standalone_, std::move(message));
     return;
   }
   const auto key = request_id.dump();
@@ -79,20 +97,21 @@ void http_channel::send_related(std::string message, const protocol::json& reque
       slot->second->ready.set();
       json_waiting_.erase(slot);
     } else {
-      standalone_->push(std::move(message));
+      push_to(*standalone_, std::move(message));
     }
     return;
   }
   if (const auto stream = stream_waiting_.find(key); stream != stream_waiting_.end()) {
     const bool last = is_response(message);
-    stream->second->push(std::move(message));
+    const auto target = stream->second;
+    push_to(*target, std::move(message));
     if (last) {
-      stream->second->finish();
-      stream_waiting_.erase(stream);
+      target->finish();
+      stream_waiting_.erase(key);
     }
     return;
   }
-  standalone_->push(std::move(message));
+  push_to(*standalone_, std::move(message));
 }
 
 void http_channel::end_related(const protocol::json& request_id) {
@@ -116,6 +135,7 @@ void http_channel::close() {
   closed_ = true;
   inbound_.close();
   for (auto& s : streams_) s->finish();
+  for (auto& [key, s] : stream_waiting_) s->finish();  // also those evicted from streams_
   for (auto& [key, slot] : json_waiting_) slot->ready.set();
   json_waiting_.clear();
   stream_waiting_.clear();

@@ -25,7 +25,8 @@ struct json_slot {
 
 class http_channel final : public protocol::channel {
  public:
-  http_channel(std::string session_id, std::size_t history_limit, bool legacy);
+  // `max_bytes`: what may wait for the client, per stream (limits.max_queued).
+  http_channel(std::string session_id, std::size_t history_limit, std::size_t max_bytes, bool legacy);
 
   // --- from HTTP handlers ---
   void push_inbound(std::string message);
@@ -39,6 +40,8 @@ class http_channel final : public protocol::channel {
   // The stream an SSE event id names, for resumption.
   [[nodiscard]] std::shared_ptr<event_stream> find_stream(const std::string& stream_id) const;
   [[nodiscard]] bool closed() const { return closed_; }
+  // Why the channel closed itself (a client that stopped reading), or empty.
+  [[nodiscard]] const std::string& overflow() const { return overflow_; }
 
   // --- protocol::channel ---
   void send(std::string message) override;
@@ -48,14 +51,18 @@ class http_channel final : public protocol::channel {
   boost::asio::awaitable<bool> flush(std::chrono::steady_clock::time_point) override { co_return true; }
   void close_outbound() override { close(); }
   void close() override;
-  [[nodiscard]] std::size_t queued() const override { return 0; }
+  [[nodiscard]] std::size_t queued() const override;
 
  private:
   std::string new_stream_id();
+  // Pushes to a stream; a lossless stream that cannot take it ends the session.
+  void push_to(event_stream& stream, std::string message);
 
   std::string session_id_;
   std::size_t history_limit_;
+  std::size_t max_bytes_;
   bool legacy_;
+  std::string overflow_;
   io::frame_queue inbound_;
   bool closed_ = false;
   std::uint64_t next_stream_ = 1;

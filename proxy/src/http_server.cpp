@@ -11,11 +11,16 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
+#include <charconv>
+#include <fcntl.h>
 #include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <unordered_map>
 
 #include "http_channel.hpp"
 #include "manifold/io/hosts.hpp"
+#include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
@@ -37,6 +42,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::chrono::seconds keepalive_interval{15};
+constexpr std::chrono::milliseconds min_accept_backoff{10};
+constexpr std::chrono::milliseconds max_accept_backoff{1000};
+constexpr std::chrono::seconds accept_log_interval{10};
 constexpr std::chrono::milliseconds reconnect_delay{1000};
 // A request whose reply comes within this window, with nothing before it, is answered with
 // one JSON object (one write, no stream framing). Anything sent before the reply (progress,
@@ -101,19 +109,22 @@ class server_impl final : public http_server {
   [[nodiscard]] std::uint16_t port() const override { return port_; }
 
   asio::awaitable<void> run() override {
-    asio::co_spawn(executor_, sweep_idle_sessions(), asio::detached);
+    asio::co_spawn(executor_, sweep_idle_sessions(), io::log_failure("session sweeper"));
+    auto backoff = min_accept_backoff;
     while (!stopped_) {
       auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
       if (ec) {
         if (stopped_ || ec == asio::error::operation_aborted) break;
-        spdlog::warn("http: accept failed: {}", ec.message());
+        co_await accept_failed(ec, backoff);
+        backoff = std::min(backoff * 2, max_accept_backoff);
         continue;
       }
+      backoff = min_accept_backoff;
       // Replies leave as several small writes (headers, SSE events, the last chunk): without
       // TCP_NODELAY Nagle holds each behind the peer's delayed ACK, some 40 ms a reply.
       boost::system::error_code nodelay_ec;
       socket.set_option(tcp::no_delay(true), nodelay_ec);
-      asio::co_spawn(executor_, serve_connection(std::move(socket)), asio::detached);
+      asio::co_spawn(executor_, serve_connection(std::move(socket)), io::log_failure("HTTP connection"));
     }
   }
 
@@ -121,6 +132,8 @@ class server_impl final : public http_server {
     stopped_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+    spare_fd_ = -1;
     for (auto& [id, s] : sessions_) end_session(*s);
     sessions_.clear();
     if (sweeper_ != nullptr) sweeper_->cancel();
@@ -128,6 +141,37 @@ class server_impl final : public http_server {
 
  private:
   // ---- connection ----
+
+  // accept() failed. Out of descriptors (EMFILE/ENFILE): the pending connection is shed (the
+  // spare descriptor makes room to accept and close it, so the client hears at once and the
+  // listener does not spin), then the loop waits `backoff` before accepting again. Logged at
+  // most once per interval, with a count.
+  asio::awaitable<void> accept_failed(const boost::system::error_code& ec, std::chrono::milliseconds backoff) {
+    ++accept_failures_;
+    const auto now = clock::now();
+    if (now - last_accept_log_ >= accept_log_interval) {
+      spdlog::warn("http: accept failed {} time{} since the last report: {}", accept_failures_,
+                   accept_failures_ == 1 ? "" : "s", ec.message());
+      accept_failures_ = 0;
+      last_accept_log_ = now;
+    }
+    if (ec == asio::error::no_descriptors ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      shed_one_connection();
+    }
+    asio::steady_timer wait(executor_, backoff);
+    co_await wait.async_wait(use_tuple);
+  }
+
+  void shed_one_connection() {
+    if (spare_fd_ >= 0) {
+      ::close(spare_fd_);
+      spare_fd_ = -1;
+    }
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
 
   asio::awaitable<void> serve_connection(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
@@ -149,13 +193,23 @@ class server_impl final : public http_server {
                                error_code::invalid_request, "request headers too large");
         break;
       }
+      if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message &&
+          ec != http::error::short_read) {
+        // Malformed framing the parser could read far enough to judge: say so before closing.
+        co_await respond_error(stream, 11, false, http::status::bad_request, error_code::invalid_request,
+                               "Bad Request: " + ec.message());
+        break;
+      }
       if (ec) break;  // closed, reset, or too slow (read_timeout)
       auto req = parser.release();
-      stream.expires_never();
       if (const auto* group = group_for(path_of(req), "/ws"); websocket::is_upgrade(req) && group != nullptr) {
-        if (co_await check_origin_and_host(stream, req)) {
-          co_await serve_websocket(std::move(stream), std::move(req), *group);
+        if (!co_await check_origin_and_host(stream, req)) co_return;
+        if (session_count() >= options_.max_sessions) {
+          co_await too_many_sessions(stream, req);
+          co_return;
         }
+        co_await serve_websocket(std::move(stream), std::move(req), *group);
         co_return;
       }
       const bool keep = co_await handle(stream, req);
@@ -191,6 +245,8 @@ class server_impl final : public http_server {
       co_return co_await respond(stream, req, http::status::ok, body);
     }
     if (path == "/readyz" && req.method() == http::verb::get) {
+      // It names the upstreams: only for the hosts and origins the MCP endpoints serve.
+      if (!co_await check_origin_and_host(stream, req)) co_return false;
       co_return co_await respond(stream, req,
                                  backend_.ready() ? http::status::ok : http::status::service_unavailable,
                                  backend_.status().dump());
@@ -291,10 +347,7 @@ class server_impl final : public http_server {
                                          error_code::invalid_request,
                                          "initialize starts a new session; send it without Mcp-Session-Id");
       }
-      if (sessions_.size() >= options_.max_sessions) {
-        co_return co_await respond_error(stream, v, keep, http::status::service_unavailable,
-                                         error_code::internal_error, "too many sessions");
-      }
+      if (session_count() >= options_.max_sessions) co_return co_await too_many_sessions(stream, req);
       session = open_session(false, group);
     } else {
       if (auto problem = co_await find_session(stream, req, session_header, group, session); !problem) {
@@ -313,7 +366,7 @@ class server_impl final : public http_server {
       auto slot = std::make_shared<json_slot>();
       if (!session->channel->expect_json(key, slot)) co_return co_await duplicate_id(stream, req);
       session->channel->push_inbound(std::string(req.body()));
-      co_await slot->ready.wait_until(clock::time_point::max());
+      co_await slot->ready.wait_until(clock::now() + options_.max_request_time);
       if (!slot->response) {
         if (session->channel->closed()) {
           co_return co_await respond_error(stream, v, keep, http::status::not_found,
@@ -357,6 +410,14 @@ class server_impl final : public http_server {
       co_return false;
     }
     const auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second->channel->closed()) {
+      // It ended itself (a client that stopped reading): gone for good.
+      end_session(*it->second);
+      sessions_.erase(it);
+      co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                             error_code::invalid_request, "Session not found (it ended)");
+      co_return false;
+    }
     if (it == sessions_.end() || it->second->legacy || it->second->group != group.name) {
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                              error_code::invalid_request, "Session not found");
@@ -387,12 +448,13 @@ class server_impl final : public http_server {
       const auto events = colon == std::string::npos ? nullptr
                                                      : session->channel->find_stream(last_event.substr(0, colon));
       std::uint64_t seq = 0;
-      const auto digits = colon == std::string::npos ? std::string() : last_event.substr(colon + 1);
-      if (!events || digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+      const auto digits = colon == std::string::npos ? std::string_view() : std::string_view(last_event).substr(colon + 1);
+      const auto [end, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+      if (!events || digits.empty() || parse_error != std::errc{} || end != digits.data() + digits.size()) {
         co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
-                                         error_code::invalid_request, "unknown Last-Event-ID: " + last_event);
+                                         error_code::invalid_request,
+                                         "unknown Last-Event-ID: " + protocol::log_safe(last_event, 100));
       }
-      seq = std::stoull(digits);
       // Resumption takes the stream over from a connection the client has given up on.
       co_return co_await write_stream(stream, req, events, seq, session->id, false);
     }
@@ -434,6 +496,7 @@ class server_impl final : public http_server {
       prelude += "id: " + events->event_id(after) + "\nretry: " +
                  std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
     }
+    stream.expires_after(options_.client_limits.write_timeout);
     if (prelude.empty()) {
       if (auto [ec, n] = co_await asio::async_write(stream, asio::buffer(header_text), use_tuple); ec) co_return false;
     } else {
@@ -454,6 +517,7 @@ class server_impl final : public http_server {
           text += "event: message\ndata: " + e.data + "\n\n";
         }
         if (events->finished() && !stopped_) {
+          stream.expires_after(options_.client_limits.write_timeout);
           auto [ec, n] = co_await asio::async_write(
               stream, beast::buffers_cat(http::make_chunk(asio::buffer(text)), http::make_chunk_last()), use_tuple);
           alive = !ec;
@@ -475,11 +539,13 @@ class server_impl final : public http_server {
     events->detach(owner);
     if (!alive) co_return false;
     if (ended) co_return true;
+    stream.expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
     co_return !ec;
   }
 
-  static asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
+  asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
+    stream.expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), use_tuple);
     co_return !ec;
   }
@@ -487,10 +553,7 @@ class server_impl final : public http_server {
   // ---- legacy HTTP+SSE (2024-11-05) ----
 
   asio::awaitable<bool> legacy_stream(beast::tcp_stream& stream, request& req) {
-    if (sessions_.size() >= options_.max_sessions) {
-      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::service_unavailable,
-                                       error_code::internal_error, "too many sessions");
-    }
+    if (session_count() >= options_.max_sessions) co_return co_await too_many_sessions(stream, req);
     auto session = open_session(true, whole_);
     const auto prelude = "event: endpoint\ndata: /message?sessionId=" + session->id + "\n\n";
     co_await write_stream(stream, req, session->channel->standalone(), 0, session->id, false, prelude, true);
@@ -536,11 +599,22 @@ class server_impl final : public http_server {
     }));
     auto [ec] = co_await ws->async_accept(req, use_tuple);
     if (ec) co_return;
-    auto channel = std::make_shared<io::ws_channel<websocket::stream<beast::tcp_stream>>>(ws);
+    auto channel = io::make_ws_channel(ws, options_.client_limits);
     auto host = relay_.open_session(channel, std::move(group));
+    ++websocket_sessions_;
     spdlog::info("http: WebSocket session opened");
     co_await host->run();
+    --websocket_sessions_;
     channel->close();
+  }
+
+  // Every MCP session counts toward max_sessions, whatever its transport.
+  [[nodiscard]] std::size_t session_count() const { return sessions_.size() + websocket_sessions_; }
+
+  asio::awaitable<bool> too_many_sessions(beast::tcp_stream& stream, const request& req) {
+    spdlog::warn("http: {} sessions open (http.max_sessions); a new one is refused", session_count());
+    co_return co_await respond_error(stream, req.version(), false, http::status::service_unavailable,
+                                     error_code::limit_exceeded, "too many sessions");
   }
 
   // ---- sessions ----
@@ -550,10 +624,11 @@ class server_impl final : public http_server {
     session->id = random_id();
     session->group = group.name;
     session->legacy = legacy;
-    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events, legacy);
+    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
+                                                      options_.client_limits.max_queued_bytes, legacy);
     session->host = relay_.open_session(session->channel, group);
     sessions_[session->id] = session;
-    asio::co_spawn(executor_, session->host->run(), asio::detached);
+    asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
     return session;
   }
@@ -599,6 +674,7 @@ class server_impl final : public http_server {
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
+    stream.expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && req.keep_alive();
   }
@@ -614,6 +690,7 @@ class server_impl final : public http_server {
     res.body() = protocol::serialize(
         protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
     res.prepare_payload();
+    stream.expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && keep_alive;
   }
@@ -629,6 +706,10 @@ class server_impl final : public http_server {
   bool stopped_ = false;
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
+  std::size_t websocket_sessions_ = 0;
+  int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
+  std::size_t accept_failures_ = 0;
+  clock::time_point last_accept_log_{};
 };
 
 }  // namespace

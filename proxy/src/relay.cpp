@@ -275,6 +275,10 @@ void relay_impl::broadcast_log(const std::string& server, json params, std::uint
     auto s = weak.lock();
     if (!s || !s->operating() || (owner != 0 && id != owner)) continue;
     if (severity >= 0 && severity < s->log_threshold()) continue;
+    if (s->backlogged()) {
+      ++dropped_for_backlog_;
+      continue;
+    }
     s->notify("notifications/message", params, current_call(server, id));
   }
 }
@@ -335,6 +339,10 @@ void relay_impl::relay_progress(const std::string& server, json params) {
     return;
   }
   if (auto s = find(it->second.session)) {
+    if (s->backlogged()) {
+      ++dropped_for_backlog_;
+      return;
+    }
     params["progressToken"] = it->second.host_token;
     s->notify("notifications/progress", std::move(params), it->second.request_id);
   }

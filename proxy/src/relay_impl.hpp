@@ -33,6 +33,8 @@ class host_endpoint {
   [[nodiscard]] virtual const json& client_capabilities() const = 0;
   // Lowest RFC 5424 severity index (0 debug ... 7 emergency) the host wants; -1 if unset.
   [[nodiscard]] virtual int log_threshold() const = 0;
+  // The host is not keeping up: notifications that can be lost are dropped for it.
+  [[nodiscard]] virtual bool backlogged() const = 0;
   // `related` is the host request the message belongs to (null: none).
   virtual void notify(std::string_view method, json params, const json& related) = 0;
   // Sends a request to the host under a fresh manifold id and waits for its answer.
@@ -120,6 +122,7 @@ class relay_impl final : public relay {
   backend& backend_;
   relay_options options_;
   ns::view_options view_options_;
+  std::uint64_t dropped_for_backlog_ = 0;  // log/progress notifications hosts were too slow for
   std::uint64_t next_session_ = 1;
   std::map<std::uint64_t, std::weak_ptr<host_endpoint>> sessions_;
   std::uint64_t next_ticket_ = 1;

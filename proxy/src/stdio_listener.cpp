@@ -14,7 +14,8 @@ namespace manifold::proxy {
 namespace asio = boost::asio;
 
 std::shared_ptr<protocol::channel> open_stdio_link(asio::any_io_executor executor,
-                                                   std::size_t max_message_bytes) {
+                                                   std::size_t max_message_bytes,
+                                                   io::channel_limits limits) {
   // Duplicates, so that closing the link never closes fd 0/1 under someone else.
   asio::readable_pipe in(executor);
   asio::writable_pipe out(executor);
@@ -26,7 +27,7 @@ std::shared_ptr<protocol::channel> open_stdio_link(asio::any_io_executor executo
     throw std::runtime_error("stdout cannot be written asynchronously (use a pipe): " +
                              ec.message());
   }
-  return io::make_pipe_channel(std::move(in), std::move(out), max_message_bytes);
+  return io::make_pipe_channel(std::move(in), std::move(out), max_message_bytes, limits);
 }
 
 }  // namespace manifold::proxy

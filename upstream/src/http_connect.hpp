@@ -6,11 +6,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -57,8 +59,18 @@ inline bool set_server_name(SSL* ssl_handle, const std::string& host) {
 template <typename Stream>
 asio::awaitable<void> connect_stream(Stream& stream, const target_url& where, milliseconds timeout) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp::resolver resolver(tcp_layer.get_executor());
-  auto [rec, results] = co_await resolver.async_resolve(where.host, where.port, asio::as_tuple(asio::use_awaitable));
+  // The resolver has no deadline of its own: a timer cancels it (holding it weakly, so a late
+  // expiry after the resolve finished touches nothing).
+  auto resolver = std::make_shared<tcp::resolver>(tcp_layer.get_executor());
+  asio::steady_timer resolve_deadline(tcp_layer.get_executor(), timeout);
+  resolve_deadline.async_wait([weak = std::weak_ptr<tcp::resolver>(resolver)](const boost::system::error_code& ec) {
+    if (auto r = weak.lock(); r && !ec) r->cancel();
+  });
+  auto [rec, results] = co_await resolver->async_resolve(where.host, where.port, asio::as_tuple(asio::use_awaitable));
+  resolve_deadline.cancel();
+  if (rec == asio::error::operation_aborted) {
+    throw std::runtime_error("cannot resolve " + where.host + " within " + std::to_string(timeout.count()) + " ms");
+  }
   if (rec) throw std::runtime_error("cannot resolve " + where.host + ": " + rec.message());
   tcp_layer.expires_after(timeout);
   auto [cec, ep] = co_await tcp_layer.async_connect(results, asio::as_tuple(asio::use_awaitable));

@@ -21,6 +21,9 @@
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/frame_queue.hpp"
+#include "manifold/io/outbound_queue.hpp"
+#include "manifold/io/spawn.hpp"
+#include "manifold/protocol/json_access.hpp"
 #include "manifold/io/ws_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
@@ -43,6 +46,10 @@ using net::parse_target;
 using net::target_url;
 
 namespace {
+
+// A server-initiated stream (GET, legacy SSE) silent this long is reconnected (resumed with
+// Last-Event-ID where the transport allows it).
+constexpr milliseconds stream_idle_timeout{std::chrono::minutes(5)};
 
 // `reference` resolved against `base` (the legacy transport's endpoint is usually relative).
 std::string resolve_url(const std::string& base, const std::string& reference) {
@@ -78,11 +85,12 @@ template <typename Stream>
 class http_client_link : public std::enable_shared_from_this<http_client_link<Stream>> {
  public:
   http_client_link(asio::any_io_executor executor, const config::server_config& server,
-                   std::size_t max_message, ssl::context* tls)
+                   const config::limits_config& limits, ssl::context* tls)
       : executor_(std::move(executor)), server_(server), url_(parse_target(server.url)),
-        max_message_(max_message), tls_(tls),
+        max_message_(limits.max_message_bytes), tls_(tls),
         legacy_(server.transport == config::transport_kind::sse),
-        may_fall_back_(server.transport == config::transport_kind::automatic) {
+        may_fall_back_(server.transport == config::transport_kind::automatic),
+        outbox_(limits.max_queued_bytes) {
     // Configured credentials (an Authorization header) are the user's choice; otherwise a
     // Bearer challenge starts MCP authorization unless it is switched off.
     const bool own_authorization = std::any_of(server.headers.begin(), server.headers.end(), [](const auto& h) {
@@ -100,10 +108,14 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   // Messages leave in order; a notification or response is delivered before anything
   // after it is sent (the server sees `initialized` before the next request).
   void send(std::string message) {
-    outbox_.push_back(std::move(message));
+    if (!outbox_.push(message)) {
+      fail_request(protocol::parse_json(message).value,
+                   "upstream '" + server_.name + "' is not taking messages as fast as they come (limits.max_queued)");
+      return;
+    }
     if (!sending_) {
       sending_ = true;
-      asio::co_spawn(executor_, send_loop(this->shared_from_this()), asio::detached);
+      asio::co_spawn(executor_, send_loop(this->shared_from_this()), io::log_failure("HTTP upstream sender"));
     }
   }
 
@@ -183,14 +195,16 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (auth_ && !auth_->access_token().empty()) req.set(http::field::authorization, "Bearer " + auth_->access_token());
   }
 
-  // The body of a response as it arrives, handed to `on_bytes`; false when it broke.
+  // The body of a response as it arrives, handed to `on_bytes`; false when it broke, or when
+  // nothing arrived for `idle` (a stalled upstream never holds a connection forever).
   template <typename OnBytes>
   asio::awaitable<bool> read_body(connection& c, http::response_parser<http::buffer_body>& parser,
-                                  OnBytes on_bytes) {
+                                  milliseconds idle, OnBytes on_bytes) {
     std::array<char, 16 * 1024> buf{};
     while (!parser.is_done()) {
       parser.get().body().data = buf.data();
       parser.get().body().size = buf.size();
+      lowest(c.stream).expires_after(idle);
       // read_some: hand over what arrived (an SSE event), don't wait for a full buffer.
       auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_tuple);
       if (ec == http::error::need_buffer) ec = {};
@@ -213,8 +227,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       auto [hec, hn] = co_await http::async_read_header(c->stream, c->buffer, parser, use_tuple);
       if (hec) co_return std::pair{false, 0U};
       const auto status = parser.get().result_int();
-      const bool ok = co_await read_body(*c, parser, [](std::string_view) { return true; });
-      lowest(c->stream).expires_never();
+      const bool ok = co_await read_body(*c, parser, budget, [](std::string_view) { return true; });
       release(std::move(c), ok && parser.get().keep_alive());
       co_return std::pair{true, status};
     } catch (const std::exception&) {
@@ -224,12 +237,13 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
 
   static asio::awaitable<void> send_loop(std::shared_ptr<http_client_link> self) {
     while (!self->outbox_.empty() && !self->closed_) {
-      auto message = std::move(self->outbox_.front());
-      self->outbox_.pop_front();
-      const auto parsed = json::parse(message, nullptr, false);
+      auto message = self->outbox_.pop();
+      // manifold's own message: valid JSON, depth-bounded like everything it relays.
+      const auto parsed = protocol::parse_json(message).value;
       const bool request = parsed.is_object() && parsed.contains("method") && parsed.contains("id");
       if (request) {
-        asio::co_spawn(self->executor_, self->post(std::move(message), parsed), asio::detached);
+        asio::co_spawn(self->executor_, self->post(std::move(message), parsed),
+                       io::log_failure("HTTP upstream request"));
       } else {
         co_await self->post(std::move(message), parsed);
       }
@@ -239,11 +253,11 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
 
   // Answers request `message` with a JSON-RPC error on the upstream's behalf, so the caller
   // learns at once why it will get no answer.
-  void fail_request(const json& message, const std::string& why) {
-    if (!message.is_object() || !message.contains("id") || !message.contains("method")) return;
+  void fail_request(const json& message, const std::string& why,
+                    int code = protocol::error_code::connection_closed) {
     spdlog::warn("[{}] {}", server_.name, why);
-    inbox_.push(protocol::serialize(protocol::make_error(
-        message["id"], {protocol::error_code::connection_closed, why, std::nullopt})));
+    if (!message.is_object() || !message.contains("id") || !message.contains("method")) return;
+    inbox_.push(protocol::serialize(protocol::make_error(message["id"], {code, why, std::nullopt})));
   }
 
   asio::awaitable<void> post(std::string body, json message) {
@@ -288,11 +302,11 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       // The server forgot our session: start a new one, then retry once.
       spdlog::warn("[{}] session {} is gone (404); initializing a new one", server_.name, session_id_);
       session_id_.clear();
-      const auto init = json::parse(initialize_request_);
+      const auto init = protocol::parse_json(initialize_request_).value;
       swallow_ = init["id"].dump();
       if (co_await post_once(initialize_request_, init) != post_outcome::done) break;
       const auto initialized = protocol::serialize(protocol::make_notification("notifications/initialized", nullptr));
-      co_await post_once(initialized, json::parse(initialized));
+      co_await post_once(initialized, protocol::parse_json(initialized).value);
     }
     fail_request(message, "upstream '" + server_.name + "' refused the request over HTTP");
   }
@@ -326,6 +340,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     req.keep_alive(true);
     req.body() = body;
     req.prepare_payload();
+    lowest(c->stream).expires_after(server_.timeout);
     auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
@@ -354,9 +369,12 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     bool got_response = false;
     long retry_ms = 1000;  // until the server says otherwise (`retry:`)
     const auto request_key = message.contains("id") ? message["id"].dump() : std::string();
-    const bool complete = co_await read_body(*c, parser, [&](std::string_view bytes) {
+    bool too_large = false;
+    // Between two pieces of an answer, at most the request's own deadline passes.
+    const bool complete = co_await read_body(*c, parser, server_.timeout, [&](std::string_view bytes) {
       if (!sse) {
-        if (text.size() + bytes.size() > max_message_) return false;
+        too_large = text.size() + bytes.size() > max_message_;
+        if (too_large) return false;
         text.append(bytes);
         return true;
       }
@@ -368,10 +386,17 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       return !events.error();
     });
     release(std::move(c), complete && parser.get().keep_alive());
+    if (too_large || events.error()) {
+      // Hardening 12: the caller hears at once that the answer cannot be relayed.
+      fail_request(message, "upstream '" + server_.name + "' answered with a message over the limit of " +
+                                std::to_string(max_message_) + " bytes (limits.max_message_size)",
+                   protocol::error_code::limit_exceeded);
+      co_return post_outcome::done;
+    }
     if (status < 300 && message.value("method", "") == "notifications/initialized" && !listening_) {
       // The session is set up: open the stream for server-initiated messages.
       listening_ = true;
-      asio::co_spawn(executor_, listen(this->shared_from_this()), asio::detached);
+      asio::co_spawn(executor_, listen(this->shared_from_this()), io::log_failure("HTTP upstream listener"));
     }
     if (status == 404 && !session_id_.empty() && message.value("method", "") != "initialize") {
       co_return post_outcome::session_lost;
@@ -407,7 +432,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   // Hands one message to the client session (a response to a re-initialize is swallowed);
   // true when it answers `request_key`. Notes the negotiated protocol version.
   bool deliver(const std::string& text, const std::string& request_key) {
-    auto parsed = json::parse(text, nullptr, false);
+    auto parsed = protocol::parse_json(text).value;
     if (parsed.is_discarded()) {
       spdlog::warn("[{}] sent a body that is not JSON; ignored: {:.200}", server_.name, text);
       return false;
@@ -436,7 +461,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       if (answered) co_return;
       if (!id.empty()) last_id = id;
     }
-    json dummy = {{"id", json::parse(request_key)}, {"method", "resume"}};
+    json dummy = {{"id", protocol::parse_json(request_key).value}, {"method", "resume"}};
     fail_request(dummy, "upstream '" + server_.name + "' stream ended without an answer");
   }
 
@@ -454,6 +479,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     decorate(req);
     req.set(http::field::accept, "text/event-stream");
     if (!last_id.empty()) req.set("Last-Event-ID", last_id);
+    lowest(c->stream).expires_after(server_.timeout);
     auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
@@ -466,13 +492,13 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     const auto status = parser.get().result_int();
     if (status != 200) {
       if (status == 405) get_unsupported_ = true;
-      co_await read_body(*c, parser, [](std::string_view) { return true; });
+      co_await read_body(*c, parser, server_.timeout, [](std::string_view) { return true; });
       close_stream(*c);
       co_return std::pair{false, last_id};
     }
     protocol::sse_parser events(max_message_);
     bool answered = false;
-    co_await read_body(*c, parser, [&](std::string_view bytes) {
+    co_await read_body(*c, parser, stream_idle_timeout, [&](std::string_view bytes) {
       events.append(bytes);
       while (auto e = events.next()) {
         if (e->retry && retry_ms != nullptr) *retry_ms = *e->retry;
@@ -508,6 +534,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     http::request<http::empty_body> req{http::verb::get, url_.target, 11};
     decorate(req);
     req.set(http::field::accept, "text/event-stream");
+    lowest(c->stream).expires_after(server_.timeout);
     auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
     if (wec) throw std::runtime_error("GET " + server_.url + " failed: " + wec.message());
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
@@ -518,7 +545,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     endpoint_ready_ = std::make_shared<io::event>();
     asio::co_spawn(executor_, legacy_stream(this->shared_from_this(), std::move(c), std::move(parser)),
-                   asio::detached);
+                   io::log_failure("HTTP+SSE upstream stream"));
     if (!co_await endpoint_ready_->wait_until(clock::now() + server_.startup_timeout) || endpoint_.empty()) {
       throw std::runtime_error("the event stream sent no `endpoint` event");
     }
@@ -528,7 +555,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
                                              std::unique_ptr<connection> c,
                                              std::unique_ptr<http::response_parser<http::buffer_body>> parser) {
     protocol::sse_parser events(self->max_message_);
-    co_await self->read_body(*c, *parser, [&](std::string_view bytes) {
+    co_await self->read_body(*c, *parser, stream_idle_timeout, [&](std::string_view bytes) {
       events.append(bytes);
       while (auto e = events.next()) {
         if (e->event == "endpoint") {
@@ -566,6 +593,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(body);
     req.prepare_payload();
+    lowest(c->stream).expires_after(server_.timeout);
     auto [wec, wn] = co_await http::async_write(c->stream, req, use_tuple);
     http::response<http::string_body> res;
     boost::system::error_code rec;
@@ -585,7 +613,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   bool legacy_;
   bool may_fall_back_;
   io::frame_queue inbox_;
-  std::deque<std::string> outbox_;
+  io::outbound_queue outbox_;
   bool sending_ = false;
   bool closed_ = false;
   bool listening_ = false;
@@ -617,11 +645,11 @@ template <typename Stream>
 class http_transport final : public transport {
  public:
   http_transport(asio::any_io_executor executor, const config::server_config& server,
-                 std::size_t max_message)
+                 const config::limits_config& limits)
       : tls_(ssl::context::tls_client) {
     tls_.set_default_verify_paths();
     tls_.set_verify_mode(ssl::verify_peer);
-    link_ = std::make_shared<http_client_link<Stream>>(std::move(executor), server, max_message, &tls_);
+    link_ = std::make_shared<http_client_link<Stream>>(std::move(executor), server, limits, &tls_);
   }
   ~http_transport() override { link_->shutdown_now(); }
 
@@ -641,13 +669,12 @@ class http_transport final : public transport {
 
 std::unique_ptr<transport> make_http_transport(asio::any_io_executor executor,
                                                const config::server_config& server,
-                                               std::size_t max_message_bytes) {
+                                               const config::limits_config& limits) {
   if (parse_target(server.url).tls) {
     return std::make_unique<http_transport<beast::ssl_stream<beast::tcp_stream>>>(
-        std::move(executor), server, max_message_bytes);
+        std::move(executor), server, limits);
   }
-  return std::make_unique<http_transport<beast::tcp_stream>>(std::move(executor), server,
-                                                             max_message_bytes);
+  return std::make_unique<http_transport<beast::tcp_stream>>(std::move(executor), server, limits);
 }
 
 }  // namespace manifold::upstream
@@ -662,8 +689,8 @@ class websocket_transport final : public transport {
   using ws_type = beast::websocket::stream<Stream>;
 
   websocket_transport(asio::any_io_executor executor, const config::server_config& server,
-                      std::size_t max_message)
-      : executor_(std::move(executor)), server_(server), max_message_(max_message),
+                      const config::limits_config& limits)
+      : executor_(std::move(executor)), server_(server), limits_(limits),
         tls_(ssl::context::tls_client) {
     tls_.set_default_verify_paths();
     tls_.set_verify_mode(ssl::verify_peer);
@@ -679,7 +706,7 @@ class websocket_transport final : public transport {
     }
     co_await connect_stream(ws->next_layer(), url, server_.startup_timeout);
     ws->set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws->read_message_max(max_message_);
+    ws->read_message_max(limits_.max_message_bytes);
     const auto headers = server_.headers;
     ws->set_option(beast::websocket::stream_base::decorator([headers](beast::websocket::request_type& req) {
       req.set(http::field::sec_websocket_protocol, "mcp");
@@ -688,7 +715,7 @@ class websocket_transport final : public transport {
     }));
     auto [hsec] = co_await ws->async_handshake(url.host + ":" + url.port, url.target, use_tuple);
     if (hsec) throw std::runtime_error("WebSocket handshake with " + server_.url + " failed: " + hsec.message());
-    channel_ = std::make_shared<io::ws_channel<ws_type>>(ws);
+    channel_ = io::make_ws_channel(ws, {limits_.max_queued_bytes, limits_.write_timeout});
     co_return channel_;
   }
 
@@ -701,7 +728,7 @@ class websocket_transport final : public transport {
  private:
   asio::any_io_executor executor_;
   config::server_config server_;
-  std::size_t max_message_;
+  config::limits_config limits_;
   ssl::context tls_;
   std::shared_ptr<protocol::channel> channel_;
 };
@@ -710,13 +737,13 @@ class websocket_transport final : public transport {
 
 std::unique_ptr<transport> make_websocket_transport(asio::any_io_executor executor,
                                                     const config::server_config& server,
-                                                    std::size_t max_message_bytes) {
+                                                    const config::limits_config& limits) {
   if (parse_target(server.url).tls) {
     return std::make_unique<websocket_transport<beast::ssl_stream<beast::tcp_stream>>>(
-        std::move(executor), server, max_message_bytes);
+        std::move(executor), server, limits);
   }
   return std::make_unique<websocket_transport<beast::tcp_stream>>(std::move(executor), server,
-                                                                  max_message_bytes);
+                                                                  limits);
 }
 
 }  // namespace manifold::upstream

@@ -25,6 +25,8 @@
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/pipe_channel.hpp"
+#include "manifold/io/spawn.hpp"
+#include "manifold/protocol/text.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -150,8 +152,8 @@ bp::filesystem::path resolve_command(const config::server_config& server) {
 class stdio_transport final : public transport {
  public:
   stdio_transport(asio::any_io_executor executor, const config::server_config& server,
-                  std::size_t max_message_bytes)
-      : executor_(std::move(executor)), server_(server), max_message_(max_message_bytes) {}
+                  const config::limits_config& limits)
+      : executor_(std::move(executor)), server_(server), limits_(limits) {}
 
   ~stdio_transport() override {
     // Never leave a child behind, whatever path led here.
@@ -178,10 +180,13 @@ class stdio_transport final : public transport {
     asio::readable_pipe child_out(executor_, out.read_end.release());
     asio::readable_pipe child_err(executor_, err.read_end.release());
     spdlog::info("[{}] started `{}` (pid {})", server_.name, exe.string(), pid_);
-    asio::co_spawn(executor_, log_stderr(server_.name, std::move(child_err)), asio::detached);
+    asio::co_spawn(executor_, log_stderr(server_.name, std::move(child_err)),
+                   io::log_failure("stderr reader"));
     asio::co_spawn(executor_, watch_exit(process_.get(), exited_, exit_status_, server_.name),
                    asio::detached);
-    channel_ = io::make_pipe_channel(std::move(child_out), std::move(child_in), max_message_);
+    channel_ = io::make_pipe_channel(std::move(child_out), std::move(child_in),
+                                     limits_.max_message_bytes,
+                                     {limits_.max_queued_bytes, limits_.write_timeout});
     co_return channel_;
   }
 
@@ -218,12 +223,12 @@ class stdio_transport final : public transport {
         if (line->oversized) {
           spdlog::info("[{}] stderr: <{} bytes, not shown>", name, line->size);
         } else {
-          spdlog::info("[{}] stderr: {}", name, line->text);
+          spdlog::info("[{}] stderr: {}", name, protocol::log_safe(line->text, max_stderr_line));
         }
       }
     }
     if (auto line = framer.finish(); line && !line->oversized) {
-      spdlog::info("[{}] stderr: {}", name, line->text);
+      spdlog::info("[{}] stderr: {}", name, protocol::log_safe(line->text, max_stderr_line));
     }
   }
 
@@ -244,7 +249,7 @@ class stdio_transport final : public transport {
 
   asio::any_io_executor executor_;
   config::server_config server_;
-  std::size_t max_message_;
+  config::limits_config limits_;
   std::unique_ptr<bp::process> process_;
   std::shared_ptr<protocol::channel> channel_;
   std::shared_ptr<io::event> exited_ = std::make_shared<io::event>();
@@ -256,8 +261,8 @@ class stdio_transport final : public transport {
 
 std::unique_ptr<transport> make_stdio_transport(asio::any_io_executor executor,
                                                 const config::server_config& server,
-                                                std::size_t max_message_bytes) {
-  return std::make_unique<stdio_transport>(std::move(executor), server, max_message_bytes);
+                                                const config::limits_config& limits) {
+  return std::make_unique<stdio_transport>(std::move(executor), server, limits);
 }
 
 }  // namespace manifold::upstream

@@ -20,15 +20,14 @@ supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg
 
 std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server) const {
   std::unique_ptr<transport> link;
-  const auto limit = limits_.max_message_bytes;
   const bool websocket = server.transport == config::transport_kind::websocket ||
                          server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
   if (!server.command.empty()) {
-    link = make_stdio_transport(executor_, server, limit);
+    link = make_stdio_transport(executor_, server, limits_);
   } else if (websocket) {
-    link = make_websocket_transport(executor_, server, limit);
+    link = make_websocket_transport(executor_, server, limits_);
   } else {
-    link = make_http_transport(executor_, server, limit);
+    link = make_http_transport(executor_, server, limits_);
   }
   return make_upstream(executor_, server, std::move(link), limits_);
 }

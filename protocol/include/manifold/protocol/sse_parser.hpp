@@ -18,7 +18,8 @@ struct sse_event {
 // Incremental parser for a text/event-stream body: feed bytes as they arrive, take events
 // as they complete. Comments and unknown fields are ignored; an event whose data is empty
 // (a priming event that only sets the id) is reported with empty data so callers can track
-// the id. Lines longer than `max_line` bytes abort the stream (error()).
+// the id. A line, or an event's data lines together, longer than `max_line` bytes abort the
+// stream (error()).
 class sse_parser {
  public:
   explicit sse_parser(std::size_t max_line = 4 * 1024 * 1024) : max_line_(max_line) {}

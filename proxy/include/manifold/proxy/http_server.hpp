@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "manifold/io/outbound_queue.hpp"
 #include "manifold/proxy/backend.hpp"
 #include "manifold/proxy/relay.hpp"
 
@@ -26,6 +27,11 @@ struct http_options {
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   std::size_t replay_events = 256;  // per stream, for Last-Event-ID resumption
+  // What may wait for one client, and how long one write to it may take.
+  io::channel_limits client_limits;
+  // The longest a host request can take (its upstream's deadline and a margin): a response
+  // awaited longer than this is given up.
+  std::chrono::milliseconds max_request_time{std::chrono::minutes(10)};
   std::vector<group_view> groups;  // each served at /mcp/<name> (and /ws/<name>)
 };
 

@@ -48,6 +48,9 @@ struct relay_options {
   // How long a session whose host closed its side waits for its requests in flight (each
   // is bounded by its upstream's deadline; this bounds the wait itself).
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(65)};
+  // A host with more than half of this waiting for it misses log and progress notifications
+  // (its responses still go out) until it catches up.
+  std::size_t max_queued_bytes = 64 * 1024 * 1024;
 };
 
 // Routes traffic between host sessions and upstreams, both ways: it opens host sessions,

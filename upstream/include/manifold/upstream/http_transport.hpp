@@ -21,11 +21,11 @@ namespace manifold::upstream {
 // https URLs use TLS (OpenSSL, peer verification against the system store).
 std::unique_ptr<transport> make_http_transport(boost::asio::any_io_executor executor,
                                                const config::server_config& server,
-                                               std::size_t max_message_bytes);
+                                               const config::limits_config& limits);
 
 // A WebSocket upstream (ws:// or wss://): one JSON-RPC message per text frame.
 std::unique_ptr<transport> make_websocket_transport(boost::asio::any_io_executor executor,
                                                     const config::server_config& server,
-                                                    std::size_t max_message_bytes);
+                                                    const config::limits_config& limits);
 
 }  // namespace manifold::upstream

@@ -14,6 +14,6 @@ namespace manifold::upstream {
 // close(): close its stdin, wait, SIGTERM the group, wait, SIGKILL the group.
 std::unique_ptr<transport> make_stdio_transport(boost::asio::any_io_executor executor,
                                                 const config::server_config& server,
-                                                std::size_t max_message_bytes);
+                                                const config::limits_config& limits);
 
 }  // namespace manifold::upstream
