@@ -21,7 +21,9 @@
 #include "manifold/config/config_loader.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/json_access.hpp"
 #include "manifold/proxy/http_server.hpp"
+#include "manifold/proxy/local_client.hpp"
 #include "manifold/proxy/relay.hpp"
 #include "manifold/proxy/stdio_listener.hpp"
 
@@ -260,9 +262,36 @@ int run_serve(const serve_options& options) {
   return backend.refused() ? exit_bad_config : exit_ok;
 }
 
+namespace {
+
+// How `manifold call` answers an upstream's elicitation, with no person to ask.
+protocol::rpc_reply answer_elicitation(const call_options& options, const protocol::message& msg) {
+  if (msg.method() != "elicitation/create") {
+    return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
+                                        "manifold call cannot answer " + std::string(msg.method()));
+  }
+  if (options.elicitation != "accept-defaults") {
+    return protocol::rpc_reply{json{{"action", "decline"}}, std::nullopt};
+  }
+  json content = json::object();
+  const auto params = msg.params();
+  const auto* schema = protocol::object_member(params, "requestedSchema");
+  const auto* properties = schema != nullptr ? protocol::object_member(*schema, "properties") : nullptr;
+  if (properties != nullptr) {
+    for (const auto& [name, property] : properties->items()) {
+      if (const auto* fallback = protocol::member(property, "default")) content[name] = *fallback;
+    }
+  }
+  return protocol::rpc_reply{json{{"action", "accept"}, {"content", std::move(content)}}, std::nullopt};
+}
+
+}  // namespace
+
+// The call goes through a host session of manifold's own, exactly the path a host's call
+// takes (group, argument rules, hidden arguments, limits).
 int run_call(const call_options& options) {
-  const auto args = json::parse(options.args, nullptr, false);
-  if (!args.is_object()) {
+  const auto args = protocol::parse_json(options.args);
+  if (!args.ok() || !args.value.is_object()) {
     std::cerr << "--args must be a JSON object, not `" << options.args << "`\n";
     return exit_bad_config;
   }
@@ -281,51 +310,41 @@ int run_call(const call_options& options) {
     cfg.naming.prefix = config::prefix_mode::never;
     cfg.servers.push_back(server);
   }
+  proxy::group_view group;
+  if (!options.group.empty()) {
+    const auto found = group_named(cfg, options.group);
+    if (!found) {
+      std::cerr << options.config_path << ": no group named `" << options.group << "` (groups:)\n";
+      return exit_bad_config;
+    }
+    group = *found;
+  }
   asio::io_context io(1);
   gateway::backend backend(io.get_executor(), cfg);
-  backend.on_unrouted_request([&options](const protocol::message& msg) {
-    if (msg.method() != "elicitation/create") {
-      return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
-                                          "manifold call cannot answer " + std::string(msg.method()));
-    }
-    if (options.elicitation != "accept-defaults") {
-      return protocol::rpc_reply{json{{"action", "decline"}}, std::nullopt};
-    }
-    json content = json::object();
-    const auto params = msg.params();
-    const auto properties = params.value(json::json_pointer("/requestedSchema/properties"), json::object());
-    for (const auto& [name, schema] : properties.items()) {
-      if (schema.is_object() && schema.contains("default")) content[name] = schema["default"];
-    }
-    return protocol::rpc_reply{json{{"action", "accept"}, {"content", std::move(content)}}, std::nullopt};
-  });
-  json out;
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(cfg));
+  backend.attach(relay.get());
+  json out = json::object();
   bool failed = true;
   run_on_io(io, [&]() -> asio::awaitable<void> {
+    proxy::local_client host(io.get_executor(), *relay, group, {},
+                             [&options](const protocol::message& msg) { return answer_elicitation(options, msg); });
     // Elicitation is declared: call answers it by the --elicitation policy.
-    json capabilities = json::object();
-    capabilities["elicitation"] = json::object();
-    co_await backend.ensure_started(std::move(capabilities), backend.start_deadline());
-    const auto catalog = backend.snapshot();
-    const auto* tool = catalog->find_tool(options.tool);
-    if (tool == nullptr) {
-      out = json::object();
-      out["error"] = protocol::rpc_error{protocol::error_code::invalid_params,
-                                        "Unknown tool: " + options.tool, std::nullopt}
-                         .to_json();
+    json capabilities{{"elicitation", json::object()}};
+    const auto started = co_await host.initialize(std::move(capabilities), backend.start_deadline());
+    if (!started.ok()) {
+      out["error"] = started.error->to_json();
     } else {
-      json params{{"name", tool->original}, {"arguments", args}};
-      auto reply = co_await backend.peer(tool->server)->call("tools/call", std::move(params), {});
+      json params{{"name", options.tool}, {"arguments", args.value}};
+      const auto deadline = std::chrono::steady_clock::now() + relay_options_for(cfg).drain_timeout;
+      auto reply = co_await host.request("tools/call", std::move(params), deadline);
       if (reply.ok()) {
-        ns::expose_uris(*catalog, tool->server, "tools/call", reply.result);
-        failed = reply.result.value("isError", false);
-        out = json::object();
+        failed = protocol::bool_member(reply.result, "isError").value_or(false);
         out["result"] = std::move(reply.result);
       } else {
-        out = json::object();
         out["error"] = reply.error->to_json();
       }
     }
+    co_await host.close();
     co_await backend.stop(shutdown_budget);
   });
   std::cout << out.dump(2) << '\n';

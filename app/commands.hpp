@@ -27,6 +27,7 @@ struct call_options {
   std::string url;          // or call an MCP server (a running manifold) at this URL
   std::string tool;
   std::string args = "{}";  // JSON object
+  std::string group;        // call through this group's view (--config only)
   // How to answer an upstream's elicitation/create, with no person to ask:
   // decline, or accept-defaults (accept, each field at its schema default).
   std::string elicitation = "decline";

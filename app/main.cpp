@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
       ->excludes(call_config);
   call_cmd->add_option("tool", call.tool, "Exposed tool name")->required();
   call_cmd->add_option("--args", call.args, "Arguments as a JSON object");
+  call_cmd->add_option("--group", call.group, "Call through this group's part of the catalog")
+      ->needs(call_config);
   call_cmd->add_option("--elicitation", call.elicitation,
                        "Answer to the server's elicitation requests: decline or accept-defaults")
       ->check(CLI::IsMember({"decline", "accept-defaults"}));

@@ -145,7 +145,6 @@ void backend::wire(const std::string& server, upstream::upstream& u, std::uint64
   u.on_request([this, name = server, session](protocol::message msg)
                    -> asio::awaitable<protocol::rpc_reply> {
     if (relay_ == nullptr) {
-      if (unrouted_) co_return unrouted_(msg);
       co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
                                              "no host is connected");
     }

@@ -276,7 +276,7 @@ void relay_impl::broadcast_log(const std::string& server, json params, std::uint
     if (!s || !s->operating() || (owner != 0 && id != owner)) continue;
     if (severity >= 0 && severity < s->log_threshold()) continue;
     if (s->backlogged()) {
-      ++dropped_for_backlog_;
+      note_backlog(id);
       continue;
     }
     s->notify("notifications/message", params, current_call(server, id));
@@ -331,6 +331,14 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
   }
 }
 
+void relay_impl::note_backlog(std::uint64_t session) {
+  if (dropped_for_backlog_++ % 10'000 == 0) {
+    spdlog::warn("host {} is not keeping up with what manifold sends it: log and progress "
+                 "notifications are dropped until it catches up ({} dropped so far)",
+                 session, dropped_for_backlog_);
+  }
+}
+
 void relay_impl::relay_progress(const std::string& server, json params) {
   const auto token = protocol::integer_member(params, "progressToken");
   const auto it = token ? progress_.find(*token) : progress_.end();
@@ -340,7 +348,7 @@ void relay_impl::relay_progress(const std::string& server, json params) {
   }
   if (auto s = find(it->second.session)) {
     if (s->backlogged()) {
-      ++dropped_for_backlog_;
+      note_backlog(s->id());
       return;
     }
     params["progressToken"] = it->second.host_token;

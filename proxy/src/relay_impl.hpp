@@ -108,6 +108,7 @@ class relay_impl final : public relay {
   json current_call(const std::string& server, std::uint64_t session) const;
   void broadcast_log(const std::string& server, json params, std::uint64_t owner);
   void relay_progress(const std::string& server, json params);
+  void note_backlog(std::uint64_t session);
 
   struct cached_view {
     std::vector<std::shared_ptr<const ns::admission>> rules;

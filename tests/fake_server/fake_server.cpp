@@ -165,7 +165,7 @@ class server {
     tools_.push_back({{"name", p + "add_tool"}, {"description", "Adds a tool and announces list_changed."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "cancellations"}, {"description", "Lists the request ids the client cancelled."}, {"inputSchema", schema(json::object())}});
     tools_.push_back({{"name", p + "emit"},
-                      {"description", "Writes `lines` raw ($ID: this request's id, $DEEP: `depth` nested objects), then answers unless `answer` is false."},
+                      {"description", "Writes `stderr` lines to stderr and `lines` raw to stdout ($ID: this request's id, $DEEP: `depth` nested objects), then answers unless `answer` is false."},
                       {"inputSchema", schema(json::object())}});
     if (opts_.null_description) tools_[0]["description"] = nullptr;
     if (opts_.deep_schema > 0) {
@@ -329,6 +329,10 @@ class server {
       reply(id, text("added"));
     } else if (name == "emit") {
       const auto deep = nested(args.value("depth", std::size_t{30000}));
+      for (const auto& line : args.value("stderr", json::array())) {
+        std::cerr << line.get<std::string>() << '\n';
+      }
+      std::cerr.flush();
       for (const auto& line : args.value("lines", json::array())) {
         auto text = line.get<std::string>();
         replace_all(text, "$ID", id.dump());

@@ -120,6 +120,33 @@ TEST(cli, call_prints_the_result_and_exits_by_outcome) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+// Hardening 15: `call --config` takes the path a host's call takes: argument constraints,
+// hidden arguments and groups apply.
+TEST(cli, call_applies_argument_rules_hidden_arguments_and_groups) {
+  temp_dir dir;
+  const std::string fake = FAKE_SERVER_BIN;
+  const auto path = dir.write("c.yaml", "servers:\n  f:\n    command: " + fake + "\n"
+                                        "tools:\n  f__inspect:\n    arguments:\n"
+                                        "      limit: {maximum: 5}\n"
+                                        "      tenant: {hidden: true, value: acme}\n"
+                                        "groups:\n  readonly:\n    include: [\"f__echo\"]\n");
+  auto r = run({"call", "--config", path, "f__inspect", "--args", R"({"limit":50})"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto refused = json::parse(r.out);
+  EXPECT_EQ(refused["result"]["isError"], true) << r.out;
+  EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("`limit`"), std::string::npos);
+  r = run({"call", "--config", path, "f__inspect", "--args", R"({"limit":3,"tenant":"evil"})"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto seen = json::parse(json::parse(r.out)["result"]["content"][0]["text"].get<std::string>());
+  EXPECT_EQ(seen["params"]["arguments"]["tenant"], "acme") << "the hidden value wins";
+  r = run({"call", "--config", path, "--group", "readonly", "f__inspect"});
+  EXPECT_EQ(json::parse(r.out)["error"]["code"], -32602) << "outside the group: unknown";
+  r = run({"call", "--config", path, "--group", "readonly", "f__echo", "--args", R"({"text":"in"})"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run({"call", "--config", path, "--group", "nope", "f__echo"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST(cli, collisions_and_explain_tell_every_names_story) {
   temp_dir dir;
   const std::string fake = FAKE_SERVER_BIN;

@@ -234,5 +234,81 @@ TEST_F(hostile_test, integers_beyond_64_bits_are_refused_both_ways) {
   still_works(h);
 }
 
+// 8. A host that never reads: what waits for it is bounded (limits.max_queued), then it is
+// disconnected; memory never follows the host's neglect.
+TEST_F(hostile_test, a_host_that_never_reads_is_disconnected_at_the_queue_bound) {
+  auto& h = start({{"alpha"}}, "limits:\n  max_message_size: 2MiB\n  max_queued: 4MiB\n");
+  h.initialize();
+  for (int i = 0; i < 40; ++i) {
+    h.send({{"jsonrpc", "2.0"}, {"id", i}, {"method", "tools/call"},
+            {"params", {{"name", "alpha__big"}, {"arguments", {{"bytes", 1'000'000}}}}}});
+  }
+  EXPECT_TRUE(h.wait_for_stderr("a peer stopped reading", 60s)) << h.stderr_text();
+  EXPECT_TRUE(h.wait_exit(30s)) << "the host link is gone, so manifold stops";
+}
+
+// 8. An upstream that floods notifications at a host that is slower than it: once half the
+// queue is used, log notifications are dropped for that host; its responses still arrive.
+TEST_F(hostile_test, a_notification_flood_is_dropped_for_a_lagging_host_and_replies_still_arrive) {
+  auto& h = start({{"alpha"}}, "limits:\n  max_message_size: 256KiB\n  max_queued: 1MiB\n");
+  h.initialize();
+  EXPECT_EQ(h.request("logging/setLevel", {{"level", "debug"}})["result"], json::object());
+  h.send({{"jsonrpc", "2.0"}, {"id", "flood"}, {"method", "tools/call"},
+          {"params", {{"name", "alpha__flood"}, {"arguments", {{"count", 100'000}}}}}});
+  // Nothing is read until manifold has had to drop.
+  ASSERT_TRUE(h.wait_for_stderr("is not keeping up", 60s));
+  std::size_t logs = 0;
+  while (true) {
+    const auto m = h.read(30s);
+    ASSERT_TRUE(m);
+    if (m->value("method", "") == "notifications/message") {
+      ++logs;
+      continue;
+    }
+    EXPECT_EQ(m->value("id", json()), "flood");
+    EXPECT_EQ((*m)["result"]["content"][0]["text"], "flooded 100000");
+    break;
+  }
+  EXPECT_LT(logs, 100'000U);
+  still_works(h);
+}
+
+// 8. Requests in flight per session are capped; the excess is refused at once.
+TEST_F(hostile_test, requests_in_flight_beyond_the_cap_are_refused_at_once) {
+  auto& h = start({{"alpha"}}, "limits:\n  max_in_flight: 20\n");
+  h.initialize();
+  constexpr int sent = 50;
+  for (int i = 0; i < sent; ++i) {
+    h.send({{"jsonrpc", "2.0"}, {"id", i}, {"method", "tools/call"},
+            {"params", {{"name", "alpha__slow"}, {"arguments", {{"ms", 2000}}}}}});
+  }
+  int refused = 0;
+  int answered = 0;
+  while (refused + answered < sent) {
+    const auto m = h.read(30s);
+    ASSERT_TRUE(m);
+    if (m->contains("error")) {
+      EXPECT_EQ((*m)["error"]["code"], -32005) << m->dump();
+      ++refused;
+    } else {
+      ++answered;
+    }
+  }
+  EXPECT_EQ(refused, sent - 20);
+  still_works(h);
+}
+
+// 15. Control bytes from an upstream's stderr are escaped in manifold's log.
+TEST_F(hostile_test, control_bytes_from_upstream_stderr_are_escaped_in_the_log) {
+  auto& h = start({{"alpha"}});
+  h.initialize();
+  h.request("tools/call", {{"name", "alpha__emit"},
+                           {"arguments", {{"stderr", {"evil\x1b[2J\rforged 2026-01-01 info line"}}}}});
+  ASSERT_TRUE(h.wait_for_stderr("forged", 10s));
+  const auto log = h.stderr_text();
+  EXPECT_NE(log.find("evil\\x1b[2J\\rforged"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x1b'), std::string::npos) << "no raw escape byte reaches the log";
+}
+
 }  // namespace
 }  // namespace manifold::test

@@ -25,9 +25,6 @@ class backend final : public proxy::backend {
 
   // Where upstream notifications and requests go; set before serving.
   void attach(proxy::relay* relay) { relay_ = relay; }
-  // Without a relay (no host: `manifold call`), requests from upstreams go here.
-  using request_handler = std::function<protocol::rpc_reply(const protocol::message&)>;
-  void on_unrouted_request(request_handler handler) { unrouted_ = std::move(handler); }
   // Starts every child process now, ahead of the host's initialize.
   boost::asio::awaitable<void> launch();
   // Applies a new, already validated config while serving: only servers whose launch
@@ -79,7 +76,6 @@ class backend final : public proxy::backend {
   config::config config_;
   upstream::supervisor supervisor_;
   proxy::relay* relay_ = nullptr;
-  request_handler unrouted_;
   std::vector<ns::upstream_listing> listings_;
   std::vector<ns::tool_override> overrides_;
   protocol::json lock_;  // pinning: the lock file's content (null: pinning off)
