@@ -45,6 +45,7 @@ constexpr std::chrono::seconds keepalive_interval{15};
 constexpr std::chrono::milliseconds min_accept_backoff{10};
 constexpr std::chrono::milliseconds max_accept_backoff{1000};
 constexpr std::chrono::seconds accept_log_interval{10};
+constexpr int max_shed_per_cycle = 1024;
 constexpr std::chrono::milliseconds reconnect_delay{1000};
 // A request whose reply comes within this window, with nothing before it, is answered with
 // one JSON object (one write, no stream framing). Anything sent before the reply (progress,
@@ -150,26 +151,34 @@ class server_impl final : public http_server {
     ++accept_failures_;
     const auto now = clock::now();
     if (now - last_accept_log_ >= accept_log_interval) {
-      spdlog::warn("http: accept failed {} time{} since the last report: {}", accept_failures_,
-                   accept_failures_ == 1 ? "" : "s", ec.message());
+      spdlog::warn("http: accept failed {} time{} since the last report ({}); {} connection{} shed",
+                   accept_failures_, accept_failures_ == 1 ? "" : "s", ec.message(), shed_,
+                   shed_ == 1 ? "" : "s");
       accept_failures_ = 0;
+      shed_ = 0;
       last_accept_log_ = now;
     }
     if (ec == asio::error::no_descriptors ||
         ec == boost::system::errc::too_many_files_open_in_system) {
-      shed_one_connection();
+      shed_pending_connections();
     }
     asio::steady_timer wait(executor_, backoff);
     co_await wait.async_wait(use_tuple);
   }
 
-  void shed_one_connection() {
+  // Every connection waiting in the backlog is accepted and closed at once: none could be
+  // served now, and their clients had better hear it than wait.
+  void shed_pending_connections() {
     if (spare_fd_ >= 0) {
       ::close(spare_fd_);
       spare_fd_ = -1;
     }
-    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) ::close(fd);
+    for (int i = 0; i < max_shed_per_cycle; ++i) {
+      const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) break;
+      ::close(fd);
+      ++shed_;
+    }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
@@ -709,6 +718,7 @@ class server_impl final : public http_server {
   std::size_t websocket_sessions_ = 0;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
   std::size_t accept_failures_ = 0;
+  std::size_t shed_ = 0;
   clock::time_point last_accept_log_{};
 };
 
