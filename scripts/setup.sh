@@ -11,6 +11,7 @@ packages=(
   libboost1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvalijson-dev
   prometheus-cpp-dev libssl-dev libgtest-dev
+  clang-14 libclang-rt-14-dev util-linux
 )
 missing=()
 for p in "${packages[@]}"; do

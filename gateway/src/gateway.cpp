@@ -9,6 +9,8 @@
 #include "manifold/gateway/pinning.hpp"
 #include "manifold/io/parallel.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/text.hpp"
 
 namespace manifold::gateway {
 
@@ -108,8 +110,9 @@ backend::backend(asio::any_io_executor executor, const config::config& cfg)
 void backend::load_policy() {
   lock_ = nullptr;
   if (!config_.pinning.lock.empty()) {
-    std::ifstream in(config_.pinning.lock);
-    lock_ = json::parse(in, nullptr, false);
+    std::ifstream in(config_.pinning.lock, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    lock_ = protocol::parse_json(text).value;
     if (!in || lock_.is_discarded() || !lock_.is_object()) {
       spdlog::warn("pinning: cannot read {} (write it with `manifold pin`); nothing is pinned",
                    config_.pinning.lock);
@@ -304,7 +307,7 @@ asio::awaitable<void> backend::fetch(std::shared_ptr<upstream::upstream> u, ns::
                             listed.error->code == protocol::error_code::method_not_found;
       if (!optional && u->state() == upstream::upstream_state::ready) {
         spdlog::error("[{}] {} failed: {}; those entries are left out", u->name(), spec.method,
-                      listed.error->message);
+                      protocol::log_safe(listed.error->message));
       }
       items.clear();
       continue;
@@ -358,7 +361,7 @@ void backend::rebuild() {
   if (!lock_.is_null()) {
     const auto changed = changed_pins(*next, lock_);
     for (const auto& [name, why] : changed) {
-      spdlog::warn("{}: {}{}", name, why, config_.pinning.hide ? "; hidden" : "");
+      spdlog::warn("{}: {}{}", protocol::log_safe(name, 200), why, config_.pinning.hide ? "; hidden" : "");
     }
     if (config_.pinning.hide && !changed.empty()) {
       next = std::make_shared<ns::catalog>(
@@ -373,11 +376,13 @@ void backend::rebuild() {
   for (const auto& c : next->collisions()) {
     if (next->refused()) {
       spdlog::error("name collision on {} {}: [{}] {} and [{}] {}", ns::to_string(c.kind),
-                    c.exposed_name, c.kept_server, c.kept_original, c.dropped_server, c.dropped_original);
+                    protocol::log_safe(c.exposed_name, 200), c.kept_server, protocol::log_safe(c.kept_original, 200),
+                    c.dropped_server, protocol::log_safe(c.dropped_original, 200));
     } else {
       spdlog::warn("name collision on {} {}: [{}] {} keeps it, [{}] {} is left out ({})",
-                   ns::to_string(c.kind), c.exposed_name, c.kept_server, c.kept_original,
-                   c.dropped_server, c.dropped_original, c.rule);
+                   ns::to_string(c.kind), protocol::log_safe(c.exposed_name, 200), c.kept_server,
+                   protocol::log_safe(c.kept_original, 200), c.dropped_server,
+                   protocol::log_safe(c.dropped_original, 200), c.rule);
     }
   }
   if (next->refused()) {
@@ -396,7 +401,7 @@ void backend::rebuild() {
     spdlog::warn("{} tools exposed; the `{}` profile handles at most {} well (narrow with tools.allow/deny)",
                  next->tools().size(), config_.naming.profile, config_.naming.tool_cap);
   }
-  for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, r.reason);
+  for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, protocol::log_safe(r.reason));
   for (const auto& o : next->unmatched_overrides()) {
     spdlog::warn("tools.{} in the config names no exposed tool; the override does nothing", o);
   }

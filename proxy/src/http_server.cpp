@@ -291,14 +291,14 @@ class server_impl final : public http_server {
   asio::awaitable<bool> check_origin_and_host(beast::tcp_stream& stream, const request& req) {
     const auto host = std::string(req[http::field::host]);
     if (!host_allowed(host)) {
-      spdlog::warn("http: refused Host `{}`", host);
+      spdlog::warn("http: refused Host `{}`", protocol::log_safe(host, 200));
       co_await respond_error(stream, req.version(), false, http::status::forbidden,
                              error_code::invalid_request, "Host not allowed: " + host);
       co_return false;
     }
     const auto origin = req[http::field::origin];
     if (!origin.empty() && !origin_allowed(std::string(origin))) {
-      spdlog::warn("http: refused Origin `{}`", std::string(origin));
+      spdlog::warn("http: refused Origin `{}`", protocol::log_safe(origin, 200));
       co_await respond_error(stream, req.version(), false, http::status::forbidden,
                              error_code::invalid_request, "Origin not allowed: " + std::string(origin));
       co_return false;

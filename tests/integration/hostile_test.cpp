@@ -194,9 +194,10 @@ TEST_F(hostile_test, wrongly_typed_upstream_requests_are_answered) {
                              json{{"_meta", {{"progressToken", {{"x", 1}}}}}}}) {
     h.send({{"jsonrpc", "2.0"}, {"id", "ask"}, {"method", "tools/call"},
             {"params", {{"name", "alpha__ask"}, {"arguments", {{"method", "elicitation/create"}, {"params", params}}}}}});
-    // The host may be asked (then it declines), or the upstream refused at once.
+    // The host may be asked (then it declines), or the upstream refused at once; never left
+    // to the upstream's own 30 s deadline for its request.
     while (true) {
-      const auto m = h.read(30s);
+      const auto m = h.read(10s);
       ASSERT_TRUE(m) << params.dump();
       if (m->contains("method") && m->contains("id")) {
         h.send({{"jsonrpc", "2.0"}, {"id", (*m)["id"]}, {"result", {{"action", "decline"}}}});

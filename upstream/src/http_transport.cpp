@@ -24,6 +24,7 @@
 #include "manifold/io/outbound_queue.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/text.hpp"
 #include "manifold/io/ws_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/sse_parser.hpp"
@@ -255,7 +256,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   // learns at once why it will get no answer.
   void fail_request(const json& message, const std::string& why,
                     int code = protocol::error_code::connection_closed) {
-    spdlog::warn("[{}] {}", server_.name, why);
+    spdlog::warn("[{}] {}", server_.name, protocol::log_safe(why));
     if (!message.is_object() || !message.contains("id") || !message.contains("method")) return;
     inbox_.push(protocol::serialize(protocol::make_error(message["id"], {code, why, std::nullopt})));
   }
@@ -300,7 +301,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       }
       if (outcome != post_outcome::session_lost || initialize || initialize_request_.empty()) break;
       // The server forgot our session: start a new one, then retry once.
-      spdlog::warn("[{}] session {} is gone (404); initializing a new one", server_.name, session_id_);
+      spdlog::warn("[{}] session {} is gone (404); initializing a new one", server_.name, protocol::log_safe(session_id_, 100));
       session_id_.clear();
       const auto init = protocol::parse_json(initialize_request_).value;
       swallow_ = init["id"].dump();
@@ -359,8 +360,8 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       co_return post_outcome::done;
     }
     const auto status = parser.get().result_int();
-    spdlog::debug("[{}] POST {} -> HTTP {} {}", server_.name, message.value("method", "(response)"), status,
-                  std::string(parser.get()[http::field::content_type]));
+    spdlog::debug("[{}] POST {} -> HTTP {} {}", server_.name, protocol::string_or(message, "method", "(response)"),
+                  status, protocol::log_safe(parser.get()[http::field::content_type], 100));
     if (const auto sid = parser.get()["Mcp-Session-Id"]; !sid.empty()) session_id_ = std::string(sid);
     const auto type = std::string(parser.get()[http::field::content_type]);
     std::string text;
@@ -434,7 +435,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   bool deliver(const std::string& text, const std::string& request_key) {
     auto parsed = protocol::parse_json(text).value;
     if (parsed.is_discarded()) {
-      spdlog::warn("[{}] sent a body that is not JSON; ignored: {:.200}", server_.name, text);
+      spdlog::warn("[{}] sent a body that is not JSON; ignored: {}", server_.name, protocol::log_safe(text, 200));
       return false;
     }
     if (!parsed.is_object()) return false;
@@ -443,7 +444,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
         parsed["result"].contains("protocolVersion") && parsed["result"]["protocolVersion"].is_string()) {
       protocol_version_ = parsed["result"]["protocolVersion"].template get<std::string>();
     }
-    spdlog::trace("[{}] -> {:.300}", server_.name, text);
+    spdlog::trace("[{}] -> {}", server_.name, protocol::log_safe(text, 300));
     if (!key.empty() && key == swallow_) {
       swallow_.clear();
       return true;

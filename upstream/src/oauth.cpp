@@ -390,7 +390,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     ++flows_since_success;
     last_error = error;
     end();
-    if (!error.empty()) spdlog::warn("[{}] authorization failed: {}", server.name, error);
+    if (!error.empty()) spdlog::warn("[{}] authorization failed: {}", server.name, protocol::log_safe(error));
     co_return error;
   }
 
@@ -458,13 +458,13 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (!cfg.client_id.empty()) {
       client_id = cfg.client_id;
       client_secret = cfg.client_secret;
-      spdlog::info("[{}] using the pre-registered OAuth client {}", server.name, client_id);
+      spdlog::info("[{}] using the pre-registered OAuth client {}", server.name, protocol::log_safe(client_id, 200));
       co_return;
     }
     if (!cfg.client_metadata_url.empty() &&
         server_metadata->value("client_id_metadata_document_supported", json(false)) == json(true)) {
       client_id = cfg.client_metadata_url;
-      spdlog::info("[{}] using the client ID metadata document {}", server.name, client_id);
+      spdlog::info("[{}] using the client ID metadata document {}", server.name, protocol::log_safe(client_id, 200));
       co_return;
     }
     const auto endpoint = string_member(*server_metadata, "registration_endpoint");
@@ -495,7 +495,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     client_secret = string_member(reply, "client_secret");
     registered_method = string_member(reply, "token_endpoint_auth_method", method);
     registered_redirect = redirect;
-    spdlog::info("[{}] registered as OAuth client {}", server.name, client_id);
+    spdlog::info("[{}] registered as OAuth client {}", server.name, protocol::log_safe(client_id, 200));
   }
 
   // Fields and Basic credentials for the token endpoint.
@@ -649,7 +649,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (r.status >= 300 && r.status < 400 && is_ours(r.location)) {
       landing = r.location;  // the server decided without a person
     } else if (listener) {
-      spdlog::warn("[{}] needs authorization by a person: open {}", server.name, authorize_url);
+      spdlog::warn("[{}] needs authorization by a person: open {}", server.name, protocol::log_safe(authorize_url, 4000));
       const auto target = co_await wait_for_redirect(*listener, std::string(redirect.encoded_path()));
       landing = std::string(redirect.scheme()) + "://" + std::string(redirect.encoded_authority()) + target;
     } else {
