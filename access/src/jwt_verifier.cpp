@@ -52,7 +52,9 @@ nlohmann::json decode_object(std::string_view part, std::size_t depth, std::stri
   }
   auto parsed = proto::parse_json(*bytes, depth);
   if (!parsed.ok() || !parsed.value.is_object()) {
-    why = std::string(what) + " is not a JSON object" + (parsed.ok() ? "" : " (" + parsed.why() + ")");
+    // parse_json's own message names the default bound, not this one.
+    const auto problem = parsed.problem == proto::json_problem::too_deep ? std::string("nested too deeply") : parsed.why();
+    why = std::string(what) + " is not a JSON object" + (parsed.ok() ? "" : " (" + problem + ")");
     return nullptr;
   }
   return std::move(parsed.value);
