@@ -1025,8 +1025,8 @@ class reader {
       const auto mark = entry.first.Mark();
       role.position = {file_, mark.line + 1, mark.column + 1};
       if (role.name.empty() || role.name.size() > 128 ||
-          role.name.find_first_of(" \t\"\\") != std::string::npos) {
-        fail(entry.first, child, "a role name is 1-128 characters without spaces, quotes or backslashes");
+          role.name.find_first_of(" \t\"\\,") != std::string::npos) {
+        fail(entry.first, child, "a role name is 1-128 characters without spaces, commas, quotes or backslashes");
         continue;
       }
       if (entry.second.IsNull()) {
