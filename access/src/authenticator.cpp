@@ -139,7 +139,7 @@ auth_outcome authenticator::check_api_key(std::string_view key) const {
   return refuse(401, "invalid_token", "unknown API key", "no configured API key matches");
 }
 
-asio::awaitable<auth_outcome> authenticator::check_jwt(std::string_view token) {
+asio::awaitable<auth_outcome> authenticator::check_jwt(std::string token) {
   auto keys = jwks_->keys();
   auto result = verifier_->verify(token, *keys, options_.now());
   const bool retry = result.error.kind == jwt_failure::unknown_key ||
@@ -165,7 +165,7 @@ asio::awaitable<auth_outcome> authenticator::check_jwt(std::string_view token) {
   co_return auth_outcome{std::move(p), {}};
 }
 
-asio::awaitable<auth_outcome> authenticator::authenticate(const header_lookup& headers) {
+asio::awaitable<auth_outcome> authenticator::authenticate(header_lookup headers) {
   if (!enabled_) co_return auth_outcome{anonymous(), {}};
   if (custom_key_header_ && !api_keys_.empty()) {
     if (const auto key = headers(config_.api_key_header)) co_return check_api_key(trim(*key));
@@ -178,7 +178,7 @@ asio::awaitable<auth_outcome> authenticator::authenticate(const header_lookup& h
   const auto token = bearer_token(*authorization, other_scheme);
   if (other_scheme) co_return refuse(401, "", "use Authorization: Bearer", "Authorization scheme is not Bearer");
   if (!token) co_return refuse(400, "invalid_request", "malformed Authorization header", "malformed Bearer value");
-  if (verifier_ && looks_like_jwt(*token)) co_return co_await check_jwt(*token);
+  if (verifier_ && looks_like_jwt(*token)) co_return co_await check_jwt(std::string(*token));
   if (!custom_key_header_ && !api_keys_.empty()) co_return check_api_key(*token);
   co_return refuse(401, "invalid_token", "unknown credentials", "Bearer value is neither a JWT nor an accepted API key");
 }

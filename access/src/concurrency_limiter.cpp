@@ -136,14 +136,14 @@ std::size_t concurrency_limiter::waiting() const { return state_->queue.size(); 
 concurrency_table::concurrency_table(std::size_t max_queue, std::size_t max_keys)
     : max_queue_(max_queue), max_keys_(std::max<std::size_t>(max_keys, 1)) {}
 
-asio::awaitable<acquire_result> concurrency_table::acquire(const std::string& key, std::size_t limit,
+asio::awaitable<acquire_result> concurrency_table::acquire(std::string key, std::size_t limit,
                                                            std::chrono::steady_clock::time_point deadline) {
   if (limit == 0) co_return acquire_result{acquire_status::acquired, {}};
   auto it = limiters_.find(key);
   if (it == limiters_.end()) {
     if (limiters_.size() >= max_keys_) std::erase_if(limiters_, [](const auto& e) { return e.second->idle(); });
     if (limiters_.size() >= max_keys_) co_return acquire_result{acquire_status::queue_full, {}};
-    it = limiters_.emplace(key, std::make_unique<concurrency_limiter>(limit, max_queue_)).first;
+    it = limiters_.emplace(std::move(key), std::make_unique<concurrency_limiter>(limit, max_queue_)).first;
   } else if (it->second->limit() != limit) {
     it->second->set_limit(limit);
   }

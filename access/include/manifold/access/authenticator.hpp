@@ -19,7 +19,7 @@
 namespace manifold::access {
 
 // A request header's value by name (case-insensitive), or nullopt. The listener adapts its
-// own request type; the value must stay valid for the duration of authenticate().
+// own request type; the request must outlive authenticate() (the lookup is copied).
 using header_lookup = std::function<std::optional<std::string_view>(std::string_view name)>;
 
 // Why a request is refused, ready for the HTTP answer: status 400/401/403, the
@@ -62,7 +62,7 @@ class authenticator {
   // JWT (`Authorization: Bearer`, verified; an unknown kid refreshes the key set once, within
   // its deadline); anything else is refused: 401 without or with bad credentials, 403 for a
   // valid token that lacks resource.required_scopes, 400 for a malformed header.
-  boost::asio::awaitable<auth_outcome> authenticate(const header_lookup& headers);
+  boost::asio::awaitable<auth_outcome> authenticate(header_lookup headers);
 
   // The identity of a stdio session: stdio_identity, or the anonymous principal.
   [[nodiscard]] principal stdio_principal() const;
@@ -82,7 +82,7 @@ class authenticator {
 
  private:
   [[nodiscard]] auth_outcome check_api_key(std::string_view key) const;
-  boost::asio::awaitable<auth_outcome> check_jwt(std::string_view token);
+  boost::asio::awaitable<auth_outcome> check_jwt(std::string token);
   [[nodiscard]] auth_outcome refuse(int status, std::string error, std::string message, std::string log_reason) const;
 
   config::auth_config config_;

@@ -73,7 +73,7 @@ class concurrency_table {
   explicit concurrency_table(std::size_t max_queue, std::size_t max_keys = 10'000);
 
   // `limit` 0: no cap (acquired at once, the permit holds nothing).
-  boost::asio::awaitable<acquire_result> acquire(const std::string& key, std::size_t limit,
+  boost::asio::awaitable<acquire_result> acquire(std::string key, std::size_t limit,
                                                  std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] std::size_t size() const { return limiters_.size(); }
 
