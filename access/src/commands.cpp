@@ -7,6 +7,8 @@
 #include "manifold/access/audit_log.hpp"
 #include "manifold/access/principal.hpp"
 #include "manifold/access/role_policy.hpp"
+#include "manifold/config/config_error.hpp"
+#include "manifold/config/config_loader.hpp"
 #include "manifold/protocol/json_access.hpp"
 
 namespace manifold::access {
@@ -71,6 +73,15 @@ int run_explain(const config::config& cfg, const explain_request& request, std::
   out << "decided by: " << e.decided_by << "\n";
   const bool yes = e.visible && (!e.call || e.call->allowed);
   return yes ? 0 : 1;
+}
+
+int run_explain(const std::string& config_path, const explain_request& request, std::ostream& out, std::ostream& err) {
+  try {
+    return run_explain(config::load_config_file(config_path), request, out, err);
+  } catch (const config::config_error& e) {
+    for (const auto& d : e.diagnostics()) err << d.to_string() << "\n";
+    return 2;
+  }
 }
 
 }  // namespace manifold::access

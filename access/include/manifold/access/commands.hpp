@@ -33,5 +33,7 @@ struct explain_request {
 // an upstream offers the tool). 0 visible (and allowed, with arguments), 1 otherwise, 2 on
 // bad arguments.
 int run_explain(const config::config& cfg, const explain_request& request, std::ostream& out, std::ostream& err);
+// The same, loading the config file first (2 with its diagnostics when it is invalid).
+int run_explain(const std::string& config_path, const explain_request& request, std::ostream& out, std::ostream& err);
 
 }  // namespace manifold::access
