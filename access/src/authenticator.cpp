@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "manifold/access/digest.hpp"
 #include "manifold/access/resource_metadata.hpp"
 
 namespace manifold::access {
@@ -139,7 +140,37 @@ auth_outcome authenticator::check_api_key(std::string_view key) const {
   return refuse(401, "invalid_token", "unknown API key", "no configured API key matches");
 }
 
+const principal* authenticator::cached(const std::string& digest) {
+  if (jwks_->keys() != verified_with_) {
+    verified_.clear();
+    verified_with_ = jwks_->keys();
+    return nullptr;
+  }
+  const auto it = verified_.find(digest);
+  if (it == verified_.end()) return nullptr;
+  if (options_.now() > it->second.valid_until) {
+    verified_.erase(it);
+    return nullptr;
+  }
+  return &it->second.who;
+}
+
+void authenticator::remember(std::string digest, const principal& who, std::chrono::system_clock::time_point expires) {
+  if (jwks_->keys() != verified_with_) {
+    verified_.clear();
+    verified_with_ = jwks_->keys();
+  }
+  if (verified_.size() >= max_cached_tokens) {
+    const auto now = options_.now();
+    std::erase_if(verified_, [&](const auto& entry) { return now > entry.second.valid_until; });
+    if (verified_.size() >= max_cached_tokens) verified_.clear();
+  }
+  verified_.insert_or_assign(std::move(digest), verified_token{who, expires + config_.jwt.leeway});
+}
+
 asio::awaitable<auth_outcome> authenticator::check_jwt(std::string token) {
+  auto digest = sha256(token);
+  if (const auto* who = cached(digest)) co_return auth_outcome{*who, {}};
   auto keys = jwks_->keys();
   auto result = verifier_->verify(token, *keys, options_.now());
   const bool retry = result.error.kind == jwt_failure::unknown_key ||
@@ -162,6 +193,7 @@ asio::awaitable<auth_outcome> authenticator::check_jwt(std::string token) {
   p.method = auth_method::jwt;
   p.claims = std::move(result.token->claims);
   p.scopes = std::move(result.token->scopes);
+  remember(std::move(digest), p, result.token->expires);
   co_return auth_outcome{std::move(p), {}};
 }
 

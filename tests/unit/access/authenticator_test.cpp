@@ -218,6 +218,35 @@ TEST_F(authenticator_test, jwks_url_is_fetched_on_the_first_unknown_kid) {
   ASSERT_NE(a.keys(), nullptr);
 }
 
+TEST_F(authenticator_test, remembered_tokens_still_expire_and_go_with_their_key) {
+  cfg.jwt.jwks_url = "https://idp.test/certs";
+  cfg.jwt.algorithms = {"ES256"};
+  cfg.jwt.leeway = std::chrono::seconds(0);
+  const auto& key = shared_key(test_kind::ec_p256);
+  std::string document = jwks_text(json::array({public_jwk(key)}));
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(now_s));
+  authenticator::options o;
+  o.now = [&] { return now; };
+  o.fetch = [&](std::string, std::chrono::milliseconds) -> asio::awaitable<std::optional<std::string>> {
+    co_return document;
+  };
+  authenticator a(cfg, std::move(o));
+  const auto token = "Bearer " + sign_jwt(key, "ES256", claims({{"exp", now_s + 60}}));
+  EXPECT_TRUE(with_headers(a, {{"Authorization", token}}).ok());
+  EXPECT_TRUE(with_headers(a, {{"Authorization", token}}).ok()) << "from the cache";
+  now += std::chrono::seconds(61);
+  auto r = with_headers(a, {{"Authorization", token}});
+  EXPECT_FALSE(r.ok()) << "a remembered token expires all the same";
+  EXPECT_EQ(r.refused.message, "token expired");
+  now -= std::chrono::seconds(61);
+  EXPECT_TRUE(with_headers(a, {{"Authorization", token}}).ok());
+  document = jwks_text(json::array());  // the issuer revokes the key
+  EXPECT_TRUE(run(io, a.keys()->refresh()));
+  r = with_headers(a, {{"Authorization", token}});
+  EXPECT_FALSE(r.ok()) << "the key set changed: nothing verified with the old one is remembered";
+  EXPECT_EQ(r.refused.message, "unknown key id");
+}
+
 TEST_F(authenticator_test, stdio_identity_public_paths_and_metadata) {
   cfg.stdio_identity = {"local", {"b", "a"}};
   cfg.public_endpoints = {"/readyz"};

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "manifold/access/api_key_store.hpp"
@@ -61,7 +62,9 @@ class authenticator {
   // principal. With it: an API key (the configured header, or `Authorization: Bearer`), or a
   // JWT (`Authorization: Bearer`, verified; an unknown kid refreshes the key set once, within
   // its deadline); anything else is refused: 401 without or with bad credentials, 403 for a
-  // valid token that lacks resource.required_scopes, 400 for a malformed header.
+  // valid token that lacks resource.required_scopes, 400 for a malformed header. Verified
+  // tokens are remembered by their SHA-256 (at most max_cached_tokens, never past their
+  // `exp` plus leeway, forgotten whenever the key set changes).
   boost::asio::awaitable<auth_outcome> authenticate(header_lookup headers);
 
   // The identity of a stdio session: stdio_identity, or the anonymous principal.
@@ -80,10 +83,19 @@ class authenticator {
   // without JWT.
   [[nodiscard]] jwks_cache* keys() { return jwks_.get(); }
 
+  static constexpr std::size_t max_cached_tokens = 4096;
+
  private:
   [[nodiscard]] auth_outcome check_api_key(std::string_view key) const;
   boost::asio::awaitable<auth_outcome> check_jwt(std::string token);
   [[nodiscard]] auth_outcome refuse(int status, std::string error, std::string message, std::string log_reason) const;
+  const principal* cached(const std::string& digest);
+  void remember(std::string digest, const principal& who, std::chrono::system_clock::time_point expires);
+
+  struct verified_token {
+    principal who;
+    std::chrono::system_clock::time_point valid_until;
+  };
 
   config::auth_config config_;
   bool enabled_ = false;
@@ -94,6 +106,8 @@ class authenticator {
   std::string metadata_url_;
   std::string required_scope_;  // space-separated
   options options_;
+  std::unordered_map<std::string, verified_token> verified_;  // by SHA-256 of the token
+  std::shared_ptr<const key_set> verified_with_;              // the key set they were verified with
 };
 
 }  // namespace manifold::access
