@@ -128,6 +128,12 @@ TEST(access_config, defaults) {
   EXPECT_EQ(cfg.auth.jwt.leeway, std::chrono::seconds(60));
   EXPECT_EQ(cfg.auth.jwt.roles_claim, "roles");
   EXPECT_EQ(cfg.auth.jwt.principal_claim, "sub");
+  EXPECT_EQ(cfg.auth.jwt.jwks_refresh_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(cfg.auth.jwt.jwks_refresh_interval, std::chrono::minutes(10));
+  EXPECT_EQ(cfg.auth.jwt.jwks_min_refresh_interval, std::chrono::seconds(30));
+  EXPECT_EQ(cfg.limits.concurrency_queue, 32U);
+  EXPECT_EQ(cfg.limits.concurrency_wait, std::chrono::seconds(10));
+  EXPECT_EQ(cfg.servers.size(), 0U);
   EXPECT_EQ(cfg.auth.public_endpoints, std::vector<std::string>{"/readyz"});
   EXPECT_TRUE(cfg.auth.anonymous_roles.empty());
   EXPECT_TRUE(cfg.roles.empty());
@@ -138,6 +144,7 @@ TEST(access_config, defaults) {
 
 TEST(access_config, rates) {
   EXPECT_EQ(parse_rate("10/s")->count, 10U);
+  EXPECT_EQ(parse_rate("10/s")->period, std::chrono::seconds(1));
   EXPECT_EQ(parse_rate("600 / m")->period, std::chrono::minutes(1));
   EXPECT_EQ(parse_rate("5000/h")->period, std::chrono::hours(1));
   EXPECT_FALSE(parse_rate("0/s"));
