@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "manifold/access/commands.hpp"
 #include "manifold/version.hpp"
 
 int main(int argc, char** argv) {
@@ -97,6 +98,23 @@ int main(int argc, char** argv) {
       ->envname("MANIFOLD_CONFIG")
       ->required();
 
+  // Identity and access (bodies in access/commands.hpp).
+  auto* key_cmd = cli.add_subcommand("key", "API keys for auth.api_keys")->require_subcommand(1);
+  auto* key_hash_cmd = key_cmd->add_subcommand("hash", "Read a key on stdin and print its hash line");
+  auto* key_new_cmd = key_cmd->add_subcommand("new", "Print a new random key and its hash line");
+  std::string audit_path;
+  auto* audit_cmd = cli.add_subcommand("audit", "The audit stream")->require_subcommand(1);
+  audit_cmd->add_subcommand("verify", "Check an audit file's hash chain; exit 1 naming the first bad line")
+      ->add_option("file", audit_path, "Audit file (JSONL)")->required();
+  std::string explain_config;
+  manifold::access::explain_request explain;
+  auto* explain_cmd = cli.add_subcommand("explain", "Whether a principal with roles may see and call a tool, and why");
+  explain_cmd->add_option("-c,--config", explain_config, "Config file (YAML)")->envname("MANIFOLD_CONFIG")->required();
+  explain_cmd->add_option("--principal", explain.principal, "Principal (its configured roles are added)");
+  explain_cmd->add_option("--role", explain.roles, "A role (repeatable)");
+  explain_cmd->add_option("--args", explain.arguments, "Call arguments as a JSON object");
+  explain_cmd->add_option("tool", explain.tool, "Exposed tool name")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -110,6 +128,10 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
+  if (*key_hash_cmd) return manifold::access::run_key_hash(std::cin, std::cout, std::cerr);
+  if (*key_new_cmd) return manifold::access::run_key_new(std::cout);
+  if (*audit_cmd) return manifold::access::run_audit_verify(audit_path, std::cout, std::cerr);
+  if (*explain_cmd) return manifold::access::run_explain(explain_config, explain, std::cout, std::cerr);
   if (*serve_cmd) return manifold::app::run_serve(serve);
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
   if (*collisions_cmd) return manifold::app::run_collisions(collisions);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -118,9 +119,19 @@ class reader {
       fail(root, "", "expected a mapping at the top level");
       return out;
     }
-    for_each_key(root, "", {"naming", "limits", "http", "servers", "tools", "groups", "pinning"},
+    for_each_key(root, "",
+                 {"naming", "limits", "http", "servers", "tools", "groups", "pinning", "auth", "roles", "audit",
+                  "identity_signing_key"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "pinning") {
+                   if (key == "auth") {
+                     read_auth(value, path, out.auth);
+                   } else if (key == "roles") {
+                     read_roles(value, path, out.roles);
+                   } else if (key == "audit") {
+                     read_audit(value, path, out.audit);
+                   } else if (key == "identity_signing_key") {
+                     read_signing_key(value, path, out.identity_signing_key);
+                   } else if (key == "pinning") {
                      read_pinning(value, path, out.pinning);
                    } else if (key == "groups") {
                      read_groups(value, path, out.groups);
@@ -136,6 +147,7 @@ class reader {
                      read_servers(value, path, out.servers);
                    }
                  });
+    check_access(root, out);
     if (out.naming.separator.find('.') != std::string::npos && !out.naming.spec_charset) {
       fail(root["naming"]["separator"], "naming.separator",
            "`.` is outside the strict charset hosts accept; use another separator or set "
@@ -332,8 +344,20 @@ class reader {
     if (!expect_map(node, path)) return;
     for_each_key(node, path,
                  {"max_message_size", "page_size", "max_in_flight", "upstream_max_in_flight",
-                  "max_queued", "write_timeout"},
+                  "max_queued", "write_timeout", "global", "concurrency_queue", "concurrency_wait"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& child) {
+                   if (key == "global") {
+                     read_global_limit(value, child, out.global);
+                     return;
+                   }
+                   if (key == "concurrency_queue") {
+                     if (auto n = count_value(value, child, 0)) out.concurrency_queue = *n;
+                     return;
+                   }
+                   if (key == "concurrency_wait") {
+                     if (auto d = duration_value(value, child)) out.concurrency_wait = *d;
+                     return;
+                   }
                    if (key == "page_size") {
                      const auto text = string_value(value, child);
                      const auto n = text ? parse_size(*text) : std::nullopt;
@@ -444,7 +468,8 @@ class reader {
     for_each_key(
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
-         "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth"},
+         "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
+         "forward_identity", "concurrency"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -513,6 +538,10 @@ class reader {
             }
           } else if (k == "oauth") {
             read_oauth(value, child, out.oauth);
+          } else if (k == "forward_identity") {
+            read_forward_identity(value, child, out.forward_identity);
+          } else if (k == "concurrency") {
+            if (auto n = count_value(value, child, 1)) out.concurrency = *n;
           } else if (k == "timeout") {
             if (auto d = duration_value(value, child)) out.timeout = *d;
           } else {
@@ -705,6 +734,590 @@ class reader {
     }
   }
 
+  // ---- Identity and access: auth, roles, audit, identity_signing_key (read by access/) ----
+
+  // A reference to a role or group checked once the whole document is read (either may be
+  // declared after its use).
+  struct deferred_name {
+    YAML::Node node;
+    std::string path;
+    std::string name;
+  };
+
+  static bool is_hex(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  }
+
+  static bool is_token_char(char c) {
+    return is_name_char(c) || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
+           c == '\'' || c == '*' || c == '+' || c == '.' || c == '^' || c == '`' || c == '|' ||
+           c == '~';
+  }
+
+  // http(s)://host[...], without a fragment; plain http only toward a loopback host.
+  static bool is_web_url(std::string_view url) {
+    if (url.find('#') != std::string_view::npos) return false;
+    if (url.rfind("https://", 0) == 0) return url.size() > 8;
+    for (const auto* loopback : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+      const std::string_view prefix(loopback);
+      if (url.rfind(prefix, 0) == 0 &&
+          (url.size() == prefix.size() || url[prefix.size()] == ':' || url[prefix.size()] == '/')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::string beside_config_file(std::string path) const {
+    if (path.empty() || path.front() == '/') return path;
+    const auto slash = file_.rfind('/');
+    return slash == std::string::npos ? path : file_.substr(0, slash + 1) + path;
+  }
+
+  std::optional<bool> bool_value(const YAML::Node& node, const std::string& path) {
+    const auto v = string_value(node, path);
+    if (v && (*v == "true" || *v == "false")) return *v == "true";
+    if (v) fail(node, path, "expected true or false");
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> duration_or_zero(const YAML::Node& node,
+                                                            const std::string& path) {
+    const auto text = string_value(node, path);
+    if (!text) return std::nullopt;
+    const auto d = parse_duration(*text);
+    if (!d) fail(node, path, "expected a duration such as 0s, 30s or 2m, not \"" + *text + "\"");
+    return d;
+  }
+
+  // Reads a list of role names and remembers each for the check against `roles:`.
+  void read_role_names(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of role names");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto child = path + "[" + std::to_string(i) + "]";
+      if (auto v = string_value(node[i], child)) {
+        role_refs_.push_back({node[i], child, *v});
+        out.push_back(std::move(*v));
+      }
+    }
+  }
+
+  void read_forward_identity(const YAML::Node& node, const std::string& path, forward_identity_mode& out) {
+    const auto v = string_value(node, path);
+    if (!v) return;
+    if (*v == "none") {
+      out = forward_identity_mode::none;
+      return;
+    }
+    if (*v != "header" && *v != "meta") {
+      fail(node, path, "forward_identity must be none, header or meta");
+      return;
+    }
+    out = *v == "header" ? forward_identity_mode::header : forward_identity_mode::meta;
+    identity_refs_.push_back({node, path, *v});
+  }
+
+  void read_auth(const YAML::Node& node, const std::string& path, auth_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path,
+                 {"api_keys", "api_key_header", "jwt", "resource", "stdio_identity", "public_endpoints",
+                  "anonymous_roles"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "api_keys") {
+                     read_api_keys(value, child, out.api_keys);
+                   } else if (k == "api_key_header") {
+                     auto v = string_value(value, child);
+                     if (v && (v->empty() || !std::all_of(v->begin(), v->end(), is_token_char))) {
+                       fail(value, child, "api_key_header must be an HTTP header name, such as X-API-Key");
+                     } else if (v) {
+                       out.api_key_header = std::move(*v);
+                     }
+                   } else if (k == "jwt") {
+                     jwt_node_ = value;
+                     read_jwt(value, child, out.jwt);
+                   } else if (k == "resource") {
+                     read_resource(value, child, out.resource);
+                   } else if (k == "stdio_identity") {
+                     read_identity(value, child, out.stdio_identity);
+                   } else if (k == "public_endpoints") {
+                     out.public_endpoints.clear();
+                     read_public_endpoints(value, child, out.public_endpoints);
+                   } else {
+                     read_role_names(value, child, out.anonymous_roles);
+                   }
+                 });
+  }
+
+  void read_public_endpoints(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
+    read_string_list(node, path, out);
+    for (std::size_t i = 0; node.IsSequence() && i < node.size() && i < out.size(); ++i) {
+      if (out[i] != "/healthz" && out[i] != "/readyz" && out[i] != "/metrics") {
+        fail(node[i], path + "[" + std::to_string(i) + "]",
+             "public_endpoints may list /readyz and /metrics (/healthz is always open)");
+      }
+    }
+  }
+
+  void read_api_keys(const YAML::Node& node, const std::string& path, std::vector<api_key_config>& out) {
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of {principal, hash, roles}");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto item = node[i];
+      const auto child = path + "[" + std::to_string(i) + "]";
+      if (!expect_map(item, child)) continue;
+      api_key_config key;
+      const auto mark = item.Mark();
+      key.position = {file_, mark.line + 1, mark.column + 1};
+      for_each_key(item, child, {"principal", "hash", "roles"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                     if (k == "roles") {
+                       read_role_names(value, field, key.roles);
+                       return;
+                     }
+                     auto v = string_value(value, field);
+                     if (!v) return;
+                     if (k == "principal") {
+                       if (v->empty()) fail(value, field, "principal must not be empty");
+                       key.principal = std::move(*v);
+                     } else {
+                       const bool ok = v->size() == 7 + 32 + 1 + 64 && v->rfind("sha256$", 0) == 0 &&
+                                       (*v)[39] == '$' && is_hex(std::string_view(*v).substr(7, 32)) &&
+                                       is_hex(std::string_view(*v).substr(40));
+                       if (!ok) {
+                         fail(value, field,
+                              "hash must be a `manifold key hash` line: sha256$<32 hex>$<64 hex> "
+                              "(never the key itself)");
+                       }
+                       key.hash = std::move(*v);
+                     }
+                   });
+      if (key.principal.empty() || key.hash.empty()) {
+        fail(item, child, "an API key needs `principal` and `hash`");
+        continue;
+      }
+      out.push_back(std::move(key));
+    }
+  }
+
+  void read_jwt(const YAML::Node& node, const std::string& path, jwt_config& out) {
+    if (!expect_map(node, path)) return;
+    bool algorithms_set = false;
+    for_each_key(
+        node, path,
+        {"issuer", "audience", "jwks_file", "jwks_url", "hs256_secret", "algorithms", "leeway", "roles_claim",
+         "principal_claim", "jwks_refresh_timeout", "jwks_refresh_interval", "jwks_min_refresh_interval"},
+        [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+          if (k == "audience") {
+            if (value.IsSequence()) {
+              read_string_list(value, child, out.audiences);
+            } else if (auto v = string_value(value, child)) {
+              out.audiences.push_back(std::move(*v));
+            }
+          } else if (k == "algorithms") {
+            algorithms_set = true;
+            out.algorithms.clear();
+            read_algorithms(value, child, out.algorithms);
+          } else if (k == "leeway") {
+            if (auto d = duration_or_zero(value, child)) out.leeway = *d;
+          } else if (k == "jwks_refresh_timeout") {
+            if (auto d = duration_value(value, child)) out.jwks_refresh_timeout = *d;
+          } else if (k == "jwks_refresh_interval") {
+            if (auto d = duration_value(value, child)) out.jwks_refresh_interval = *d;
+          } else if (k == "jwks_min_refresh_interval") {
+            if (auto d = duration_or_zero(value, child)) out.jwks_min_refresh_interval = *d;
+          } else {
+            read_jwt_string(k, value, child, out);
+          }
+        });
+    if (out.issuer.empty()) {
+      fail(node, path, "jwt needs `issuer` (the `iss` every token must carry)");
+      return;
+    }
+    if (!out.hs256_secret.empty() && !algorithms_set) out.algorithms.emplace_back("HS256");
+    const bool wants_hmac = std::any_of(out.algorithms.begin(), out.algorithms.end(),
+                                        [](const std::string& a) { return a.rfind("HS", 0) == 0; });
+    const bool wants_keys = std::any_of(out.algorithms.begin(), out.algorithms.end(),
+                                        [](const std::string& a) { return a.rfind("HS", 0) != 0; });
+    if (wants_hmac && out.hs256_secret.empty()) {
+      fail(node, path, "HS* algorithms need `hs256_secret`");
+    }
+    if (wants_keys && out.jwks_file.empty() && out.jwks_url.empty() && algorithms_set) {
+      fail(node, path, "RS/PS/ES/EdDSA algorithms need `jwks_file` or `jwks_url`");
+    }
+    if (out.hs256_secret.empty() && out.jwks_file.empty() && out.jwks_url.empty()) {
+      fail(node, path, "jwt needs keys: `jwks_url`, `jwks_file` or `hs256_secret`");
+    }
+  }
+
+  void read_jwt_string(const std::string& k, const YAML::Node& value, const std::string& child, jwt_config& out) {
+    auto v = string_value(value, child);
+    if (!v) return;
+    if (k == "issuer") {
+      if (v->empty()) fail(value, child, "issuer must not be empty");
+      out.issuer = std::move(*v);
+    } else if (k == "jwks_file") {
+      out.jwks_file = beside_config_file(std::move(*v));
+    } else if (k == "jwks_url") {
+      if (!is_web_url(*v)) fail(value, child, "jwks_url must be an https URL (http only on loopback)");
+      out.jwks_url = std::move(*v);
+    } else if (k == "hs256_secret") {
+      if (v->size() < 32) fail(value, child, "hs256_secret must be at least 32 bytes (RFC 7518 3.2); set it from ${ENV}");
+      out.hs256_secret = std::move(*v);
+    } else {
+      if (v->empty() || v->front() == '.' || v->back() == '.' || v->find("..") != std::string::npos) {
+        fail(value, child, "expected a claim name or a dot path such as realm_access.roles");
+      }
+      (k == "roles_claim" ? out.roles_claim : out.principal_claim) = std::move(*v);
+    }
+  }
+
+  void read_algorithms(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
+    read_string_list(node, path, out);
+    static const std::set<std::string> known{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+                                             "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"};
+    for (std::size_t i = 0; node.IsSequence() && i < node.size() && i < out.size(); ++i) {
+      const auto child = path + "[" + std::to_string(i) + "]";
+      if (out[i] == "none" || out[i] == "None" || out[i] == "NONE") {
+        fail(node[i], child, "alg `none` (unsigned tokens) is never accepted");
+      } else if (known.count(out[i]) == 0) {
+        fail(node[i], child, "unknown algorithm `" + out[i] + "` (RS256/384/512, PS256/384/512, ES256/384/512, "
+                             "EdDSA, HS256/384/512)");
+      }
+    }
+    if (node.IsSequence() && out.empty()) fail(node, path, "algorithms must not be empty");
+  }
+
+  void read_resource(const YAML::Node& node, const std::string& path, resource_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"url", "authorization_servers", "scopes_supported", "required_scopes"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "url") {
+                     auto v = string_value(value, child);
+                     if (v && !is_web_url(*v)) {
+                       fail(value, child, "url must be this server's https URL, without a fragment "
+                                          "(http only on loopback)");
+                     }
+                     if (v) out.url = std::move(*v);
+                   } else if (k == "authorization_servers") {
+                     read_string_list(value, child, out.authorization_servers);
+                     for (std::size_t i = 0; value.IsSequence() && i < out.authorization_servers.size(); ++i) {
+                       if (!is_web_url(out.authorization_servers[i])) {
+                         fail(value[i], child + "[" + std::to_string(i) + "]", "expected an https URL (http only on loopback)");
+                       }
+                     }
+                   } else {
+                     auto& list = k == "scopes_supported" ? out.scopes_supported : out.required_scopes;
+                     read_string_list(value, child, list);
+                     for (std::size_t i = 0; value.IsSequence() && i < list.size(); ++i) {
+                       if (list[i].empty() || list[i].find_first_of(" \"\\") != std::string::npos) {
+                         fail(value[i], child + "[" + std::to_string(i) + "]", "a scope has no spaces, quotes or backslashes");
+                       }
+                     }
+                   }
+                 });
+  }
+
+  void read_identity(const YAML::Node& node, const std::string& path, identity_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"principal", "roles"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "roles") {
+                     read_role_names(value, child, out.roles);
+                   } else if (auto v = string_value(value, child)) {
+                     if (v->empty()) fail(value, child, "principal must not be empty");
+                     out.principal = std::move(*v);
+                   }
+                 });
+    if (out.principal.empty()) fail(node, path, "stdio_identity needs `principal`");
+  }
+
+  void read_roles(const YAML::Node& node, const std::string& path, std::vector<role_config>& out) {
+    if (node.IsNull()) return;
+    if (!expect_map(node, path)) return;
+    for (const auto& entry : node) {
+      role_config role;
+      role.name = entry.first.Scalar();
+      const auto child = join(path, role.name);
+      const auto mark = entry.first.Mark();
+      role.position = {file_, mark.line + 1, mark.column + 1};
+      if (role.name.empty() || role.name.size() > 128 ||
+          role.name.find_first_of(" \t\"\\,") != std::string::npos) {
+        fail(entry.first, child, "a role name is 1-128 characters without spaces, commas, quotes or backslashes");
+        continue;
+      }
+      if (entry.second.IsNull()) {
+        out.push_back(std::move(role));  // a role that grants nothing
+        continue;
+      }
+      if (!expect_map(entry.second, child)) continue;
+      read_role(entry.second, child, role);
+      out.push_back(std::move(role));
+    }
+  }
+
+  void read_role(const YAML::Node& node, const std::string& path, role_config& role) {
+    for_each_key(node, path, {"tools", "prompts", "resources", "groups", "rules", "limits"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "tools") {
+                     read_role_filter(value, child, role.tools);
+                   } else if (k == "prompts") {
+                     read_role_filter(value, child, role.prompts);
+                   } else if (k == "resources") {
+                     read_role_filter(value, child, role.resources);
+                   } else if (k == "groups") {
+                     read_string_list(value, child, role.groups);
+                     for (std::size_t i = 0; value.IsSequence() && i < role.groups.size(); ++i) {
+                       group_refs_.push_back({value[i], child + "[" + std::to_string(i) + "]", role.groups[i]});
+                     }
+                   } else if (k == "rules") {
+                     read_rules(value, child, role.rules);
+                   } else {
+                     read_role_limits(value, child, role.limits);
+                   }
+                 });
+  }
+
+  // A list (the allow globs) or {allow, deny}.
+  void read_role_filter(const YAML::Node& node, const std::string& path, role_filter_config& out) {
+    if (node.IsSequence()) {
+      read_string_list(node, path, out.allow);
+      return;
+    }
+    if (!node.IsMap()) {
+      fail(node, path, "expected a list of globs, or {allow: [...], deny: [...]}");
+      return;
+    }
+    for_each_key(node, path, {"allow", "deny"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   read_string_list(value, child, k == "allow" ? out.allow : out.deny);
+                 });
+  }
+
+  void read_rules(const YAML::Node& node, const std::string& path, std::vector<call_rule_config>& out) {
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of rules ({name, tools, when} or {name, tools, deny: true})");
+      return;
+    }
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto item = node[i];
+      const auto child = path + "[" + std::to_string(i) + "]";
+      if (!expect_map(item, child)) continue;
+      call_rule_config rule;
+      const auto mark = item.Mark();
+      rule.position = {file_, mark.line + 1, mark.column + 1};
+      read_rule(item, child, rule);
+      if (rule.name.empty() || rule.tools.empty()) {
+        fail(item, child, "a rule needs `name` and `tools`");
+        continue;
+      }
+      if (!names.insert(rule.name).second) {
+        fail(item["name"], child + ".name", "another rule of this role has this name");
+        continue;
+      }
+      if (!rule.deny && rule.when.empty()) {
+        fail(item, child, "a rule needs `when` (argument constraints) or `deny: true`");
+        continue;
+      }
+      out.push_back(std::move(rule));
+    }
+  }
+
+  void read_rule(const YAML::Node& node, const std::string& path, call_rule_config& rule) {
+    for_each_key(node, path, {"name", "tools", "when", "deny"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "name") {
+                     auto v = string_value(value, child);
+                     if (v && (v->empty() || !std::all_of(v->begin(), v->end(),
+                                                          [](char c) { return is_name_char(c) || c == '.'; }))) {
+                       fail(value, child, "a rule name uses only [A-Za-z0-9_.-]");
+                     } else if (v) {
+                       rule.name = std::move(*v);
+                     }
+                   } else if (k == "tools") {
+                     read_string_list(value, child, rule.tools);
+                   } else if (k == "deny") {
+                     if (auto b = bool_value(value, child)) rule.deny = *b;
+                   } else if (expect_map(value, child)) {
+                     for (const auto& arg : value) {
+                       const auto name = arg.first.Scalar();
+                       if (auto c = rule_constraint(arg.second, join(child, name))) rule.when[name] = std::move(*c);
+                     }
+                   }
+                 });
+  }
+
+  // One argument's JSON Schema fragment in a rule's `when`.
+  std::optional<nlohmann::json> rule_constraint(const YAML::Node& node, const std::string& path) {
+    if (!expect_map(node, path)) return std::nullopt;
+    const auto before = diagnostics_.size();
+    auto out = nlohmann::json::object();
+    for_each_key(node, path,
+                 {"enum", "const", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                  "minLength", "maxLength", "type", "optional"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                   auto v = to_json(value);
+                   if (k == "enum" && (!v.is_array() || v.empty())) {
+                     fail(value, field, "enum must be a non-empty list");
+                   } else if ((k == "minimum" || k == "maximum" || k == "exclusiveMinimum" ||
+                               k == "exclusiveMaximum") && !v.is_number()) {
+                     fail(value, field, k + " must be a number");
+                   } else if ((k == "minLength" || k == "maxLength") && !v.is_number_unsigned()) {
+                     fail(value, field, k + " must be a whole number");
+                   } else if (k == "optional" && !v.is_boolean()) {
+                     fail(value, field, "optional must be true or false");
+                   } else if (k == "type") {
+                     static const std::set<std::string> types{"string", "number", "integer", "boolean",
+                                                              "array", "object", "null"};
+                     if (!v.is_string() || types.count(v.get<std::string>()) == 0) {
+                       fail(value, field, "type must be string, number, integer, boolean, array, object or null");
+                     }
+                   } else if (k == "pattern") {
+                     check_regex(value, field, v);
+                   }
+                   out[k] = std::move(v);
+                 });
+    if (diagnostics_.size() != before) return std::nullopt;
+    return out;
+  }
+
+  void check_regex(const YAML::Node& node, const std::string& path, const nlohmann::json& v) {
+    if (!v.is_string()) {
+      fail(node, path, "expected a string (an ECMAScript regular expression)");
+      return;
+    }
+    try {
+      const std::regex compiled(v.get<std::string>(), std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      fail(node, path, "not a valid ECMAScript regular expression");
+    }
+  }
+
+  void read_rate(const YAML::Node& node, const std::string& path, rate_limit_config& out) {
+    const auto text = string_value(node, path);
+    if (!text) return;
+    const auto r = parse_rate(*text);
+    if (!r) {
+      fail(node, path, "expected a rate such as 10/s, 600/m or 5000/h, not \"" + *text + "\"");
+      return;
+    }
+    out.tokens = r->count;
+    out.period = r->period;
+  }
+
+  // `rate` + `burst` keys of a map (role limits, limits.global); burst defaults to the count.
+  void read_bucket_key(const std::string& k, const YAML::Node& value, const std::string& child,
+                       rate_limit_config& out) {
+    if (k.find("burst") != std::string::npos) {
+      if (auto n = count_value(value, child, 1)) out.burst = *n;
+    } else {
+      read_rate(value, child, out);
+    }
+  }
+
+  void finish_bucket(const YAML::Node& node, const std::string& path, rate_limit_config& out) {
+    if (out.burst != 0 && !out.limited()) fail(node, path, "a burst needs a rate");
+    if (out.burst == 0) out.burst = out.tokens;
+  }
+
+  void read_role_limits(const YAML::Node& node, const std::string& path, role_limits_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"rate", "burst", "per_tool_rate", "per_tool_burst", "concurrency"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "concurrency") {
+                     if (auto n = count_value(value, child, 1)) out.concurrency = *n;
+                   } else {
+                     read_bucket_key(k, value, child, k.rfind("per_tool", 0) == 0 ? out.per_tool : out.rate);
+                   }
+                 });
+    finish_bucket(node, path, out.rate);
+    finish_bucket(node, path, out.per_tool);
+  }
+
+  void read_global_limit(const YAML::Node& node, const std::string& path, rate_limit_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"rate", "burst"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   read_bucket_key(k, value, child, out);
+                 });
+    if (!out.limited()) fail(node, path, "limits.global needs `rate`");
+    finish_bucket(node, path, out);
+  }
+
+  void read_audit(const YAML::Node& node, const std::string& path, audit_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"file", "stderr", "arguments", "redact"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   if (k == "stderr") {
+                     if (auto b = bool_value(value, child)) out.to_stderr = *b;
+                   } else if (k == "redact") {
+                     read_string_list(value, child, out.redact);
+                     for (std::size_t i = 0; value.IsSequence() && i < out.redact.size(); ++i) {
+                       check_regex(value[i], child + "[" + std::to_string(i) + "]", out.redact[i]);
+                     }
+                   } else if (auto v = string_value(value, child)) {
+                     if (k == "file") {
+                       if (v->empty()) fail(value, child, "file must name a file");
+                       out.file = beside_config_file(std::move(*v));
+                     } else if (*v == "none" || *v == "keys" || *v == "redacted" || *v == "full") {
+                       out.arguments = *v == "none"   ? audit_arguments::none
+                                       : *v == "keys" ? audit_arguments::keys
+                                       : *v == "full" ? audit_arguments::full
+                                                      : audit_arguments::redacted;
+                     } else {
+                       fail(value, child, "arguments must be none, keys, redacted or full");
+                     }
+                   }
+                 });
+  }
+
+  void read_signing_key(const YAML::Node& node, const std::string& path, std::string& out) {
+    auto v = string_value(node, path);
+    if (!v) return;
+    if (v->size() < 32) fail(node, path, "identity_signing_key must be at least 32 bytes; set it from ${ENV}");
+    out = std::move(*v);
+  }
+
+  // Checks that need the whole document: names used before (or without) their declaration,
+  // and defaults taken from another section.
+  void check_access(const YAML::Node& root, config& out) {
+    std::set<std::string> roles;
+    for (const auto& r : out.roles) {
+      if (!roles.insert(r.name).second) fail(root["roles"][r.name], "roles." + r.name, "duplicate role");
+    }
+    for (const auto& ref : role_refs_) {
+      if (roles.count(ref.name) == 0) {
+        fail(ref.node, ref.path, "unknown role `" + ref.name + "` (declare it under `roles:`)");
+      }
+    }
+    std::set<std::string> groups;
+    for (const auto& g : out.groups) groups.insert(g.name);
+    for (const auto& ref : group_refs_) {
+      if (groups.count(ref.name) == 0) {
+        fail(ref.node, ref.path, "unknown group `" + ref.name + "` (declare it under `groups:`)");
+      }
+    }
+    for (const auto& ref : identity_refs_) {
+      if (out.identity_signing_key.empty()) {
+        fail(ref.node, ref.path, "forward_identity needs the top-level `identity_signing_key`");
+      }
+    }
+    auto& jwt = out.auth.jwt;
+    if (jwt.configured() && jwt.audiences.empty()) {
+      if (out.auth.resource.url.empty()) {
+        fail(jwt_node_, "auth.jwt", "jwt needs `audience`, or `auth.resource.url` to use as the audience");
+      } else {
+        jwt.audiences.push_back(out.auth.resource.url);
+      }
+    }
+  }
+
   void read_groups(const YAML::Node& node, const std::string& path, std::vector<group_config>& out) {
     if (node.IsNull()) return;
     if (!expect_map(node, path)) return;
@@ -762,6 +1375,11 @@ class reader {
   std::string file_;
   const env_lookup& env_;
   std::vector<diagnostic> diagnostics_;
+  // Identity and access: names checked in check_access once everything is read.
+  std::vector<deferred_name> role_refs_;
+  std::vector<deferred_name> group_refs_;
+  std::vector<deferred_name> identity_refs_;
+  YAML::Node jwt_node_;
 };
 
 }  // namespace

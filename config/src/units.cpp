@@ -79,4 +79,25 @@ std::optional<std::size_t> parse_size(std::string_view text) {
   return static_cast<std::size_t>(*bytes);
 }
 
+std::optional<rate> parse_rate(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto parts = split(text.substr(0, slash));
+  if (!parts || !parts->suffix.empty() || parts->number == 0) return std::nullopt;
+  auto unit = text.substr(slash + 1);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  while (!unit.empty() && unit.back() == ' ') unit.remove_suffix(1);
+  rate out{parts->number, std::chrono::milliseconds(0)};
+  if (unit == "s") {
+    out.period = std::chrono::seconds(1);
+  } else if (unit == "m") {
+    out.period = std::chrono::minutes(1);
+  } else if (unit == "h") {
+    out.period = std::chrono::hours(1);
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
 }  // namespace manifold::config

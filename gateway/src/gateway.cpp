@@ -243,14 +243,14 @@ asio::awaitable<void> backend::start(json client_capabilities) {
   ready_.set();
 }
 
-asio::awaitable<void> backend::reload(config::config next) {
+asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next) {
   if (!ready_.is_set() || stopping_) co_return;
   std::vector<std::shared_ptr<upstream::upstream>> upstreams;
   std::vector<ns::upstream_listing> listings;
   std::vector<std::size_t> fresh;  // positions of upstreams to start
   std::vector<std::shared_ptr<upstream::upstream>> retired;
   const auto current = supervisor_.all();
-  for (const auto& server : next.servers) {
+  for (const auto& server : next->servers) {
     const auto i = index_of(server.name);
     if (i != std::string::npos && same_launch(config_.servers[i], server)) {
       upstreams.push_back(current[i]);
@@ -266,7 +266,7 @@ asio::awaitable<void> backend::reload(config::config next) {
   }
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     bool kept = false;
-    for (const auto& server : next.servers) kept = kept || server.name == config_.servers[i].name;
+    for (const auto& server : next->servers) kept = kept || server.name == config_.servers[i].name;
     if (!kept) retired.push_back(current[i]);
   }
   spdlog::info("reload: {} upstream{} to start, {} to retire", fresh.size(),
@@ -277,7 +277,7 @@ asio::awaitable<void> backend::reload(config::config next) {
     }
   });
   if (stopping_) co_return;
-  config_ = std::move(next);
+  config_ = std::move(*next);
   supervisor_.replace(std::move(upstreams));
   listings_ = std::move(listings);
   load_policy();

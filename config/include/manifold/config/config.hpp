@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,6 +40,16 @@ struct entry_filter_config {
   std::vector<std::string> deny;
 };
 
+// A token bucket: `tokens` per `period` on average, at most `burst` at once. `tokens == 0`:
+// no limit. YAML: `rate: "10/s"` (s, m or h), `burst: 20` (default: the rate's count).
+struct rate_limit_config {
+  std::uint64_t tokens = 0;
+  std::chrono::milliseconds period{std::chrono::seconds(1)};
+  std::uint64_t burst = 0;
+  [[nodiscard]] bool limited() const { return tokens != 0; }
+  bool operator==(const rate_limit_config&) const = default;
+};
+
 struct limits_config {
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   std::size_t page_size = 0;  // items per page of manifold's lists; 0: everything in one page
@@ -50,6 +61,13 @@ struct limits_config {
   std::size_t max_queued_bytes = 64 * 1024 * 1024;
   // The longest one write to a peer may take before the peer is considered gone.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  // `limits.global: {rate, burst}`: one bucket for every call from every principal.
+  rate_limit_config global;
+  // Calls beyond a concurrency cap (a role's `limits.concurrency`, a server's `concurrency`)
+  // wait in a queue of at most `concurrency_queue` entries for at most `concurrency_wait`;
+  // a full queue or a wait that runs out refuses the call.
+  std::size_t concurrency_queue = 32;
+  std::chrono::milliseconds concurrency_wait{std::chrono::seconds(10)};
 };
 
 // The host-facing HTTP listener (`manifold serve --listen` overrides `listen`).
@@ -87,6 +105,12 @@ struct oauth_config {
   bool operator==(const oauth_config&) const = default;
 };
 
+// `servers.<name>.forward_identity`: whether the caller's identity travels to the upstream,
+// always as claims signed with `identity_signing_key` (never the host's own token):
+// none; header (an `X-Manifold-Identity` request header, HTTP upstreams); meta (the request's
+// `params._meta["io.manifold/identity"]`).
+enum class forward_identity_mode { none, header, meta };
+
 struct server_config {
   std::string name;        // the key under `servers:`
   std::string namespace_;  // exposed namespace; defaults to `name`
@@ -112,6 +136,8 @@ struct server_config {
 
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};          // per request
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize
+  forward_identity_mode forward_identity = forward_identity_mode::none;
+  std::size_t concurrency = 0;  // calls in flight to this upstream at once; 0: no cap
   source_position position;
 };
 
@@ -144,6 +170,152 @@ struct pinning_config {
   bool hide = true;
 };
 
+// ---- Identity and access (the access/ library reads these) ----
+//
+// auth:
+//   api_keys:                       # keys are stored only as `manifold key hash` lines
+//     - {principal: ci-bot, hash: "sha256$<salt hex>$<hash hex>", roles: [dev]}
+//   api_key_header: Authorization   # default: `Authorization: Bearer <key>`; any other
+//                                   # header name (X-API-Key) carries the bare key
+//   jwt:
+//     issuer: https://idp.example/realms/main       # required
+//     audience: https://mcp.example/mcp             # string or list; default: resource.url
+//     jwks_file: jwks.json                          # relative to the config file
+//     jwks_url: https://idp.example/realms/main/protocol/openid-connect/certs
+//     hs256_secret: "${MANIFOLD_JWT_SECRET}"        # HS256/384/512 tokens; >= 32 bytes
+//     algorithms: [RS256, ES256, EdDSA]             # default (+ HS256 with hs256_secret)
+//     leeway: 60s                                   # clock skew allowed on exp/nbf/iat
+//     roles_claim: realm_access.roles               # dot path; array or space-separated string
+//     principal_claim: sub
+//     jwks_refresh_timeout: 5s                      # deadline of one JWKS fetch
+//     jwks_refresh_interval: 10m                    # periodic refresh (revoked keys go away)
+//     jwks_min_refresh_interval: 30s                # an unknown kid refetches at most this often
+//   resource:                       # OAuth 2.1 resource server (RFC 9728, RFC 8707)
+//     url: https://mcp.example/mcp  # this server's canonical URI, the tokens' audience
+//     authorization_servers: [https://idp.example/realms/main]
+//     scopes_supported: [mcp.tools]
+//     required_scopes: [mcp.tools]  # a valid token without them: 403 insufficient_scope
+//   stdio_identity: {principal: local, roles: [admin]}   # stdio sessions (no headers)
+//   public_endpoints: [/readyz]     # open without credentials: /readyz and/or /metrics
+//                                   # (default [/readyz]; /healthz is always open)
+//   anonymous_roles: []             # roles of sessions without identity (auth off, or
+//                                   # stdio without stdio_identity); none: everything visible
+// roles:                            # absent: any authenticated principal sees everything
+//   dev:
+//     tools: {allow: ["k8s__*"], deny: ["k8s__delete_namespace"]}   # or a plain list: allow
+//     prompts: {allow: ["*"]}
+//     resources: {allow: ["file:///docs/*"]}   # globs on exposed names and URIs; a role
+//                                              # grants nothing it does not name
+//     groups: [readonly]            # may use only these groups' endpoints (default: any)
+//     rules:                        # call-time rules; every matching rule must pass
+//       - name: dev-namespaces
+//         tools: ["k8s__scale", "k8s__delete_*"]
+//         when:                     # argument -> JSON Schema fragment (the vocabulary of
+//           namespace: {pattern: "^dev-"}          # tools.<name>.arguments, + minimum,
+//           replicas: {maximum: 5}                 # type, minLength...); a named argument
+//                                                  # must be present unless optional: true
+//       - {name: no-exec, tools: ["k8s__exec"], deny: true}
+//     limits: {rate: "10/s", burst: 20, per_tool_rate: "1/s", per_tool_burst: 3, concurrency: 4}
+// limits:
+//   global: {rate: "1000/s", burst: 2000}
+//   concurrency_queue: 32
+//   concurrency_wait: 10s
+// audit:
+//   file: audit.jsonl               # relative to the config file; append-only, hash-chained
+//   stderr: false
+//   arguments: keys                 # none | keys | redacted | full
+//   redact: ["ssn=[0-9]+"]          # ECMAScript regexes added to the built-in patterns
+// identity_signing_key: "${MANIFOLD_IDENTITY_KEY}"   # HMAC key for forward_identity (>= 32 bytes)
+// servers.<name>.forward_identity: none | header | meta;  servers.<name>.concurrency: N
+
+struct api_key_config {
+  std::string principal;
+  std::string hash;  // sha256$<32 hex salt>$<64 hex digest>
+  std::vector<std::string> roles;
+  source_position position;
+};
+
+struct jwt_config {
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwks_file;
+  std::string jwks_url;
+  std::string hs256_secret;
+  std::vector<std::string> algorithms{"RS256", "ES256", "EdDSA"};
+  std::chrono::milliseconds leeway{std::chrono::seconds(60)};
+  std::string roles_claim = "roles";
+  std::string principal_claim = "sub";
+  std::chrono::milliseconds jwks_refresh_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds jwks_refresh_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds jwks_min_refresh_interval{std::chrono::seconds(30)};
+  [[nodiscard]] bool configured() const { return !issuer.empty(); }
+};
+
+struct resource_config {
+  std::string url;
+  std::vector<std::string> authorization_servers;
+  std::vector<std::string> scopes_supported;
+  std::vector<std::string> required_scopes;
+};
+
+struct identity_config {
+  std::string principal;  // empty: not configured
+  std::vector<std::string> roles;
+};
+
+struct auth_config {
+  std::vector<api_key_config> api_keys;
+  std::string api_key_header = "Authorization";
+  jwt_config jwt;
+  resource_config resource;
+  identity_config stdio_identity;
+  std::vector<std::string> public_endpoints{"/readyz"};
+  std::vector<std::string> anonymous_roles;
+  // Authentication is on: requests without valid credentials are refused.
+  [[nodiscard]] bool enabled() const { return !api_keys.empty() || jwt.configured(); }
+};
+
+// Globs over exposed names (or URIs); unlike a server's filter, nothing is allowed by default.
+struct role_filter_config {
+  std::vector<std::string> allow;
+  std::vector<std::string> deny;
+};
+
+struct call_rule_config {
+  std::string name;
+  std::vector<std::string> tools;               // globs on exposed tool names
+  std::map<std::string, nlohmann::json> when;   // argument -> schema fragment (+ optional)
+  bool deny = false;                            // matching tools may not be called at all
+  source_position position;
+};
+
+struct role_limits_config {
+  rate_limit_config rate;      // per principal
+  rate_limit_config per_tool;  // per principal and tool
+  std::size_t concurrency = 0; // calls in flight per principal; 0: no cap
+};
+
+struct role_config {
+  std::string name;
+  role_filter_config tools;
+  role_filter_config prompts;
+  role_filter_config resources;
+  std::vector<std::string> groups;  // empty: any group and the whole catalog
+  std::vector<call_rule_config> rules;
+  role_limits_config limits;
+  source_position position;
+};
+
+enum class audit_arguments { none, keys, redacted, full };
+
+struct audit_config {
+  std::string file;  // empty: no file sink
+  bool to_stderr = false;
+  audit_arguments arguments = audit_arguments::keys;
+  std::vector<std::string> redact;  // extra ECMAScript regexes
+  [[nodiscard]] bool enabled() const { return !file.empty() || to_stderr; }
+};
+
 struct config {
   std::string source;  // the file it was read from
   naming_config naming;
@@ -153,6 +325,10 @@ struct config {
   std::vector<tool_override> tools;
   std::vector<group_config> groups;
   pinning_config pinning;  // in file order; that order breaks ties
+  auth_config auth;
+  std::vector<role_config> roles;  // in file order
+  audit_config audit;
+  std::string identity_signing_key;
 };
 
 }  // namespace manifold::config

@@ -31,7 +31,11 @@ class backend final : public proxy::backend {
   // settings changed restart (new ones start, removed ones stop once their calls in flight
   // are answered); naming, policy, overrides and pinning apply at once; the catalog is
   // swapped and hosts hear list_changed. Groups, limits and HTTP settings need a restart.
-  boost::asio::awaitable<void> reload(config::config next);
+  boost::asio::awaitable<void> reload(config::config next) {
+    // (the config behind a pointer: GCC 12 misreports new/delete in coroutine frames that
+    // hold a config by value)
+    return reload_owned(std::make_unique<config::config>(std::move(next)));
+  }
   boost::asio::awaitable<void> stop(std::chrono::milliseconds budget);
 
   boost::asio::awaitable<bool> ensure_started(protocol::json client_capabilities,
@@ -57,6 +61,7 @@ class backend final : public proxy::backend {
   void on_refused(std::function<void()> handler) { on_refused_ = std::move(handler); }
 
  private:
+  boost::asio::awaitable<void> reload_owned(std::unique_ptr<config::config> next);
   boost::asio::awaitable<void> start(protocol::json client_capabilities);
   // Fetches `kinds` of upstream `u` into `listing` (emptied when it cannot).
   static boost::asio::awaitable<void> fetch(std::shared_ptr<upstream::upstream> u,
