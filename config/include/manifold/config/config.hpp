@@ -3,21 +3,18 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "manifold/config/exec_config.hpp"
+#include "manifold/config/source_position.hpp"
+
 // manifold's configuration as plain values. Parsed once, strictly, by config_loader; nothing
 // outside config/ sees YAML. Defaults live here, in the member initialisers.
 namespace manifold::config {
-
-// Where a value came from, for messages that point a person at the right line.
-struct source_position {
-  std::string file;
-  int line = 0;  // 1-based; 0 when unknown
-  int column = 0;
-};
 
 enum class prefix_mode { always, when_needed, never };
 enum class collision_rule { first_wins, priority, error };
@@ -104,6 +101,8 @@ struct server_config {
 
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};          // per request
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize
+  // `exec:` served by manifold itself (exec_config.hpp); exactly one of command, url, exec.
+  std::optional<exec_config> exec;
   source_position position;
 };
 
@@ -138,6 +137,7 @@ struct pinning_config {
 
 struct config {
   std::string source;  // the file it was read from
+  std::vector<std::string> included;  // pack files read through `include:` (watch them too)
   naming_config naming;
   limits_config limits;
   http_config http;
