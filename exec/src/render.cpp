@@ -24,7 +24,8 @@ std::string slot_problem(const std::string& name, const std::string& text, const
 bool wanted(const config::argv_element& e, const json& values) {
   if (e.when.empty()) return true;
   const auto it = values.find(e.when);
-  return it != values.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>());
+  return it != values.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>()) &&
+         !(it->is_array() && it->empty());
 }
 
 // Renders one element with `item` standing for the array parameter (if any).

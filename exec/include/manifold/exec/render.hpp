@@ -25,7 +25,8 @@ struct render_outcome {
 
 // Fills `tool`'s argv template with checked `values` (arguments.hpp). Each value becomes
 // exactly one argv element in its slot (an array: one element per item, the element
-// repeated); an element whose `when` parameter is absent or false is left out. Refused: a
+// repeated); an element whose `when` parameter is absent, false or an empty list is left
+// out. Refused: a
 // value with NUL, CR or LF (stdin excepted), or starting with `-` anywhere but right after a
 // literal `=` (where it cannot read as an option).
 render_outcome render_command(const config::exec_tool& tool, const nlohmann::json& values);
