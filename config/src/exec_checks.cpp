@@ -214,6 +214,10 @@ void check_preview(yaml_context& ctx, const std::string& path, const exec_tool& 
     ctx.fail_at(tool.position, path + ".preview", "preview names another tool of this server");
     return;
   }
+  if (tool.kind != exec_kind::cli || it->kind != exec_kind::cli) {
+    ctx.fail_at(tool.position, path + ".preview", "previews and plans bind CLI tools (argv and stdin)");
+    return;
+  }
   for (const auto& p : tool.params) {
     const auto* q = find_param(*it, p.name);
     if (q == nullptr || !(*q == p)) {

@@ -68,16 +68,18 @@ inline config::server_config server_from(const std::string& yaml) {
 // Drives one exec server like a host would, with every wait bounded.
 class client {
  public:
-  explicit client(const config::server_config& server) {
+  // On its own io_context, or on `io` (to share the thread with a fake server).
+  explicit client(const config::server_config& server) : client(server, own_) {}
+  client(const config::server_config& server, asio::io_context& io) : io_(io) {
     auto [c, s] = io::make_channel_pair();
     link_ = c;
     server_ = make_exec_server(io_.get_executor(), server, s);
-    asio::co_spawn(io_, server_->run(), asio::detached);
+    asio::co_spawn(io_, server_->run(), [done = done_](const std::exception_ptr&) { *done = true; });
     asio::co_spawn(io_, read_all(), asio::detached);
   }
   ~client() {
     server_->stop();
-    io_.run_for(std::chrono::seconds(5));
+    run_until([this] { return *done_; }, std::chrono::seconds(10));
   }
   client(const client&) = delete;
   client& operator=(const client&) = delete;
@@ -135,10 +137,12 @@ class client {
     }
   }
 
-  asio::io_context io_;
+  asio::io_context own_;
+  asio::io_context& io_;
   std::shared_ptr<protocol::channel> link_;
   std::shared_ptr<exec_server> server_;
   std::int64_t next_id_ = 1;
+  std::shared_ptr<bool> done_ = std::make_shared<bool>(false);
 };
 
 inline std::string text_of(const json& reply) {
