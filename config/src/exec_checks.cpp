@@ -261,7 +261,12 @@ void check_exec(yaml_context& ctx, const YAML::Node& node, const std::string& pa
     if (tool.kind == exec_kind::sql) {
       if (exec.sql.driver.empty()) ctx.fail_at(tool.position, tpath, "a sql tool needs the server's `sql:`");
       for (const auto& b : tool.sql.bind) {
-        if (find_param(tool, b) == nullptr) ctx.fail_at(tool.position, tpath + ".sql.bind", "`" + b + "` names no declared parameter");
+        const auto* p = find_param(tool, b);
+        if (p == nullptr) {
+          ctx.fail_at(tool.position, tpath + ".sql.bind", "`" + b + "` names no declared parameter");
+        } else if (type_of(*p) == "array" || type_of(*p) == "object") {
+          ctx.fail_at(tool.position, tpath + ".sql.bind", "`" + b + "`: SQL parameters are scalars");
+        }
       }
     }
     if (tool.kind != exec_kind::cli && (!tool.argv.empty() || tool.stream.enabled || tool.check)) {

@@ -81,7 +81,8 @@ asio::awaitable<http_response> plain(asio::any_io_executor executor, const http_
     if (auto s = weak.lock()) s->cancel();
   };
   http_response out;
-  if (auto why = co_await connect_tcp(*stream, r, deadline); !why.empty()) {
+  auto why = co_await connect_tcp(*stream, r, deadline);
+  if (!why.empty()) {
     out.error = std::move(why);
     co_return out;
   }
@@ -111,7 +112,8 @@ asio::awaitable<http_response> secure(asio::any_io_executor executor, const http
     *cancelled = true;
     if (auto s = weak.lock()) beast::get_lowest_layer(*s).cancel();
   };
-  if (auto why = co_await connect_tcp(*stream, r, deadline); !why.empty()) {
+  auto why = co_await connect_tcp(*stream, r, deadline);
+  if (!why.empty()) {
     out.error = std::move(why);
     co_return out;
   }
