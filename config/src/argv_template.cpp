@@ -31,7 +31,8 @@ parsed_template parse_template(std::string_view text) {
     bool valid = !name.empty() && name_start(name.front());
     for (const char c : name) valid = valid && name_char(c);
     if (!valid) {
-      out.error = "`{{" + std::string(name) + "}}` is not a parameter slot (names use [A-Za-z0-9_])";
+      out.error =
+          "`{{" + std::string(name) + "}}` is not a parameter slot (names use [A-Za-z0-9_])";
       return out;
     }
     if (!literal.empty()) out.pieces.push_back({false, std::move(literal)});

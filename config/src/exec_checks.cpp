@@ -9,7 +9,6 @@
 #include <fstream>
 #include <regex>
 #include <set>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -44,11 +43,27 @@ bool compiles(const std::string& pattern) {
 
 // The keyword rules for one scalar or array schema; returns what is wrong, or "".
 std::string scalar_rules(const json& s, bool item) {
-  static const std::set<std::string> allowed{
-      "type",      "title",     "description", "enum",     "const",    "pattern",  "minimum",
-      "maximum",   "minLength", "maxLength",   "default",  "items",    "minItems", "maxItems",
-      "uniqueItems", "examples", "exclusiveMinimum", "exclusiveMaximum", "properties",
-      "additionalProperties", "required"};
+  static const std::set<std::string> allowed{"type",
+                                             "title",
+                                             "description",
+                                             "enum",
+                                             "const",
+                                             "pattern",
+                                             "minimum",
+                                             "maximum",
+                                             "minLength",
+                                             "maxLength",
+                                             "default",
+                                             "items",
+                                             "minItems",
+                                             "maxItems",
+                                             "uniqueItems",
+                                             "examples",
+                                             "exclusiveMinimum",
+                                             "exclusiveMaximum",
+                                             "properties",
+                                             "additionalProperties",
+                                             "required"};
   for (const auto& [k, v] : s.items()) {
     if (allowed.count(k) == 0) return "`" + k + "` is not a keyword manifold enforces";
   }
@@ -60,16 +75,19 @@ std::string scalar_rules(const json& s, bool item) {
     return "type must be string, integer, number, boolean, array or object";
   }
   if (item && (t == "array" || t == "object")) return "array items are scalars";
-  if (t != "object" && (s.contains("properties") || s.contains("additionalProperties") || s.contains("required"))) {
+  if (t != "object" &&
+      (s.contains("properties") || s.contains("additionalProperties") || s.contains("required"))) {
     return "properties/required belong to object parameters";
   }
   if (t == "string" && !s.contains("maxLength") && !s.contains("enum") && !s.contains("const")) {
     return "a string parameter needs maxLength or enum, so every value is bounded";
   }
-  if (const auto m = s.find("maxLength"); m != s.end() && (!m->is_number_unsigned() || m->get<std::uint64_t>() > (1U << 20))) {
+  if (const auto m = s.find("maxLength");
+      m != s.end() && (!m->is_number_unsigned() || m->get<std::uint64_t>() > (1U << 20))) {
     return "maxLength is a whole number up to 1048576";
   }
-  if (const auto p = s.find("pattern"); p != s.end() && (!p->is_string() || !compiles(p->get<std::string>()))) {
+  if (const auto p = s.find("pattern");
+      p != s.end() && (!p->is_string() || !compiles(p->get<std::string>()))) {
     return "pattern is not a valid (ECMAScript) regular expression";
   }
   if (const auto e = s.find("enum"); e != s.end() && (!e->is_array() || e->empty())) {
@@ -156,53 +174,65 @@ std::string template_problem(const exec_tool& tool, const std::string& text, boo
     ++slots;
     const auto* p = find_param(tool, piece.text);
     if (p == nullptr) return "`{{" + piece.text + "}}` names no declared parameter";
-    if (type_of(*p) == "object") return "object parameter `" + p->name + "` can only be stdin or a JSON body";
+    if (type_of(*p) == "object")
+      return "object parameter `" + p->name + "` can only be stdin or a JSON body";
     if (type_of(*p) == "array") {
       if (!argv) return "array parameter `" + p->name + "` cannot fill a path or query slot";
       has_array = true;
     }
   }
-  if (has_array && slots > 1) return "an element with an array slot has no other slot: \"" + text + "\"";
+  if (has_array && slots > 1)
+    return "an element with an array slot has no other slot: \"" + text + "\"";
   return {};
 }
 
 void check_cli(yaml_context& ctx, const std::string& path, const exec_tool& tool) {
-  if (auto why = binary_problem(tool.binary, tool.sha256); !why.empty()) ctx.fail_at(tool.position, path, why);
+  if (auto why = binary_problem(tool.binary, tool.sha256); !why.empty())
+    ctx.fail_at(tool.position, path, why);
   static const std::set<std::string> profiles{"", "kubectl", "helm", "aws", "gh", "argocd", "none"};
   if (profiles.count(tool.profile) == 0) {
     ctx.fail_at(tool.position, path, "profile must be kubectl, helm, aws, gh, argocd or none");
   }
   for (const auto& e : tool.argv) {
-    if (auto why = template_problem(tool, e.text, true); !why.empty()) ctx.fail_at(tool.position, path + ".argv", why);
+    if (auto why = template_problem(tool, e.text, true); !why.empty())
+      ctx.fail_at(tool.position, path + ".argv", why);
     if (!e.when.empty() && find_param(tool, e.when) == nullptr) {
-      ctx.fail_at(tool.position, path + ".argv", "`when: " + e.when + "` names no declared parameter");
+      ctx.fail_at(tool.position, path + ".argv",
+                  "`when: " + e.when + "` names no declared parameter");
     }
   }
   if (!tool.stdin_param.empty()) {
     const auto* p = find_param(tool, tool.stdin_param);
     if (p == nullptr || (type_of(*p) != "string" && type_of(*p) != "object")) {
-      ctx.fail_at(tool.position, path + ".stdin", "stdin names a declared string or object parameter");
+      ctx.fail_at(tool.position, path + ".stdin",
+                  "stdin names a declared string or object parameter");
     }
   }
   if (tool.check) {
     for (const auto& a : tool.check->args) {
-      if (a.find("{{") != std::string::npos) ctx.fail_at(tool.position, path + ".check", "a check takes no parameters");
+      if (a.find("{{") != std::string::npos)
+        ctx.fail_at(tool.position, path + ".check", "a check takes no parameters");
     }
   }
   if (tool.cwd.empty() || tool.cwd.front() != '/' || ::access(tool.cwd.c_str(), X_OK) != 0) {
-    ctx.fail_at(tool.position, path + ".cwd", "cwd must be an existing absolute directory: " + tool.cwd);
+    ctx.fail_at(tool.position, path + ".cwd",
+                "cwd must be an existing absolute directory: " + tool.cwd);
   }
   for (const auto& [name, value] : tool.env.set) {
-    if (!identifier(name, false)) ctx.fail_at(tool.position, path + ".env", "invalid variable name " + name);
+    if (!identifier(name, false))
+      ctx.fail_at(tool.position, path + ".env", "invalid variable name " + name);
   }
 }
 
 void check_http(yaml_context& ctx, const std::string& path, const exec_tool& tool,
                 const exec_config& exec) {
-  if (exec.http.base_url.empty()) ctx.fail_at(tool.position, path, "an http tool needs the server's `http.base_url`");
-  if (auto why = template_problem(tool, tool.http.path, false); !why.empty()) ctx.fail_at(tool.position, path + ".http.path", why);
+  if (exec.http.base_url.empty())
+    ctx.fail_at(tool.position, path, "an http tool needs the server's `http.base_url`");
+  if (auto why = template_problem(tool, tool.http.path, false); !why.empty())
+    ctx.fail_at(tool.position, path + ".http.path", why);
   for (const auto& [name, value] : tool.http.query) {
-    if (auto why = template_problem(tool, value, false); !why.empty()) ctx.fail_at(tool.position, path + ".http.query." + name, why);
+    if (auto why = template_problem(tool, value, false); !why.empty())
+      ctx.fail_at(tool.position, path + ".http.query." + name, why);
   }
 }
 
@@ -215,15 +245,16 @@ void check_preview(yaml_context& ctx, const std::string& path, const exec_tool& 
     return;
   }
   if (tool.kind != exec_kind::cli || it->kind != exec_kind::cli) {
-    ctx.fail_at(tool.position, path + ".preview", "previews and plans bind CLI tools (argv and stdin)");
+    ctx.fail_at(tool.position, path + ".preview",
+                "previews and plans bind CLI tools (argv and stdin)");
     return;
   }
   for (const auto& p : tool.params) {
     const auto* q = find_param(*it, p.name);
     if (q == nullptr || !(*q == p)) {
       ctx.fail_at(tool.position, path + ".preview",
-                  "parameter `" + p.name + "` must be declared identically on preview tool `" + it->name +
-                      "`, so that its arguments describe this tool's run exactly");
+                  "parameter `" + p.name + "` must be declared identically on preview tool `" +
+                      it->name + "`, so that its arguments describe this tool's run exactly");
     }
   }
 }
@@ -241,7 +272,8 @@ void check_param_schema(yaml_context& ctx, const YAML::Node& node, const std::st
     return;
   }
   try {
-    if (const auto d = param.schema.find("default"); d != param.schema.end() && !valid_under(param.schema, *d)) {
+    if (const auto d = param.schema.find("default");
+        d != param.schema.end() && !valid_under(param.schema, *d)) {
       ctx.fail(node, path, "the default does not satisfy the parameter's own schema");
     }
   } catch (const std::exception& e) {
@@ -254,18 +286,22 @@ void check_exec(yaml_context& ctx, const YAML::Node& node, const std::string& pa
   std::set<std::string> names;
   for (const auto& tool : exec.tools) {
     const auto tpath = path + ".tools." + tool.name;
-    if (!identifier(tool.name, true)) ctx.fail_at(tool.position, tpath, "a tool name uses [A-Za-z0-9_-], 64 at most");
+    if (!identifier(tool.name, true))
+      ctx.fail_at(tool.position, tpath, "a tool name uses [A-Za-z0-9_-], 64 at most");
     if (!names.insert(tool.name).second) ctx.fail_at(tool.position, tpath, "duplicate tool");
     if (tool.kind == exec_kind::cli) check_cli(ctx, tpath, tool);
     if (tool.kind == exec_kind::http) check_http(ctx, tpath, tool, exec);
     if (tool.kind == exec_kind::sql) {
-      if (exec.sql.driver.empty()) ctx.fail_at(tool.position, tpath, "a sql tool needs the server's `sql:`");
+      if (exec.sql.driver.empty())
+        ctx.fail_at(tool.position, tpath, "a sql tool needs the server's `sql:`");
       for (const auto& b : tool.sql.bind) {
         const auto* p = find_param(tool, b);
         if (p == nullptr) {
-          ctx.fail_at(tool.position, tpath + ".sql.bind", "`" + b + "` names no declared parameter");
+          ctx.fail_at(tool.position, tpath + ".sql.bind",
+                      "`" + b + "` names no declared parameter");
         } else if (type_of(*p) == "array" || type_of(*p) == "object") {
-          ctx.fail_at(tool.position, tpath + ".sql.bind", "`" + b + "`: SQL parameters are scalars");
+          ctx.fail_at(tool.position, tpath + ".sql.bind",
+                      "`" + b + "`: SQL parameters are scalars");
         }
       }
     }
@@ -275,14 +311,17 @@ void check_exec(yaml_context& ctx, const YAML::Node& node, const std::string& pa
     if (!tool.preview.empty()) check_preview(ctx, tpath, tool, exec);
   }
   if (exec.version) {
-    if (exec.binary.empty()) ctx.fail(node, path + ".version", "a version check needs the server's `binary`");
+    if (exec.binary.empty())
+      ctx.fail(node, path + ".version", "a version check needs the server's `binary`");
     if (!compiles(exec.version->pattern) || std::regex(exec.version->pattern).mark_count() < 1) {
       ctx.fail(node, path + ".version.pattern", "pattern needs a capture group around the version");
     }
-    if (auto why = range_error(exec.version->range); !why.empty()) ctx.fail(node, path + ".version.range", why);
+    if (auto why = range_error(exec.version->range); !why.empty())
+      ctx.fail(node, path + ".version.range", why);
   }
   if (!exec.binary.empty() && exec.version) {
-    if (auto why = binary_problem(exec.binary, {}); !why.empty()) ctx.fail(node, path + ".binary", why);
+    if (auto why = binary_problem(exec.binary, {}); !why.empty())
+      ctx.fail(node, path + ".binary", why);
   }
 }
 

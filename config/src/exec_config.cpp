@@ -7,7 +7,8 @@ namespace manifold::config {
 std::chrono::milliseconds longest_run(const exec_config& exec) {
   std::chrono::milliseconds longest{0};
   for (const auto& tool : exec.tools) {
-    const auto run = tool.stream.enabled ? std::max(tool.stream.max_duration, tool.timeout) : tool.timeout;
+    const auto run =
+        tool.stream.enabled ? std::max(tool.stream.max_duration, tool.timeout) : tool.timeout;
     longest = std::max(longest, run + tool.kill_grace);
   }
   return longest + std::chrono::seconds(5);

@@ -64,14 +64,15 @@ void read_status(yaml_context& ctx, const YAML::Node& node, const std::string& p
         ctx.fail(entry.second, child, "expected ok, error or {ok: BOOL, note: TEXT}");
       }
     } else if (ctx.expect_map(entry.second, child)) {
-      ctx.for_each_key(entry.second, child, {"ok", "note"},
-                       [&](const std::string& k, const YAML::Node& value, const std::string& field) {
-                         if (k == "ok") {
-                           if (auto b = ctx.bool_value(value, field)) rule.ok = *b;
-                         } else if (auto v = ctx.string_value(value, field)) {
-                           rule.note = std::move(*v);
-                         }
-                       });
+      ctx.for_each_key(
+          entry.second, child, {"ok", "note"},
+          [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+            if (k == "ok") {
+              if (auto b = ctx.bool_value(value, field)) rule.ok = *b;
+            } else if (auto v = ctx.string_value(value, field)) {
+              rule.note = std::move(*v);
+            }
+          });
     }
     out.push_back(std::move(rule));
   }
@@ -96,7 +97,8 @@ void read_http_server(yaml_context& ctx, const YAML::Node& node, const std::stri
     ctx.fail(node, path, "base_url must be an http:// or https:// URL");
   }
   if (out.base_url.find("{{") != std::string::npos) {
-    ctx.fail(node, path, "base_url takes no parameter slots (parameters go in a tool's path or query)");
+    ctx.fail(node, path,
+             "base_url takes no parameter slots (parameters go in a tool's path or query)");
   }
 }
 
@@ -131,7 +133,8 @@ void read_http_tool(yaml_context& ctx, const YAML::Node& node, const std::string
       });
   for (const auto& [field, pointer] : out.project) {
     if (!pointer.empty() && pointer.front() != '/') {
-      ctx.fail(node["project"], path + ".project." + field, "a JSON pointer is empty or starts with /");
+      ctx.fail(node["project"], path + ".project." + field,
+               "a JSON pointer is empty or starts with /");
     }
   }
 }
@@ -150,7 +153,8 @@ void read_sql_server(yaml_context& ctx, const YAML::Node& node, const std::strin
                      if (k == "path") out.path = std::move(*v);
                    });
   if (out.driver == "postgres") {
-    const int sources = int{!out.dsn.empty()} + int{!out.dsn_env.empty()} + int{!out.dsn_file.empty()};
+    const int sources =
+        int{!out.dsn.empty()} + int{!out.dsn_env.empty()} + int{!out.dsn_file.empty()};
     if (sources != 1) ctx.fail(node, path, "postgres needs exactly one of dsn, dsn_env, dsn_file");
   } else if (out.driver == "sqlite") {
     if (out.path.empty() || out.path.front() != '/') {
@@ -171,7 +175,8 @@ void read_sql_tool(yaml_context& ctx, const YAML::Node& node, const std::string&
                      } else if (k == "mutating") {
                        if (auto b = ctx.bool_value(value, child)) out.mutating = *b;
                      } else if (k == "max_rows") {
-                       if (auto n = ctx.int_value(value, child, 1, 100000)) out.max_rows = static_cast<std::size_t>(*n);
+                       if (auto n = ctx.int_value(value, child, 1, 100000))
+                         out.max_rows = static_cast<std::size_t>(*n);
                      } else if (auto v = ctx.string_value(value, child)) {
                        out.query = std::move(*v);
                      }

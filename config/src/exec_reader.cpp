@@ -15,9 +15,11 @@ void read_env(yaml_context& ctx, const YAML::Node& node, const std::string& path
   ctx.for_each_key(node, path, {"allow", "set"},
                    [&](const std::string& k, const YAML::Node& value, const std::string& child) {
                      if (k == "allow") {
-                       for (auto& name : ctx.string_list(value, child)) out.allow.push_back(std::move(name));
+                       for (auto& name : ctx.string_list(value, child))
+                         out.allow.push_back(std::move(name));
                      } else {
-                       for (auto& [name, v] : ctx.string_map(value, child)) out.set[name] = std::move(v);
+                       for (auto& [name, v] : ctx.string_map(value, child))
+                         out.set[name] = std::move(v);
                      }
                    });
 }
@@ -40,14 +42,15 @@ void read_exit_rules(yaml_context& ctx, const YAML::Node& node, const std::strin
         ctx.fail(entry.second, child, "expected ok, error or {ok: BOOL, note: TEXT}");
       }
     } else if (ctx.expect_map(entry.second, child)) {
-      ctx.for_each_key(entry.second, child, {"ok", "note"},
-                       [&](const std::string& k, const YAML::Node& value, const std::string& field) {
-                         if (k == "ok") {
-                           if (auto b = ctx.bool_value(value, field)) rule.ok = *b;
-                         } else if (auto v = ctx.string_value(value, field)) {
-                           rule.note = std::move(*v);
-                         }
-                       });
+      ctx.for_each_key(
+          entry.second, child, {"ok", "note"},
+          [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+            if (k == "ok") {
+              if (auto b = ctx.bool_value(value, field)) rule.ok = *b;
+            } else if (auto v = ctx.string_value(value, field)) {
+              rule.note = std::move(*v);
+            }
+          });
     }
     out.push_back(std::move(rule));
   }
@@ -56,28 +59,29 @@ void read_exit_rules(yaml_context& ctx, const YAML::Node& node, const std::strin
 void read_output(yaml_context& ctx, const YAML::Node& node, const std::string& path,
                  exec_output& out) {
   if (!ctx.expect_map(node, path)) return;
-  ctx.for_each_key(
-      node, path, {"format", "max_bytes", "keep", "max_stderr_bytes"},
-      [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-        if (k == "max_bytes" || k == "max_stderr_bytes") {
-          auto n = ctx.size_value(value, child);
-          if (n && *n > 64 * 1024 * 1024) {
-            ctx.fail(value, child, "at most 64MiB");
-          } else if (n) {
-            (k == "max_bytes" ? out.max_bytes : out.max_stderr_bytes) = *n;
-          }
-          return;
-        }
-        const auto v = ctx.string_value(value, child);
-        if (!v) return;
-        if (k == "format") {
-          if (*v != "text" && *v != "json") ctx.fail(value, child, "format must be text or json");
-          out.format = *v == "json" ? output_format::json : output_format::text;
-        } else {
-          if (*v != "head" && *v != "tail") ctx.fail(value, child, "keep must be head or tail");
-          out.keep = *v == "tail" ? keep_part::tail : keep_part::head;
-        }
-      });
+  ctx.for_each_key(node, path, {"format", "max_bytes", "keep", "max_stderr_bytes"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                     if (k == "max_bytes" || k == "max_stderr_bytes") {
+                       auto n = ctx.size_value(value, child);
+                       if (n && *n > 64 * 1024 * 1024) {
+                         ctx.fail(value, child, "at most 64MiB");
+                       } else if (n) {
+                         (k == "max_bytes" ? out.max_bytes : out.max_stderr_bytes) = *n;
+                       }
+                       return;
+                     }
+                     const auto v = ctx.string_value(value, child);
+                     if (!v) return;
+                     if (k == "format") {
+                       if (*v != "text" && *v != "json")
+                         ctx.fail(value, child, "format must be text or json");
+                       out.format = *v == "json" ? output_format::json : output_format::text;
+                     } else {
+                       if (*v != "head" && *v != "tail")
+                         ctx.fail(value, child, "keep must be head or tail");
+                       out.keep = *v == "tail" ? keep_part::tail : keep_part::head;
+                     }
+                   });
 }
 
 void read_stream(yaml_context& ctx, const YAML::Node& node, const std::string& path,
@@ -93,14 +97,16 @@ void read_stream(yaml_context& ctx, const YAML::Node& node, const std::string& p
                      if (k == "max_duration") {
                        if (auto d = ctx.duration_value(value, child)) out.max_duration = *d;
                      } else if (k == "lines_per_second") {
-                       if (auto n = ctx.int_value(value, child, 1, 1000)) out.lines_per_second = static_cast<unsigned>(*n);
+                       if (auto n = ctx.int_value(value, child, 1, 1000))
+                         out.lines_per_second = static_cast<unsigned>(*n);
                      } else if (auto n = ctx.int_value(value, child, 16, 65536)) {
                        out.max_line_bytes = static_cast<std::size_t>(*n);
                      }
                    });
 }
 
-std::vector<int> read_exit_list(yaml_context& ctx, const YAML::Node& node, const std::string& path) {
+std::vector<int> read_exit_list(yaml_context& ctx, const YAML::Node& node,
+                                const std::string& path) {
   std::vector<int> out;
   if (!node.IsSequence()) {
     ctx.fail(node, path, "expected a list of exit codes");
@@ -245,9 +251,29 @@ void read_tool_body(yaml_context& ctx, const YAML::Node& node, const std::string
                     exec_tool& out, bool& keep_set) {
   ctx.for_each_key(
       node, path,
-      {"title", "description", "binary", "sha256", "profile", "argv", "stdin", "params", "env",
-       "cwd", "timeout", "kill_grace", "output", "exit_codes", "annotations", "sensitive",
-       "untrusted_output", "preview", "plan_ttl", "stream", "check", "http", "sql"},
+      {"title",
+       "description",
+       "binary",
+       "sha256",
+       "profile",
+       "argv",
+       "stdin",
+       "params",
+       "env",
+       "cwd",
+       "timeout",
+       "kill_grace",
+       "output",
+       "exit_codes",
+       "annotations",
+       "sensitive",
+       "untrusted_output",
+       "preview",
+       "plan_ttl",
+       "stream",
+       "check",
+       "http",
+       "sql"},
       [&](const std::string& k, const YAML::Node& value, const std::string& child) {
         if (k == "argv") return read_argv(ctx, value, child, out.argv);
         if (k == "params") return read_params(ctx, value, child, out.params);
@@ -275,7 +301,8 @@ void read_tool_body(yaml_context& ctx, const YAML::Node& node, const std::string
           return;
         }
         if (k == "sensitive" || k == "untrusted_output") {
-          if (auto b = ctx.bool_value(value, child)) (k == "sensitive" ? out.sensitive : out.untrusted_output) = *b;
+          if (auto b = ctx.bool_value(value, child))
+            (k == "sensitive" ? out.sensitive : out.untrusted_output) = *b;
           return;
         }
         auto v = ctx.string_value(value, child);
@@ -322,7 +349,8 @@ void read_tools(yaml_context& ctx, const YAML::Node& node, const std::string& pa
     for (auto& [name, value] : own.set) tool.env.set[name] = std::move(value);
     if (tool.env.set.find("PATH") == tool.env.set.end()) tool.env.set["PATH"] = "/usr/bin:/bin";
     if (tool.stream.enabled && !keep_set) tool.output.keep = keep_part::tail;
-    if (tool.binary != defaults.binary && entry.second["sha256"].IsDefined() == false) tool.sha256.clear();
+    if (tool.binary != defaults.binary && entry.second["sha256"].IsDefined() == false)
+      tool.sha256.clear();
     out.push_back(std::move(tool));
   }
 }
@@ -332,32 +360,33 @@ void read_exec(yaml_context& ctx, const YAML::Node& node, const std::string& pat
   if (!ctx.expect_map(node, path)) return;
   tool_defaults defaults;
   YAML::Node tools;
-  ctx.for_each_key(
-      node, path,
-      {"binary", "sha256", "profile", "env", "cwd", "version", "deny_flags", "allow_flags",
-       "max_concurrent", "http", "sql", "tools"},
-      [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-        if (k == "tools") {
-          tools = value;
-        } else if (k == "env") {
-          read_env(ctx, value, child, defaults.env);
-        } else if (k == "version") {
-          read_version(ctx, value, child, out.version);
-        } else if (k == "deny_flags" || k == "allow_flags") {
-          (k == "deny_flags" ? out.deny_flags : out.allow_flags) = ctx.string_list(value, child);
-        } else if (k == "max_concurrent") {
-          if (auto n = ctx.int_value(value, child, 1, 64)) out.max_concurrent = static_cast<std::size_t>(*n);
-        } else if (k == "http") {
-          read_http_server(ctx, value, child, out.http);
-        } else if (k == "sql") {
-          read_sql_server(ctx, value, child, out.sql);
-        } else if (auto v = ctx.string_value(value, child)) {
-          if (k == "binary") defaults.binary = *v;
-          if (k == "sha256") defaults.sha256 = *v;
-          if (k == "profile") defaults.profile = *v;
-          if (k == "cwd") defaults.cwd = *v;
-        }
-      });
+  ctx.for_each_key(node, path,
+                   {"binary", "sha256", "profile", "env", "cwd", "version", "deny_flags",
+                    "allow_flags", "max_concurrent", "http", "sql", "tools"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                     if (k == "tools") {
+                       tools = value;
+                     } else if (k == "env") {
+                       read_env(ctx, value, child, defaults.env);
+                     } else if (k == "version") {
+                       read_version(ctx, value, child, out.version);
+                     } else if (k == "deny_flags" || k == "allow_flags") {
+                       (k == "deny_flags" ? out.deny_flags : out.allow_flags) =
+                           ctx.string_list(value, child);
+                     } else if (k == "max_concurrent") {
+                       if (auto n = ctx.int_value(value, child, 1, 64))
+                         out.max_concurrent = static_cast<std::size_t>(*n);
+                     } else if (k == "http") {
+                       read_http_server(ctx, value, child, out.http);
+                     } else if (k == "sql") {
+                       read_sql_server(ctx, value, child, out.sql);
+                     } else if (auto v = ctx.string_value(value, child)) {
+                       if (k == "binary") defaults.binary = *v;
+                       if (k == "sha256") defaults.sha256 = *v;
+                       if (k == "profile") defaults.profile = *v;
+                       if (k == "cwd") defaults.cwd = *v;
+                     }
+                   });
   out.binary = defaults.binary;
   if (!tools.IsDefined() || tools.IsNull()) {
     ctx.fail(node, path, "an exec server declares its `tools:`");

@@ -72,8 +72,9 @@ std::optional<long long> yaml_context::int_value(const YAML::Node& node, const s
     if (used == v->size() && n >= minimum && n <= maximum) return n;
   } catch (const std::exception&) {
   }
-  fail(node, path,
-       "expected a whole number from " + std::to_string(minimum) + " to " + std::to_string(maximum));
+  fail(
+      node, path,
+      "expected a whole number from " + std::to_string(minimum) + " to " + std::to_string(maximum));
   return std::nullopt;
 }
 
@@ -83,7 +84,8 @@ std::optional<std::chrono::milliseconds> yaml_context::duration_value(const YAML
   if (!text) return std::nullopt;
   const auto d = parse_duration(*text);
   if (!d || d->count() <= 0) {
-    fail(node, path, "expected a positive duration such as 500ms, 30s or 2m, not \"" + *text + "\"");
+    fail(node, path,
+         "expected a positive duration such as 500ms, 30s or 2m, not \"" + *text + "\"");
     return std::nullopt;
   }
   return d;

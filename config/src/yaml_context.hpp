@@ -10,12 +10,11 @@
 #include <cstddef>
 #include <initializer_list>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"

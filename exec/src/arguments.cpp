@@ -1,14 +1,14 @@
 #include "manifold/exec/arguments.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
-
-#include <cmath>
-#include <cstdint>
-#include <limits>
 
 namespace manifold::exec {
 
@@ -28,11 +28,13 @@ std::size_t string_bound(const json& schema) {
 
 // Size and character checks that run before the schema, so no pattern sees an unbounded
 // value. Empty when fine.
-std::string pre_check(const std::string& name, const json& schema, const json& value, bool is_stdin) {
+std::string pre_check(const std::string& name, const json& schema, const json& value,
+                      bool is_stdin) {
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
     if (s.size() > string_bound(schema)) {
-      return "parameter `" + name + "` is longer than " + std::to_string(string_bound(schema)) + " bytes";
+      return "parameter `" + name + "` is longer than " + std::to_string(string_bound(schema)) +
+             " bytes";
     }
     if (s.find('\0') != std::string::npos) return "parameter `" + name + "` contains a NUL byte";
     if (!is_stdin && s.find_first_of("\r\n") != std::string::npos) {
@@ -47,7 +49,8 @@ std::string pre_check(const std::string& name, const json& schema, const json& v
       return "parameter `" + name + "` has more than " + std::to_string(max_items) + " items";
     }
     for (const auto& item : value) {
-      if (auto why = pre_check(name, items != schema.end() ? *items : json::object(), item, false); !why.empty()) {
+      if (auto why = pre_check(name, items != schema.end() ? *items : json::object(), item, false);
+          !why.empty()) {
         return why;
       }
     }
@@ -56,7 +59,8 @@ std::string pre_check(const std::string& name, const json& schema, const json& v
   if (value.is_object()) {
     const auto text = value.dump(-1, ' ', false, json::error_handler_t::replace);
     if (text.size() > max_object_bytes) return "parameter `" + name + "` is larger than 256KiB";
-    if (text.find("\\u0000") != std::string::npos) return "parameter `" + name + "` contains a NUL byte";
+    if (text.find("\\u0000") != std::string::npos)
+      return "parameter `" + name + "` contains a NUL byte";
   }
   return {};
 }
@@ -79,7 +83,8 @@ struct argument_checker::impl {
   bool has_plan = false;
 };
 
-argument_checker::argument_checker(const config::exec_tool& tool) : impl_(std::make_unique<impl>()) {
+argument_checker::argument_checker(const config::exec_tool& tool)
+    : impl_(std::make_unique<impl>()) {
   impl_->tool = &tool;
   impl_->has_plan = !tool.preview.empty();
   json properties = json::object();
@@ -96,7 +101,8 @@ argument_checker::argument_checker(const config::exec_tool& tool) : impl_(std::m
                             "` returned for exactly these arguments (single use, expires)."}};
     required.push_back("plan_id");
   }
-  impl_->schema = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+  impl_->schema = {
+      {"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
   if (!required.empty()) impl_->schema["required"] = std::move(required);
   valijson::SchemaParser parser;
   valijson::adapters::NlohmannJsonAdapter doc(impl_->schema);
@@ -107,6 +113,55 @@ argument_checker::~argument_checker() = default;
 
 const json& argument_checker::input_schema() const { return impl_->schema; }
 
+namespace {
+
+// Unknown names and values over their bounds, before the schema sees anything.
+std::string screen(const config::exec_tool& tool, bool has_plan, const json& values) {
+  std::string allowed;
+  for (const auto& p : tool.params) allowed += (allowed.empty() ? "" : ", ") + p.name;
+  if (has_plan) allowed += (allowed.empty() ? "" : ", ") + std::string("plan_id");
+  for (const auto& [key, value] : values.items()) {
+    const auto param =
+        std::find_if(tool.params.begin(), tool.params.end(),
+                     [&key = key](const config::exec_param& p) { return p.name == key; });
+    const bool known = param != tool.params.end();
+    if (!known && !(has_plan && key == "plan_id")) {
+      return "unknown parameter `" + key.substr(0, 64) + "`; " + tool.name +
+             " takes: " + (allowed.empty() ? "nothing" : allowed);
+    }
+    const auto& schema = known ? param->schema : json{{"maxLength", 22}};
+    if (auto why = pre_check(key, schema, value, known && key == tool.stdin_param); !why.empty())
+      return why;
+  }
+  return {};
+}
+
+// The deepest error valijson reports, said so that a person or a model can fix the call.
+std::string violation(valijson::ValidationResults& results, const json& schema) {
+  valijson::ValidationResults::Error error;
+  std::string where;
+  std::string what;
+  while (results.popError(error)) {
+    if (error.context.size() >= 2 && (where.empty() || error.context.size() > 2)) {
+      where = error.context[1];
+      what = error.description;
+    } else if (where.empty()) {
+      what = error.description;
+    }
+  }
+  if (where.size() > 2 && where.front() == '[' && where.back() == ']')
+    where = where.substr(1, where.size() - 2);
+  if (where.size() > 2 && where.front() == '"' && where.back() == '"')
+    where = where.substr(1, where.size() - 2);
+  if (where.empty()) return "invalid arguments: " + what;
+  const auto* properties = (schema.contains("properties") ? &schema["properties"] : nullptr);
+  const auto rule =
+      properties != nullptr && properties->contains(where) ? (*properties)[where] : json();
+  return "parameter `" + where + "` breaks its rule " + rule.dump() + " (" + what + ")";
+}
+
+}  // namespace
+
 checked_arguments argument_checker::check(const json& arguments) const {
   checked_arguments out;
   const auto& tool = *impl_->tool;
@@ -115,27 +170,8 @@ checked_arguments argument_checker::check(const json& arguments) const {
     return out;
   }
   json values = arguments.is_object() ? arguments : json::object();
-  std::string allowed;
-  for (const auto& p : tool.params) allowed += (allowed.empty() ? "" : ", ") + p.name;
-  if (impl_->has_plan) allowed += (allowed.empty() ? "" : ", ") + std::string("plan_id");
-  for (const auto& [key, value] : values.items()) {
-    const auto* param = [&]() -> const config::exec_param* {
-      for (const auto& p : tool.params) {
-        if (p.name == key) return &p;
-      }
-      return nullptr;
-    }();
-    if (param == nullptr && !(impl_->has_plan && key == "plan_id")) {
-      out.error = "unknown parameter `" + key.substr(0, 64) + "`; " + tool.name + " takes: " +
-                  (allowed.empty() ? "nothing" : allowed);
-      return out;
-    }
-    const auto& schema = param != nullptr ? param->schema : json{{"maxLength", 22}};
-    if (auto why = pre_check(key, schema, value, param != nullptr && key == tool.stdin_param); !why.empty()) {
-      out.error = std::move(why);
-      return out;
-    }
-  }
+  out.error = screen(tool, impl_->has_plan, values);
+  if (!out.error.empty()) return out;
   for (const auto& p : tool.params) {
     auto it = values.find(p.name);
     if (it == values.end()) {
@@ -149,22 +185,7 @@ checked_arguments argument_checker::check(const json& arguments) const {
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(values);
   if (!validator.validate(impl_->compiled, target, &results)) {
-    valijson::ValidationResults::Error error;
-    std::string where;
-    std::string what;
-    while (results.popError(error)) {
-      if (error.context.size() >= 2 && (where.empty() || error.context.size() > 2)) {
-        where = error.context[1];
-        what = error.description;
-      } else if (where.empty()) {
-        what = error.description;
-      }
-    }
-    if (where.size() > 2 && where.front() == '[' && where.back() == ']') where = where.substr(1, where.size() - 2);
-    if (where.size() > 2 && where.front() == '"' && where.back() == '"') where = where.substr(1, where.size() - 2);
-    const auto rule = where.empty() ? json() : impl_->schema["properties"].value(where, json());
-    out.error = where.empty() ? "invalid arguments: " + what
-                              : "parameter `" + where + "` breaks its rule " + rule.dump() + " (" + what + ")";
+    out.error = violation(results, impl_->schema);
     return out;
   }
   if (const auto plan = values.find("plan_id"); plan != values.end()) {

@@ -48,8 +48,8 @@ class progress_relay {
 
 // Issues the plan_ids that a successful run of a preview tool grants: one per target tool,
 // bound to the command the target would run with these same arguments.
-std::vector<std::string> issue_plans(const compiled_tool& tool, const json& values, call_context& ctx,
-                                     json& meta) {
+std::vector<std::string> issue_plans(const compiled_tool& tool, const json& values,
+                                     call_context& ctx, json& meta) {
   std::vector<std::string> notes;
   for (const auto& target_name : tool.plans_for) {
     for (const auto& target : *ctx.tools) {
@@ -60,9 +60,11 @@ std::vector<std::string> issue_plans(const compiled_tool& tool, const json& valu
       }
       auto rendered = render_command(*target->cfg, own);
       if (!rendered.ok()) continue;
-      const auto id = ctx.plans->issue(target_name, rendered.command, clock::now(), target->cfg->plan_ttl);
+      const auto id =
+          ctx.plans->issue(target_name, rendered.command, clock::now(), target->cfg->plan_ttl);
       meta["plans"][target_name] = id;
-      const auto minutes = std::chrono::duration_cast<std::chrono::seconds>(target->cfg->plan_ttl).count();
+      const auto minutes =
+          std::chrono::duration_cast<std::chrono::seconds>(target->cfg->plan_ttl).count();
       notes.push_back("plan_id for " + target_name + ": " + id + " (single use, valid " +
                       std::to_string(minutes) + "s, only with exactly these arguments)");
     }
@@ -88,20 +90,24 @@ process_spec spec_of(const config::exec_tool& tool, rendered_command command) {
 
 }  // namespace
 
-asio::awaitable<json> run_cli_tool(const compiled_tool& tool, const json& arguments, call_context& ctx) {
+asio::awaitable<json> run_cli_tool(const compiled_tool& tool, const json& arguments,
+                                   call_context& ctx) {
   const auto& cfg = *tool.cfg;
   auto checked = tool.args.check(arguments);
   if (!checked.ok()) co_return refused(checked.error);
   auto rendered = render_command(cfg, checked.values);
   if (!rendered.ok()) co_return refused(rendered.error);
-  if (auto why = denied(tool.profile, rendered.command, ctx.exec->deny_flags, ctx.exec->allow_flags);
+  if (auto why =
+          denied(tool.profile, rendered.command, ctx.exec->deny_flags, ctx.exec->allow_flags);
       !why.empty()) {
     co_return refused(why);
   }
   if (!cfg.preview.empty()) {
-    const auto verdict = ctx.plans->redeem(checked.plan_id, cfg.name, rendered.command, clock::now());
+    const auto verdict =
+        ctx.plans->redeem(checked.plan_id, cfg.name, rendered.command, clock::now());
     if (verdict != plan_store::verdict::accepted) {
-      co_return refused(std::string(plan_store::describe(verdict)) + " (preview tool: " + cfg.preview + ")");
+      co_return refused(std::string(plan_store::describe(verdict)) +
+                        " (preview tool: " + cfg.preview + ")");
     }
   }
   std::unique_ptr<progress_relay> relay;
@@ -112,28 +118,34 @@ asio::awaitable<json> run_cli_tool(const compiled_tool& tool, const json& argume
   }
   spdlog::info("[{}] {}: running {} with {} arguments", ctx.server, cfg.name, cfg.binary,
                rendered.command.argv.size());
-  const auto run = co_await run_process(ctx.executor, spec_of(cfg, rendered.command), on_line, ctx.control);
+  const auto run =
+      co_await run_process(ctx.executor, spec_of(cfg, rendered.command), on_line, ctx.control);
   spdlog::info("[{}] {}: {} in {} ms, {} bytes of output", ctx.server, cfg.name,
-               run.start_error.empty() ? (run.timed_out ? "timed out" : run.cancelled ? "cancelled"
-                                          : run.signal != 0 ? "signal " + std::to_string(run.signal)
-                                                            : "exit " + std::to_string(run.exit_code))
-                                       : run.start_error,
+               run.start_error.empty()
+                   ? (run.timed_out     ? "timed out"
+                      : run.cancelled   ? "cancelled"
+                      : run.signal != 0 ? "signal " + std::to_string(run.signal)
+                                        : "exit " + std::to_string(run.exit_code))
+                   : run.start_error,
                run.duration.count(), run.stdout_bytes);
   std::vector<std::string> notes;
   json meta = json::object();
   if (relay) {
     meta["progress_lines"] = relay->sent();
     if (relay->dropped() > 0) {
-      notes.push_back(std::to_string(relay->dropped()) +
-                      " lines were not sent as progress (over the line rate); the tail below has them");
+      notes.push_back(
+          std::to_string(relay->dropped()) +
+          " lines were not sent as progress (over the line rate); the tail below has them");
     }
   }
   auto result = cli_result(cfg, run, std::move(notes), meta);
   if (!tool.plans_for.empty() && !result.value("isError", false)) {
     json plans_meta = json::object();
     auto plan_notes = issue_plans(tool, checked.values, ctx, plans_meta);
-    for (auto& n : plan_notes) result["content"].push_back({{"type", "text"}, {"text", "[manifold] " + n}});
-    if (plans_meta.contains("plans")) result["_meta"]["manifold/exec"]["plans"] = plans_meta["plans"];
+    for (auto& n : plan_notes)
+      result["content"].push_back({{"type", "text"}, {"text", "[manifold] " + n}});
+    if (plans_meta.contains("plans"))
+      result["_meta"]["manifold/exec"]["plans"] = plans_meta["plans"];
   }
   co_return result;
 }

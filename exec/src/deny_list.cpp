@@ -25,12 +25,38 @@ struct profile {
 
 const profile& kubectl() {
   static const profile p{
-      {"--kubeconfig", "--server", "-s", "--token", "--as", "--as-group", "--as-uid",
-       "--certificate-authority", "--client-certificate", "--client-key", "--insecure-skip-tls-verify",
-       "--context", "--cluster", "--user", "--username", "--password", "--tls-server-name",
-       "--auth-provider", "--auth-provider-arg", "--exec-command", "--exec-arg", "--exec-api-version",
-       "--exec-env", "--profile", "--profile-output", "--log-file", "--log-dir", "--cache-dir",
-       "--kustomize", "-k", "--template", "--raw-as"},
+      {"--kubeconfig",
+       "--server",
+       "-s",
+       "--token",
+       "--as",
+       "--as-group",
+       "--as-uid",
+       "--certificate-authority",
+       "--client-certificate",
+       "--client-key",
+       "--insecure-skip-tls-verify",
+       "--context",
+       "--cluster",
+       "--user",
+       "--username",
+       "--password",
+       "--tls-server-name",
+       "--auth-provider",
+       "--auth-provider-arg",
+       "--exec-command",
+       "--exec-arg",
+       "--exec-api-version",
+       "--exec-env",
+       "--profile",
+       "--profile-output",
+       "--log-file",
+       "--log-dir",
+       "--cache-dir",
+       "--kustomize",
+       "-k",
+       "--template",
+       "--raw-as"},
       {{"--filename", {"-"}, {}, {}},
        {"-f", {"-"}, {}, {}},
        {"--output", {}, {"go-template-file", "jsonpath-file", "templatefile"}, {}},
@@ -41,27 +67,44 @@ const profile& kubectl() {
 }
 
 const profile& helm() {
-  static const profile p{
-      {"--kubeconfig", "--kube-token", "--kube-apiserver", "--kube-as-user", "--kube-as-group",
-       "--kube-ca-file", "--kube-context", "--kube-insecure-skip-tls-verify", "--kube-tls-server-name",
-       "--post-renderer", "--post-renderer-args", "--registry-config", "--repository-config",
-       "--repository-cache", "--set-file", "--ca-file", "--cert-file", "--key-file", "--keyring",
-       "--insecure-skip-tls-verify", "--plain-http", "--pass-credentials", "--password", "--username"},
-      {{"--values", {"-"}, {}, {}},
-       {"-f", {"-"}, {}, {}},
-       {"--repo", {}, {"http://", "file://"}, {}}},
-      {},
-      {}};
+  static const profile p{{"--kubeconfig",
+                          "--kube-token",
+                          "--kube-apiserver",
+                          "--kube-as-user",
+                          "--kube-as-group",
+                          "--kube-ca-file",
+                          "--kube-context",
+                          "--kube-insecure-skip-tls-verify",
+                          "--kube-tls-server-name",
+                          "--post-renderer",
+                          "--post-renderer-args",
+                          "--registry-config",
+                          "--repository-config",
+                          "--repository-cache",
+                          "--set-file",
+                          "--ca-file",
+                          "--cert-file",
+                          "--key-file",
+                          "--keyring",
+                          "--insecure-skip-tls-verify",
+                          "--plain-http",
+                          "--pass-credentials",
+                          "--password",
+                          "--username"},
+                         {{"--values", {"-"}, {}, {}},
+                          {"-f", {"-"}, {}, {}},
+                          {"--repo", {}, {"http://", "file://"}, {}}},
+                         {},
+                         {}};
   return p;
 }
 
 const profile& aws() {
-  static const profile p{
-      {"--endpoint-url", "--no-verify-ssl", "--no-sign-request", "--ca-bundle", "--profile", "--debug",
-       "--cli-input-json", "--cli-input-yaml"},
-      {},
-      {"file://", "fileb://"},
-      {"http://", "https://"}};
+  static const profile p{{"--endpoint-url", "--no-verify-ssl", "--no-sign-request", "--ca-bundle",
+                          "--profile", "--debug", "--cli-input-json", "--cli-input-yaml"},
+                         {},
+                         {"file://", "fileb://"},
+                         {"http://", "https://"}};
   return p;
 }
 
@@ -71,13 +114,13 @@ const profile& gh() {
 }
 
 const profile& argocd() {
-  static const profile p{
-      {"--auth-token", "--client-crt", "--client-crt-key", "--config", "--core", "--grpc-web-root-path",
-       "-H", "--header", "--insecure", "--plaintext", "--port-forward", "--port-forward-namespace",
-       "--server", "--server-crt", "--kube-context", "--local", "--local-repo-root"},
-      {},
-      {},
-      {}};
+  static const profile p{{"--auth-token", "--client-crt", "--client-crt-key", "--config", "--core",
+                          "--grpc-web-root-path", "-H", "--header", "--insecure", "--plaintext",
+                          "--port-forward", "--port-forward-namespace", "--server", "--server-crt",
+                          "--kube-context", "--local", "--local-repo-root"},
+                         {},
+                         {},
+                         {}};
   return p;
 }
 
@@ -134,7 +177,8 @@ option read_option(const std::string& element) {
 }
 
 std::string value_problem(const value_rule& rule, const std::string& value) {
-  if (!rule.only.empty() && std::find(rule.only.begin(), rule.only.end(), value) == rule.only.end()) {
+  if (!rule.only.empty() &&
+      std::find(rule.only.begin(), rule.only.end(), value) == rule.only.end()) {
     return rule.flag + " only takes " + rule.only.front();
   }
   const auto v = lower(value);
@@ -181,7 +225,8 @@ std::string denied(std::string_view profile_name, const rendered_command& comman
     if (element.size() < 2 || element.front() != '-' || element == "--") continue;
     const auto opt = read_option(element);
     for (const auto& name : opt.names) {
-      const bool exempt = literal && std::find(allow_literal.begin(), allow_literal.end(), name) != allow_literal.end();
+      const bool exempt = literal && std::find(allow_literal.begin(), allow_literal.end(), name) !=
+                                         allow_literal.end();
       const bool listed = p.flags.count(name) > 0 ||
                           std::find(extra_deny.begin(), extra_deny.end(), name) != extra_deny.end();
       if (listed && !exempt) {

@@ -1,9 +1,9 @@
 #include "manifold/exec/exec_server.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <map>
 
 #include "manifold/exec/deny_list.hpp"
@@ -31,8 +31,11 @@ json compiled_tool::definition() const {
   if (!cfg->title.empty()) out["title"] = cfg->title;
   out["description"] = cfg->description.empty() ? cfg->name : cfg->description;
   if (!cfg->annotations.empty()) out["annotations"] = cfg->annotations;
-  const char* kind = cfg->kind == config::exec_kind::http ? "http" : cfg->kind == config::exec_kind::sql ? "sql" : "cli";
-  json meta{{"kind", kind}, {"sensitive", cfg->sensitive}, {"untrusted_output", cfg->untrusted_output}};
+  const char* kind = cfg->kind == config::exec_kind::http  ? "http"
+                     : cfg->kind == config::exec_kind::sql ? "sql"
+                                                           : "cli";
+  json meta{
+      {"kind", kind}, {"sensitive", cfg->sensitive}, {"untrusted_output", cfg->untrusted_output}};
   if (!cfg->preview.empty()) meta["preview"] = cfg->preview;
   if (!plans_for.empty()) meta["previews"] = plans_for;
   if (cfg->stream.enabled) meta["stream"] = true;
@@ -107,7 +110,8 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
       asio::co_spawn(executor_, answer(shared_from_this(), std::move(msg)), asio::detached);
       return;
     }
-    if (msg.kind == protocol::message_kind::notification && msg.method() == "notifications/cancelled") {
+    if (msg.kind == protocol::message_kind::notification &&
+        msg.method() == "notifications/cancelled") {
       const auto params = msg.params();
       const auto* id = protocol::member(params, "requestId");
       if (id == nullptr) return;
@@ -126,14 +130,17 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
       reply = co_await self->handle(method, params, msg.id());
     } catch (const std::exception& e) {
       spdlog::error("[{}] {} failed: {}", self->server_.name, method, e.what());
-      reply = protocol::rpc_reply::failure(error_code::internal_error, "internal error in the exec server");
+      reply = protocol::rpc_reply::failure(error_code::internal_error,
+                                           "internal error in the exec server");
     }
     if (reply.cancelled || self->stopped_) co_return;
-    self->link_->send(protocol::serialize(reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
-                                                     : protocol::make_error(msg.id(), *reply.error)));
+    self->link_->send(
+        protocol::serialize(reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
+                                       : protocol::make_error(msg.id(), *reply.error)));
   }
 
-  asio::awaitable<protocol::rpc_reply> handle(const std::string& method, const json& params, const json& id) {
+  asio::awaitable<protocol::rpc_reply> handle(const std::string& method, const json& params,
+                                              const json& id) {
     protocol::rpc_reply reply;
     if (method == "ping") {
       reply.result = json::object();
@@ -151,7 +158,8 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
       co_await self_check();
       reply = co_await call(params, id);
     } else {
-      reply = protocol::rpc_reply::failure(error_code::method_not_found, "Method not found: " + method);
+      reply =
+          protocol::rpc_reply::failure(error_code::method_not_found, "Method not found: " + method);
     }
     co_return reply;
   }
@@ -159,10 +167,12 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
   json initialize_result(std::string_view requested) const {
     json hidden_list = json::array();
     for (const auto& h : hidden()) hidden_list.push_back({{"tool", h.tool}, {"reason", h.reason}});
-    return {{"protocolVersion", protocol::negotiate_version(requested)},
-            {"capabilities", {{"tools", {{"listChanged", false}}}}},
-            {"serverInfo", {{"name", "manifold-exec/" + server_.name}, {"version", manifold::version}}},
-            {"_meta", {{"manifold/exec", {{"hidden", std::move(hidden_list)}, {"version", version_}}}}}};
+    return {
+        {"protocolVersion", protocol::negotiate_version(requested)},
+        {"capabilities", {{"tools", {{"listChanged", false}}}}},
+        {"serverInfo", {{"name", "manifold-exec/" + server_.name}, {"version", manifold::version}}},
+        {"_meta",
+         {{"manifold/exec", {{"hidden", std::move(hidden_list)}, {"version", version_}}}}}};
   }
 
   // Runs the self-check once; concurrent callers wait for it (bounded by startup_timeout).
@@ -183,15 +193,20 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
 
   asio::awaitable<protocol::rpc_reply> call(const json& params, const json& id) {
     const auto name = protocol::string_member(params, "name");
-    if (!name) co_return protocol::rpc_reply::failure(error_code::invalid_params, "tools/call needs a string `name`");
-    const auto it = std::find_if(tools_.begin(), tools_.end(), [&](const auto& t) { return t->cfg->name == *name; });
+    if (!name)
+      co_return protocol::rpc_reply::failure(error_code::invalid_params,
+                                             "tools/call needs a string `name`");
+    const auto it = std::find_if(tools_.begin(), tools_.end(),
+                                 [&](const auto& t) { return t->cfg->name == *name; });
     if (it == tools_.end() || !(*it)->hidden_reason.empty()) {
-      co_return protocol::rpc_reply::failure(error_code::invalid_params, "Unknown tool: " + std::string(*name));
+      co_return protocol::rpc_reply::failure(error_code::invalid_params,
+                                             "Unknown tool: " + std::string(*name));
     }
     protocol::rpc_reply reply;
     if (running_ >= server_.exec->max_concurrent) {
-      reply.result = detail::failed("busy: " + std::to_string(running_) +
-                                    " runs of this server are in flight; try again when one has finished");
+      reply.result =
+          detail::failed("busy: " + std::to_string(running_) +
+                         " runs of this server are in flight; try again when one has finished");
       co_return reply;
     }
     const auto key = id.dump();
@@ -205,7 +220,8 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
         std::weak_ptr<server_impl> weak = shared_from_this();
         ctx.notify_progress = [weak](json p) {
           if (auto self = weak.lock(); self && !self->stopped_) {
-            self->link_->send(protocol::serialize(protocol::make_notification("notifications/progress", std::move(p))));
+            self->link_->send(protocol::serialize(
+                protocol::make_notification("notifications/progress", std::move(p))));
           }
         };
       }
@@ -252,9 +268,11 @@ class server_impl final : public exec_server, public std::enable_shared_from_thi
 
 }  // namespace
 
-std::shared_ptr<exec_server> make_exec_server(asio::any_io_executor executor, const config::server_config& server,
+std::shared_ptr<exec_server> make_exec_server(asio::any_io_executor executor,
+                                              const config::server_config& server,
                                               std::shared_ptr<protocol::channel> link) {
-  if (!server.exec) throw std::invalid_argument("server '" + server.name + "' is not an exec server");
+  if (!server.exec)
+    throw std::invalid_argument("server '" + server.name + "' is not an exec server");
   return std::make_shared<server_impl>(std::move(executor), server, std::move(link));
 }
 

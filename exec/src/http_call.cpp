@@ -2,11 +2,11 @@
 // with every parameter value percent-encoded (a value can never add a path segment, a query
 // parameter or a fragment), credentials are read at call time, and the response is
 // projected to the fields the pack names.
+#include <spdlog/spdlog.h>
+
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-#include <spdlog/spdlog.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -27,7 +27,9 @@ namespace {
 
 constexpr std::size_t max_projected_depth = 64;
 
-std::string encoded(const std::string& value) { return urls::encode(value, urls::unreserved_chars); }
+std::string encoded(const std::string& value) {
+  return urls::encode(value, urls::unreserved_chars);
+}
 
 // Fills `text`'s slots with encoded values. nullopt (with `error` empty) when a slot's
 // parameter is absent; `error` set when a value may not be used.
@@ -57,8 +59,8 @@ std::optional<std::string> fill(const std::string& text, const json& values, std
 
 // The request target: base path + path template, then the query entries whose slots are
 // all present. Empty with `error` set when refused.
-std::string target_of(const urls::url_view& base, const config::http_tool_spec& spec, const json& values,
-                      std::string& error) {
+std::string target_of(const urls::url_view& base, const config::http_tool_spec& spec,
+                      const json& values, std::string& error) {
   auto path = fill(spec.path, values, error);
   if (!path) {
     if (error.empty()) error = "a parameter of the path is missing";
@@ -176,13 +178,17 @@ json response_result(const config::exec_tool& tool, const http_response& res) {
     text.append(projected.dump(1, ' ', false, json::error_handler_t::replace));
     result["content"].push_back({{"type", "text"}, {"text", text.text()}});
     result["structuredContent"] = std::move(projected);
-    if (!note.empty()) result["content"].push_back({{"type", "text"}, {"text", "[manifold] " + status_line}});
+    if (!note.empty())
+      result["content"].push_back({{"type", "text"}, {"text", "[manifold] " + status_line}});
   } else {
     output_buffer text(ok ? tool.output.max_bytes : 2048, config::keep_part::head);
     text.append(res.body);
     result["content"].push_back({{"type", "text"}, {"text", status_line}});
     if (!res.body.empty()) result["content"].push_back({{"type", "text"}, {"text", text.text()}});
-    if (ok) result["content"].push_back({{"type", "text"}, {"text", "[manifold] the response is not JSON (" + parsed.why() + ")"}});
+    if (ok)
+      result["content"].push_back(
+          {{"type", "text"},
+           {"text", "[manifold] the response is not JSON (" + parsed.why() + ")"}});
   }
   result["_meta"]["manifold/exec"] = std::move(meta);
   return result;
@@ -190,7 +196,8 @@ json response_result(const config::exec_tool& tool, const http_response& res) {
 
 }  // namespace
 
-asio::awaitable<json> run_http_tool(const compiled_tool& tool, const json& arguments, call_context& ctx) {
+asio::awaitable<json> run_http_tool(const compiled_tool& tool, const json& arguments,
+                                    call_context& ctx) {
   const auto& cfg = *tool.cfg;
   const auto& server = ctx.exec->http;
   auto checked = tool.args.check(arguments);
@@ -214,12 +221,14 @@ asio::awaitable<json> run_http_tool(const compiled_tool& tool, const json& argum
   }
   if (!cfg.http.body.is_null()) {
     bool absent = false;
-    req.body = fill_body(cfg.http.body, checked.values, absent).dump(-1, ' ', false, json::error_handler_t::replace);
+    req.body = fill_body(cfg.http.body, checked.values, absent)
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
   }
   req.ca_file = server.ca_file;
   req.timeout = cfg.timeout;
   req.read_limit = std::max<std::size_t>(cfg.output.max_bytes * 8, 1024 * 1024);
-  spdlog::info("[{}] {}: {} {}://{}:{}{}", ctx.server, cfg.name, req.method, req.tls ? "https" : "http", req.host, req.port,
+  spdlog::info("[{}] {}: {} {}://{}:{}{}", ctx.server, cfg.name, req.method,
+               req.tls ? "https" : "http", req.host, req.port,
                cfg.sensitive ? std::string("<path>") : req.target);
   const auto res = co_await send_request(ctx.executor, std::move(req), ctx.control);
   json result;

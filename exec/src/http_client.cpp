@@ -22,10 +22,12 @@ using steady = std::chrono::steady_clock;
 
 // Resolves and connects the TCP layer of `stream` before `deadline`.
 template <typename Stream>
-asio::awaitable<std::string> connect_tcp(Stream& stream, const http_request& r, steady::time_point deadline) {
+asio::awaitable<std::string> connect_tcp(Stream& stream, const http_request& r,
+                                         steady::time_point deadline) {
   auto& layer = beast::get_lowest_layer(stream);
   tcp::resolver resolver(layer.get_executor());
-  auto [rec, endpoints] = co_await resolver.async_resolve(r.host, r.port, asio::as_tuple(asio::use_awaitable));
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(r.host, r.port, asio::as_tuple(asio::use_awaitable));
   if (rec) co_return "cannot resolve " + r.host + ": " + rec.message();
   layer.expires_at(deadline);
   auto [cec, ep] = co_await layer.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
@@ -35,10 +37,12 @@ asio::awaitable<std::string> connect_tcp(Stream& stream, const http_request& r, 
 
 // Writes the request and reads the response (body at most read_limit bytes).
 template <typename Stream>
-asio::awaitable<http_response> exchange(Stream& stream, const http_request& r, steady::time_point deadline) {
+asio::awaitable<http_response> exchange(Stream& stream, const http_request& r,
+                                        steady::time_point deadline) {
   http_response out;
   http::request<http::string_body> req{http::string_to_verb(r.method), r.target, 11};
-  req.set(http::field::host, r.host + ((r.port == "443" && r.tls) || (r.port == "80" && !r.tls) ? "" : ":" + r.port));
+  req.set(http::field::host,
+          r.host + ((r.port == "443" && r.tls) || (r.port == "80" && !r.tls) ? "" : ":" + r.port));
   req.set(http::field::user_agent, "manifold-exec");
   req.set(http::field::accept, "application/json");
   for (const auto& [name, value] : r.headers) req.set(name, value);
@@ -48,7 +52,8 @@ asio::awaitable<http_response> exchange(Stream& stream, const http_request& r, s
   }
   req.prepare_payload();
   beast::get_lowest_layer(stream).expires_at(deadline);
-  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  auto [wec, written] =
+      co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
   if (wec) {
     out.error = "sending the request failed: " + wec.message();
     out.timed_out = wec == beast::error::timeout;
@@ -57,7 +62,8 @@ asio::awaitable<http_response> exchange(Stream& stream, const http_request& r, s
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(r.read_limit);
-  auto [rec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  auto [rec, read] =
+      co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (rec) {
     out.timed_out = rec == beast::error::timeout;
     out.error = rec == http::error::body_limit
@@ -73,13 +79,14 @@ asio::awaitable<http_response> exchange(Stream& stream, const http_request& r, s
 }
 
 asio::awaitable<http_response> plain(asio::any_io_executor executor, const http_request& r,
-                                     std::shared_ptr<process_control> control, std::shared_ptr<bool> cancelled,
-                                     steady::time_point deadline) {
+                                     std::shared_ptr<process_control> control,
+                                     std::shared_ptr<bool> cancelled, steady::time_point deadline) {
   auto stream = std::make_shared<beast::tcp_stream>(executor);
-  if (control) control->cancel = [weak = std::weak_ptr(stream), cancelled] {
-    *cancelled = true;
-    if (auto s = weak.lock()) s->cancel();
-  };
+  if (control)
+    control->cancel = [weak = std::weak_ptr(stream), cancelled] {
+      *cancelled = true;
+      if (auto s = weak.lock()) s->cancel();
+    };
   http_response out;
   auto why = co_await connect_tcp(*stream, r, deadline);
   if (!why.empty()) {
@@ -93,7 +100,8 @@ asio::awaitable<http_response> plain(asio::any_io_executor executor, const http_
 }
 
 asio::awaitable<http_response> secure(asio::any_io_executor executor, const http_request& r,
-                                      std::shared_ptr<process_control> control, std::shared_ptr<bool> cancelled,
+                                      std::shared_ptr<process_control> control,
+                                      std::shared_ptr<bool> cancelled,
                                       steady::time_point deadline) {
   http_response out;
   ssl::context tls(ssl::context::tls_client);
@@ -108,10 +116,11 @@ asio::awaitable<http_response> secure(asio::any_io_executor executor, const http
     }
   }
   auto stream = std::make_shared<beast::ssl_stream<beast::tcp_stream>>(executor, tls);
-  if (control) control->cancel = [weak = std::weak_ptr(stream), cancelled] {
-    *cancelled = true;
-    if (auto s = weak.lock()) beast::get_lowest_layer(*s).cancel();
-  };
+  if (control)
+    control->cancel = [weak = std::weak_ptr(stream), cancelled] {
+      *cancelled = true;
+      if (auto s = weak.lock()) beast::get_lowest_layer(*s).cancel();
+    };
   auto why = co_await connect_tcp(*stream, r, deadline);
   if (!why.empty()) {
     out.error = std::move(why);
@@ -119,12 +128,14 @@ asio::awaitable<http_response> secure(asio::any_io_executor executor, const http
   }
   // SSL_set_tlsext_host_name, without the macro's C-style cast.
   if (SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(r.host.c_str())) != 1) {  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+               const_cast<char*>(r.host.c_str())) !=
+      1) {  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     out.error = "TLS: cannot set the server name";
     co_return out;
   }
   stream->set_verify_callback(ssl::host_name_verification(r.host));
-  auto [hec] = co_await stream->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+  auto [hec] = co_await stream->async_handshake(ssl::stream_base::client,
+                                                asio::as_tuple(asio::use_awaitable));
   if (hec) {
     out.error = "TLS handshake with " + r.host + " failed: " + hec.message();
     co_return out;

@@ -49,7 +49,8 @@ plan_store::plan_store(std::size_t capacity) : capacity_(capacity) {
   }
 }
 
-plan_store::digest plan_store::mac_of(std::string_view tool, const rendered_command& command) const {
+plan_store::digest plan_store::mac_of(std::string_view tool,
+                                      const rendered_command& command) const {
   std::string message;
   add_field(message, tool);
   add_field(message, command.binary);
@@ -60,7 +61,8 @@ plan_store::digest plan_store::mac_of(std::string_view tool, const rendered_comm
   digest out{};
   unsigned int n = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &n);  // NOLINT
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
+       &n);  // NOLINT
   return out;
 }
 
@@ -99,7 +101,8 @@ plan_store::verdict plan_store::redeem(std::string_view plan_id, std::string_vie
     return verdict::expired;
   }
   const auto mac = mac_of(tool, command);
-  if (it->second.tool != tool || CRYPTO_memcmp(mac.data(), it->second.mac.data(), mac.size()) != 0) {
+  if (it->second.tool != tool ||
+      CRYPTO_memcmp(mac.data(), it->second.mac.data(), mac.size()) != 0) {
     return verdict::other_command;
   }
   plans_.erase(it);

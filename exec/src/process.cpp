@@ -8,8 +8,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/writable_pipe.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/process/v2/process.hpp>
 #include <cstdlib>
 
@@ -89,7 +89,8 @@ asio::awaitable<void> read_into(std::shared_ptr<run_state> st, bool is_stdout) {
   auto& pipe = is_stdout ? st->out_pipe : st->err_pipe;
   std::array<char, 16384> buf{};
   while (true) {
-    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (n > 0) {
       const std::string_view chunk(buf.data(), n);
       if (is_stdout) {
@@ -106,7 +107,8 @@ asio::awaitable<void> read_into(std::shared_ptr<run_state> st, bool is_stdout) {
 
 asio::awaitable<void> write_stdin(std::shared_ptr<run_state> st, std::string data) {
   if (!data.empty()) {
-    co_await asio::async_write(st->in_pipe, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    co_await asio::async_write(st->in_pipe, asio::buffer(data),
+                               asio::as_tuple(asio::use_awaitable));
   }
   boost::system::error_code ignored;
   st->in_pipe.close(ignored);
@@ -152,7 +154,8 @@ std::vector<std::string> child_environment(const config::exec_env& env) {
   std::vector<std::string> out;
   for (const auto& name : env.allow) {
     if (env.set.count(name) > 0) continue;
-    if (const char* value = std::getenv(name.c_str())) out.push_back(name + "=" + value);  // NOLINT(concurrency-mt-unsafe)
+    if (const char* value = std::getenv(name.c_str()))
+      out.push_back(name + "=" + value);  // NOLINT(concurrency-mt-unsafe)
   }
   for (const auto& [name, value] : env.set) out.push_back(name + "=" + value);
   return out;
@@ -178,7 +181,8 @@ asio::awaitable<process_outcome> run_process(asio::any_io_executor executor, pro
     out.start_error = "cannot start " + spec.binary + ": " + e.what();
     co_return out;
   }
-  asio::co_spawn(executor, write_stdin(st, spec.stdin_data.value_or(std::string())), asio::detached);
+  asio::co_spawn(executor, write_stdin(st, spec.stdin_data.value_or(std::string())),
+                 asio::detached);
   asio::co_spawn(executor, read_into(st, true), asio::detached);
   asio::co_spawn(executor, read_into(st, false), asio::detached);
   asio::co_spawn(executor, watch_exit(st), asio::detached);

@@ -9,13 +9,15 @@ namespace {
 using json = nlohmann::json;
 
 // Empty when `text` may fill a slot whose element so far is `before`.
-std::string slot_problem(const std::string& name, const std::string& text, const std::string& before,
-                         bool literal_before) {
+std::string slot_problem(const std::string& name, const std::string& text,
+                         const std::string& before, bool literal_before) {
   if (text.find('\0') != std::string::npos) return "parameter `" + name + "` contains a NUL byte";
-  if (text.find_first_of("\r\n") != std::string::npos) return "parameter `" + name + "` contains a line break";
+  if (text.find_first_of("\r\n") != std::string::npos)
+    return "parameter `" + name + "` contains a line break";
   const bool after_equals = literal_before && !before.empty() && before.back() == '=';
   if (!text.empty() && text.front() == '-' && !after_equals) {
-    return "parameter `" + name + "` may not start with `-` (in its slot it would read as an option)";
+    return "parameter `" + name +
+           "` may not start with `-` (in its slot it would read as an option)";
   }
   return {};
 }
@@ -104,8 +106,9 @@ render_outcome render_command(const config::exec_tool& tool, const json& values)
   }
   if (!tool.stdin_param.empty()) {
     if (const auto it = values.find(tool.stdin_param); it != values.end() && !it->is_null()) {
-      out.command.stdin_data = it->is_string() ? it->get<std::string>()
-                                               : it->dump(-1, ' ', false, json::error_handler_t::replace);
+      out.command.stdin_data = it->is_string()
+                                   ? it->get<std::string>()
+                                   : it->dump(-1, ' ', false, json::error_handler_t::replace);
       if (out.command.stdin_data->find('\0') != std::string::npos) {
         out.error = "parameter `" + tool.stdin_param + "` contains a NUL byte";
       }

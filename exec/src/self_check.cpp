@@ -17,8 +17,9 @@ namespace {
 
 constexpr std::size_t probe_output = 64 * 1024;
 
-process_spec probe(const std::string& binary, std::vector<std::string> args, const config::exec_env& env,
-                   const std::string& cwd, std::chrono::milliseconds timeout) {
+process_spec probe(const std::string& binary, std::vector<std::string> args,
+                   const config::exec_env& env, const std::string& cwd,
+                   std::chrono::milliseconds timeout) {
   process_spec spec;
   spec.binary = binary;
   spec.argv = std::move(args);
@@ -60,22 +61,26 @@ std::string literal_problem(const compiled_tool& tool, const config::exec_config
 }
 
 // The version of the server's binary, or why it is not acceptable.
-asio::awaitable<std::pair<std::string, std::string>> check_version(
-    asio::any_io_executor executor, const config::exec_config& exec, const config::exec_tool& first) {
+asio::awaitable<std::pair<std::string, std::string>> check_version(asio::any_io_executor executor,
+                                                                   const config::exec_config& exec,
+                                                                   const config::exec_tool& first) {
   const auto& v = *exec.version;
-  const auto run = co_await run_process(executor, probe(exec.binary, v.args, first.env, first.cwd, v.timeout));
+  const auto run =
+      co_await run_process(executor, probe(exec.binary, v.args, first.env, first.cwd, v.timeout));
   if (!run.start_error.empty()) co_return std::pair{std::string(), run.start_error};
   const auto output = run.stdout_raw + "\n" + run.stderr_tail;
   std::smatch match;
   const std::regex re(v.pattern, std::regex::ECMAScript);
   if (!std::regex_search(output, match, re) || match.size() < 2) {
-    co_return std::pair{std::string(), "the version of " + exec.binary + " could not be read (pattern " +
-                                           v.pattern + " matched nothing in: " + one_line(output) + ")"};
+    co_return std::pair{std::string(), "the version of " + exec.binary +
+                                           " could not be read (pattern " + v.pattern +
+                                           " matched nothing in: " + one_line(output) + ")"};
   }
   const auto found = match[1].str();
   const auto parsed = config::parse_version(found);
   if (!parsed || !config::satisfies(*parsed, v.range)) {
-    co_return std::pair{found, exec.binary + " is version " + found + ", outside the supported range " + v.range};
+    co_return std::pair{
+        found, exec.binary + " is version " + found + ", outside the supported range " + v.range};
   }
   co_return std::pair{found, std::string()};
 }
@@ -83,26 +88,29 @@ asio::awaitable<std::pair<std::string, std::string>> check_version(
 asio::awaitable<void> check_tool(asio::any_io_executor executor, compiled_tool& tool) {
   const auto& cfg = *tool.cfg;
   const auto& c = *cfg.check;
-  const auto run = co_await run_process(executor, probe(cfg.binary, c.args, cfg.env, cfg.cwd, c.timeout));
+  const auto run =
+      co_await run_process(executor, probe(cfg.binary, c.args, cfg.env, cfg.cwd, c.timeout));
   if (!run.start_error.empty()) {
     tool.hidden_reason = "check failed: " + run.start_error;
     co_return;
   }
-  const bool ok = !run.timed_out && run.signal == 0 &&
-                  std::find(c.ok_exits.begin(), c.ok_exits.end(), run.exit_code) != c.ok_exits.end();
+  const bool ok =
+      !run.timed_out && run.signal == 0 &&
+      std::find(c.ok_exits.begin(), c.ok_exits.end(), run.exit_code) != c.ok_exits.end();
   if (ok) co_return;
   std::string command = cfg.binary;
   for (const auto& a : c.args) command += " " + a;
   const auto said = one_line(run.stdout_raw + " " + run.stderr_tail);
-  tool.hidden_reason = "check `" + command + "` failed (" +
-                       (run.timed_out ? std::string("timed out")
-                                      : "exit status " + std::to_string(run.exit_code)) +
-                       (said.empty() ? "" : ": " + said) + ")";
+  tool.hidden_reason =
+      "check `" + command + "` failed (" +
+      (run.timed_out ? std::string("timed out") : "exit status " + std::to_string(run.exit_code)) +
+      (said.empty() ? "" : ": " + said) + ")";
 }
 
 }  // namespace
 
-asio::awaitable<std::string> run_self_check(asio::any_io_executor executor, const config::server_config& server,
+asio::awaitable<std::string> run_self_check(asio::any_io_executor executor,
+                                            const config::server_config& server,
                                             std::vector<std::unique_ptr<compiled_tool>>& tools) {
   const auto& exec = *server.exec;
   for (auto& t : tools) {
@@ -135,7 +143,8 @@ asio::awaitable<std::string> run_self_check(asio::any_io_executor executor, cons
     co_await check_tool(executor, *t);
   });
   for (const auto& t : tools) {
-    if (!t->hidden_reason.empty()) spdlog::warn("[{}] tool {} hidden: {}", server.name, t->cfg->name, t->hidden_reason);
+    if (!t->hidden_reason.empty())
+      spdlog::warn("[{}] tool {} hidden: {}", server.name, t->cfg->name, t->hidden_reason);
   }
   co_return version;
 }

@@ -23,9 +23,9 @@ struct compiled_tool {
 
   const config::exec_tool* cfg;
   argument_checker args;
-  std::string profile;                // deny-list profile
+  std::string profile;                 // deny-list profile
   std::vector<std::string> plans_for;  // tools whose plan_id a successful run of this issues
-  std::string hidden_reason;          // set by the self-check; hidden when non-empty
+  std::string hidden_reason;           // set by the self-check; hidden when non-empty
 
   // The tools/list entry: name, title, description, inputSchema, annotations, and
   // _meta["manifold/exec"] = {kind, sensitive, untrusted_output, preview, stream}.
@@ -59,13 +59,14 @@ json cli_result(const config::exec_tool& tool, const process_outcome& run,
 // Marks `result` as possibly carrying injected instructions (untrusted_output: true).
 void mark_untrusted(json& result, const std::string& tool);
 // Parses `text` as JSON (depth-limited) into structuredContent; a note when it is not JSON.
-void add_structured(json& result, const std::string& text, bool truncated, std::vector<std::string>& notes);
+void add_structured(json& result, const std::string& text, bool truncated,
+                    std::vector<std::string>& notes);
 
 // self_check.cpp: digests, version range, per-tool checks and template literals; sets
 // hidden_reason on the tools it hides. Returns the version found (may be empty).
-boost::asio::awaitable<std::string> run_self_check(boost::asio::any_io_executor executor,
-                                                   const config::server_config& server,
-                                                   std::vector<std::unique_ptr<compiled_tool>>& tools);
+boost::asio::awaitable<std::string> run_self_check(
+    boost::asio::any_io_executor executor, const config::server_config& server,
+    std::vector<std::unique_ptr<compiled_tool>>& tools);
 
 // http_call.cpp and sql_call.cpp: the REST and SQL kinds.
 boost::asio::awaitable<json> run_http_tool(const compiled_tool& tool, const json& arguments,

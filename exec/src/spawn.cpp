@@ -38,7 +38,8 @@ pid_t spawn_child(const std::string& binary, const std::vector<std::string>& arg
                   const std::vector<std::string>& env, const std::string& cwd, int child_in,
                   int child_out, int child_err) {
   std::vector<char*> args;
-  args.push_back(const_cast<char*>(binary.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  args.push_back(
+      const_cast<char*>(binary.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
   args.push_back(nullptr);
   std::vector<char*> envp;
@@ -51,7 +52,7 @@ pid_t spawn_child(const std::string& binary, const std::vector<std::string>& arg
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);       // NOLINT(cppcoreguidelines-pro-type-vararg)
     if (::getppid() != parent) ::_exit(127);  // manifold died before the line above
     int err = 0;
     if (::dup2(child_in, STDIN_FILENO) < 0 || ::dup2(child_out, STDOUT_FILENO) < 0 ||

@@ -46,8 +46,9 @@ struct sql_rows {
 // statement_timeout, the query in single-row mode, ROLLBACK (read-only) or COMMIT. Every
 // wait is on the connection's socket, registered with Asio, with a deadline of the timeout
 // plus a margin; a read-only query that reaches a cap is abandoned (the connection closes).
-boost::asio::awaitable<sql_rows> run_postgres(boost::asio::any_io_executor executor, std::string conninfo,
-                                              sql_query q, std::shared_ptr<process_control> control);
+boost::asio::awaitable<sql_rows> run_postgres(boost::asio::any_io_executor executor,
+                                              std::string conninfo, sql_query q,
+                                              std::shared_ptr<process_control> control);
 
 // Runs `q` on the SQLite file `path` (read-only open and query_only unless mutating; one
 // statement; a write refused in a read-only tool). Blocks the calling thread for at most the

@@ -47,14 +47,16 @@ std::string text_table(const sql_rows& r) {
   };
   std::string out = line(r.columns);
   std::string rule;
-  for (std::size_t k = 0; k < width.size(); ++k) rule += (k ? "-+-" : "") + std::string(width[k], '-');
+  for (std::size_t k = 0; k < width.size(); ++k)
+    rule += (k ? "-+-" : "") + std::string(width[k], '-');
   out += rule + "\n";
   for (std::size_t i = 0; i < shown; ++i) {
     std::vector<std::string> cells;
     for (const auto& v : r.rows[i]) cells.push_back(cell(v));
     out += line(cells);
   }
-  if (r.rows.size() > shown) out += "... " + std::to_string(r.rows.size() - shown) + " more rows in structuredContent\n";
+  if (r.rows.size() > shown)
+    out += "... " + std::to_string(r.rows.size() - shown) + " more rows in structuredContent\n";
   out += "(" + std::to_string(r.rows.size()) + (r.rows.size() == 1 ? " row" : " rows") + ")";
   return out;
 }
@@ -63,7 +65,8 @@ std::string text_table(const sql_rows& r) {
 std::optional<std::string> conninfo(const config::sql_server_spec& sql, std::string& error) {
   if (!sql.dsn.empty()) return sql.dsn;
   if (!sql.dsn_env.empty()) {
-    const char* v = std::getenv(sql.dsn_env.c_str());  // NOLINT(concurrency-mt-unsafe): read-only use
+    const char* v =
+        std::getenv(sql.dsn_env.c_str());  // NOLINT(concurrency-mt-unsafe): read-only use
     if (v == nullptr || *v == '\0') {
       error = "the connection variable " + sql.dsn_env + " is not set";
       return std::nullopt;
@@ -98,27 +101,39 @@ bool sql_rows::add(json row, std::size_t bytes, std::size_t& used, const sql_que
 json sql_result(const config::exec_tool& tool, const sql_rows& r) {
   if (r.cancelled) return failed("cancelled");
   if (!r.error.empty()) {
-    return failed(r.timed_out ? "the query ran past its timeout of " + std::to_string(tool.timeout.count()) +
-                                    "ms and was stopped: " + r.error
-                              : "the query failed: " + r.error);
+    return failed(r.timed_out
+                      ? "the query ran past its timeout of " +
+                            std::to_string(tool.timeout.count()) + "ms and was stopped: " + r.error
+                      : "the query failed: " + r.error);
   }
   const bool truncated = r.row_cap_hit || r.byte_cap_hit;
-  json structured{{"columns", r.columns}, {"rows", r.rows}, {"row_count", r.rows.size()}, {"truncated", truncated}};
+  json structured{{"columns", r.columns},
+                  {"rows", r.rows},
+                  {"row_count", r.rows.size()},
+                  {"truncated", truncated}};
   if (r.affected >= 0) structured["affected_rows"] = r.affected;
   json content = json::array({{{"type", "text"}, {"text", text_table(r)}}});
   if (r.row_cap_hit) {
-    content.push_back({{"type", "text"}, {"text", "[manifold] more rows than the cap of " + std::to_string(tool.sql.max_rows) +
-                                                      "; only the first are returned"}});
+    content.push_back(
+        {{"type", "text"},
+         {"text", "[manifold] more rows than the cap of " + std::to_string(tool.sql.max_rows) +
+                      "; only the first are returned"}});
   }
   if (r.byte_cap_hit) {
-    content.push_back({{"type", "text"}, {"text", "[manifold] the rows passed the cap of " +
-                                                      std::to_string(tool.output.max_bytes) + " bytes; the rest were left out"}});
+    content.push_back(
+        {{"type", "text"},
+         {"text", "[manifold] the rows passed the cap of " + std::to_string(tool.output.max_bytes) +
+                      " bytes; the rest were left out"}});
   }
-  if (r.affected >= 0) content.push_back({{"type", "text"}, {"text", std::to_string(r.affected) + " rows affected"}});
-  return {{"content", std::move(content)}, {"structuredContent", std::move(structured)}, {"isError", false}};
+  if (r.affected >= 0)
+    content.push_back({{"type", "text"}, {"text", std::to_string(r.affected) + " rows affected"}});
+  return {{"content", std::move(content)},
+          {"structuredContent", std::move(structured)},
+          {"isError", false}};
 }
 
-asio::awaitable<json> run_sql_tool(const compiled_tool& tool, const json& arguments, call_context& ctx) {
+asio::awaitable<json> run_sql_tool(const compiled_tool& tool, const json& arguments,
+                                   call_context& ctx) {
   const auto& cfg = *tool.cfg;
   auto checked = tool.args.check(arguments);
   if (!checked.ok()) co_return refused(checked.error);
@@ -132,7 +147,8 @@ asio::awaitable<json> run_sql_tool(const compiled_tool& tool, const json& argume
     const auto it = checked.values.find(name);
     q.params.push_back(it == checked.values.end() ? json() : *it);
   }
-  spdlog::info("[{}] {}: {} query with {} parameters", ctx.server, cfg.name, ctx.exec->sql.driver, q.params.size());
+  spdlog::info("[{}] {}: {} query with {} parameters", ctx.server, cfg.name, ctx.exec->sql.driver,
+               q.params.size());
   sql_rows rows;
   if (ctx.exec->sql.driver == "sqlite") {
     rows = run_sqlite(ctx.exec->sql.path, q);

@@ -154,7 +154,8 @@ asio::awaitable<std::string> command(pg_session& s, const std::string& sql) {
 
 json value_of(const PGresult* r, int row, int col, std::size_t& bytes) {
   if (PQgetisnull(r, row, col) != 0) return nullptr;
-  const std::string text(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+  const std::string text(PQgetvalue(r, row, col),
+                         static_cast<std::size_t>(PQgetlength(r, row, col)));
   bytes += text.size();
   switch (PQftype(r, col)) {
     case 16:  // bool
@@ -180,7 +181,10 @@ json value_of(const PGresult* r, int row, int col, std::size_t& bytes) {
 
 std::vector<std::string> text_params(const std::vector<json>& params) {
   std::vector<std::string> out;
-  for (const auto& p : params) out.push_back(p.is_string() ? p.get<std::string>() : p.is_boolean() ? (p.get<bool>() ? "true" : "false") : p.dump());
+  for (const auto& p : params)
+    out.push_back(p.is_string()    ? p.get<std::string>()
+                  : p.is_boolean() ? (p.get<bool>() ? "true" : "false")
+                                   : p.dump());
   return out;
 }
 
@@ -188,9 +192,10 @@ std::vector<std::string> text_params(const std::vector<json>& params) {
 asio::awaitable<bool> query(pg_session& s, const sql_query& q, sql_rows& out) {
   const auto texts = text_params(q.params);
   std::vector<const char*> values;
-  for (std::size_t i = 0; i < q.params.size(); ++i) values.push_back(q.params[i].is_null() ? nullptr : texts[i].c_str());
-  if (PQsendQueryParams(s.conn(), q.text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                        nullptr, 0) == 0) {
+  for (std::size_t i = 0; i < q.params.size(); ++i)
+    values.push_back(q.params[i].is_null() ? nullptr : texts[i].c_str());
+  if (PQsendQueryParams(s.conn(), q.text.c_str(), static_cast<int>(values.size()), nullptr,
+                        values.data(), nullptr, nullptr, 0) == 0) {
     out.error = why(s.conn());
     co_return true;
   }
@@ -225,21 +230,25 @@ asio::awaitable<bool> query(pg_session& s, const sql_query& q, sql_rows& out) {
     }
     PQclear(r);
   }
-  if (!ok && out.error.empty()) out.error = s.timed_out ? "no answer within the timeout" : "the connection failed";
+  if (!ok && out.error.empty())
+    out.error = s.timed_out ? "no answer within the timeout" : "the connection failed";
   co_return true;
 }
 
 }  // namespace
 
-asio::awaitable<sql_rows> run_postgres(asio::any_io_executor executor, std::string conninfo, sql_query q,
-                                       std::shared_ptr<process_control> control) {
+asio::awaitable<sql_rows> run_postgres(asio::any_io_executor executor, std::string conninfo,
+                                       sql_query q, std::shared_ptr<process_control> control) {
   sql_rows out;
   pg_session s(executor, steady::now() + q.timeout + client_margin);
   if (control) control->cancel = [&s] { s.cancel(); };
   // Sequential statements only: GCC 12 miscompiles co_await inside conditions (SIGILL).
   std::string error = co_await connect(s, conninfo);
-  if (error.empty()) error = co_await command(s, q.mutating ? "BEGIN" : "BEGIN TRANSACTION READ ONLY");
-  if (error.empty()) error = co_await command(s, "SET LOCAL statement_timeout = " + std::to_string(q.timeout.count()));
+  if (error.empty())
+    error = co_await command(s, q.mutating ? "BEGIN" : "BEGIN TRANSACTION READ ONLY");
+  if (error.empty())
+    error =
+        co_await command(s, "SET LOCAL statement_timeout = " + std::to_string(q.timeout.count()));
   bool finished = false;
   if (error.empty()) {
     finished = co_await query(s, q, out);

@@ -68,7 +68,9 @@ json column(sqlite3_stmt* stmt, int k, std::size_t& bytes) {
   }
 }
 
-bool exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+bool exec(sqlite3* db, const char* sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
 
 void read_rows(sqlite3* db, sqlite3_stmt* stmt, const sql_query& q, sql_rows& out) {
   std::size_t used = 0;
@@ -95,9 +97,11 @@ void read_rows(sqlite3* db, sqlite3_stmt* stmt, const sql_query& q, sql_rows& ou
 sql_rows run_sqlite(const std::string& path, const sql_query& q) {
   sql_rows out;
   db_handle db;
-  const int flags = (q.mutating ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (q.mutating ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db.db, flags, nullptr) != SQLITE_OK) {
-    out.error = "cannot open " + path + ": " + (db.db != nullptr ? sqlite3_errmsg(db.db) : "out of memory");
+    out.error =
+        "cannot open " + path + ": " + (db.db != nullptr ? sqlite3_errmsg(db.db) : "out of memory");
     return out;
   }
   auto deadline = steady::now() + q.timeout;
@@ -109,7 +113,8 @@ sql_rows run_sqlite(const std::string& path, const sql_query& q) {
   }
   stmt_handle stmt;
   const char* tail = nullptr;
-  if (sqlite3_prepare_v2(db.db, q.text.c_str(), static_cast<int>(q.text.size()), &stmt.stmt, &tail) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db.db, q.text.c_str(), static_cast<int>(q.text.size()), &stmt.stmt,
+                         &tail) != SQLITE_OK) {
     out.error = sqlite3_errmsg(db.db);
     return out;
   }
@@ -121,7 +126,8 @@ sql_rows run_sqlite(const std::string& path, const sql_query& q) {
     out.error = "this tool is read-only and its query writes (declare `mutating: true`)";
     return out;
   }
-  for (std::size_t i = 0; i < q.params.size(); ++i) bind(stmt.stmt, static_cast<int>(i + 1), q.params[i]);
+  for (std::size_t i = 0; i < q.params.size(); ++i)
+    bind(stmt.stmt, static_cast<int>(i + 1), q.params[i]);
   if (q.mutating && !exec(db.db, "BEGIN IMMEDIATE")) {
     out.error = sqlite3_errmsg(db.db);
     return out;

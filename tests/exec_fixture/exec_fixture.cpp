@@ -19,9 +19,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -40,7 +39,8 @@ void write_pid(const char* file) {
 int record(int argc, char** argv) {
   nlohmann::json line{{"argv", nlohmann::json::array()}};
   for (int i = 2; i < argc; ++i) line["argv"].push_back(argv[i]);
-  line["stdin"] = std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  line["stdin"] =
+      std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   const auto text = line.dump();
   if (const char* file = std::getenv("RECORD_FILE")) {
     std::ofstream out(file, std::ios::app);

@@ -32,7 +32,8 @@ int run_as(const std::vector<std::string>& argv, const passwd* user, const std::
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    if (user != nullptr && (::setgid(user->pw_gid) != 0 || ::setuid(user->pw_uid) != 0)) ::_exit(126);
+    if (user != nullptr && (::setgid(user->pw_gid) != 0 || ::setuid(user->pw_uid) != 0))
+      ::_exit(126);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
     args.push_back(nullptr);
@@ -70,24 +71,27 @@ class cluster {
     dir_ = ::mkdtemp(tmpl.data());
     if (user_ != nullptr && ::chown(dir_.c_str(), user_->pw_uid, user_->pw_gid) != 0) return;
     const auto log = (dir_ / "log").string();
-    if (run_as({(bin_ / "initdb").string(), "-D", (dir_ / "data").string(), "-A", "trust", "-U", "manifold", "--no-sync",
-                "-E", "UTF8", "--locale=C"}, user_, log) != 0) {
+    if (run_as({(bin_ / "initdb").string(), "-D", (dir_ / "data").string(), "-A", "trust", "-U",
+                "manifold", "--no-sync", "-E", "UTF8", "--locale=C"},
+               user_, log) != 0) {
       return;
     }
     for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
       const int port = free_port();
       const auto options = "-p " + std::to_string(port) + " -k " + dir_.string() +
                            " -c listen_addresses=127.0.0.1 -c fsync=off";
-      if (run_as({(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(),
-                  "-o", options, "-w", "-t", "60", "start"}, user_, log) == 0) {
+      if (run_as({(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-l",
+                  (dir_ / "server.log").string(), "-o", options, "-w", "-t", "60", "start"},
+                 user_, log) == 0) {
         port_ = port;
       }
     }
   }
   ~cluster() {
     if (port_ != 0) {
-      run_as({(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}, user_,
-             (dir_ / "log").string());
+      run_as({(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-m", "immediate", "-w",
+              "stop"},
+             user_, (dir_ / "log").string());
     }
     if (!dir_.empty()) fs::remove_all(dir_, error_);
   }
@@ -173,20 +177,25 @@ TEST_F(postgres_tools, bound_parameters_typed_results_and_a_text_table) {
   ASSERT_FALSE(is_error(r)) << r.dump();
   const auto& s = r["result"]["structuredContent"];
   EXPECT_EQ(s["columns"], json::array({"id", "service", "version", "ok", "cost", "meta"}));
-  EXPECT_EQ(s["rows"][0], json::parse(R"([1, "shop", "2.4.0", true, "12.50", {"by": "ci", "pr": 812}])"));
+  EXPECT_EQ(s["rows"][0],
+            json::parse(R"([1, "shop", "2.4.0", true, "12.50", {"by": "ci", "pr": 812}])"));
   EXPECT_EQ(s["rows"][1][4], nullptr);
   EXPECT_EQ(s["row_count"], 2);
-  EXPECT_NE(text_of(r).find("2  | shop    | 2.4.1   | false | NULL"), std::string::npos) << text_of(r);
+  EXPECT_NE(text_of(r).find("2  | shop    | 2.4.1   | false | NULL"), std::string::npos)
+      << text_of(r);
 }
 
 TEST_F(postgres_tools, injection_attempts_are_data) {
-  for (const auto* attempt : {"shop' OR '1'='1", "x'; DROP TABLE deploys; --", "$1", "shop\\' OR 1=1 --"}) {
+  for (const auto* attempt :
+       {"shop' OR '1'='1", "x'; DROP TABLE deploys; --", "$1", "shop\\' OR 1=1 --"}) {
     const auto r = c->call("deploys", {{"service", attempt}});
     ASSERT_FALSE(is_error(r)) << r.dump();
     EXPECT_EQ(r["result"]["structuredContent"]["row_count"], 0) << attempt;
   }
-  EXPECT_EQ(c->call("deploys", {{"service", "payments"}})["result"]["structuredContent"]["row_count"], 1);
-  EXPECT_TRUE(is_error(c->call("deploys", {{"service", "shop"}, {"limit", "1; DROP TABLE deploys"}})));
+  EXPECT_EQ(
+      c->call("deploys", {{"service", "payments"}})["result"]["structuredContent"]["row_count"], 1);
+  EXPECT_TRUE(
+      is_error(c->call("deploys", {{"service", "shop"}, {"limit", "1; DROP TABLE deploys"}})));
 }
 
 TEST_F(postgres_tools, read_only_unless_declared_mutating) {
@@ -196,8 +205,10 @@ TEST_F(postgres_tools, read_only_unless_declared_mutating) {
   const auto recorded = c->call("record_deploy", {{"service", "search"}, {"version", "0.9.0"}});
   ASSERT_FALSE(is_error(recorded)) << recorded.dump();
   EXPECT_EQ(recorded["result"]["structuredContent"]["rows"][0][0], 4);
-  EXPECT_EQ(c->call("deploys", {{"service", "search"}})["result"]["structuredContent"]["row_count"], 1);
-  EXPECT_EQ(c->call("deploys", {{"service", "evil"}})["result"]["structuredContent"]["row_count"], 0);
+  EXPECT_EQ(c->call("deploys", {{"service", "search"}})["result"]["structuredContent"]["row_count"],
+            1);
+  EXPECT_EQ(c->call("deploys", {{"service", "evil"}})["result"]["structuredContent"]["row_count"],
+            0);
 }
 
 TEST_F(postgres_tools, row_and_byte_caps) {
@@ -221,7 +232,8 @@ TEST_F(postgres_tools, a_query_past_its_statement_timeout_is_stopped) {
 }
 
 TEST_F(postgres_tools, host_cancel_abandons_the_query) {
-  const auto id = c->send_request("tools/call", {{"name", "slow_cancellable"}, {"arguments", json::object()}});
+  const auto id =
+      c->send_request("tools/call", {{"name", "slow_cancellable"}, {"arguments", json::object()}});
   ASSERT_TRUE(c->run_until([&] { return c->server().running() == 1; }));
   c->send(protocol::make_notification("notifications/cancelled", {{"requestId", id}}));
   EXPECT_TRUE(c->run_until([&] { return c->server().running() == 0; }, std::chrono::seconds(5)));
@@ -237,7 +249,8 @@ servers:
       sql: {driver: postgres, dsn_file: "@FILE@"}
       tools:
         count: {sql: {query: "SELECT count(*) AS n FROM deploys WHERE ok"}}
-)yaml", "@FILE@", file)));
+)yaml",
+                                                         "@FILE@", file)));
   const auto r = other.call("count", json::object());
   ASSERT_FALSE(is_error(r)) << r.dump();
   EXPECT_GE(r["result"]["structuredContent"]["rows"][0][0].get<int>(), 2);

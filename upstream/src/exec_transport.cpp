@@ -1,8 +1,9 @@
 #include "manifold/upstream/exec_transport.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <spdlog/spdlog.h>
 
 #include "manifold/exec/exec_server.hpp"
 #include "manifold/io/event.hpp"
@@ -37,7 +38,8 @@ class exec_transport final : public transport {
           done->set();
         },
         asio::detached);
-    spdlog::info("[{}] exec server started ({} tools declared)", server_.name, server_.exec->tools.size());
+    spdlog::info("[{}] exec server started ({} tools declared)", server_.name,
+                 server_.exec->tools.size());
     co_return client;
   }
 
@@ -60,7 +62,8 @@ class exec_transport final : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_exec_transport(asio::any_io_executor executor, const config::server_config& server) {
+std::unique_ptr<transport> make_exec_transport(asio::any_io_executor executor,
+                                               const config::server_config& server) {
   return std::make_unique<exec_transport>(std::move(executor), server);
 }
 

@@ -63,7 +63,8 @@ servers:
           params:
             pod: {type: string, maxLength: 253, required: true}
           stream: {max_duration: 3m, lines_per_second: 5}
-)", "c.yaml", no_env);
+)",
+                                "c.yaml", no_env);
   ASSERT_EQ(cfg.servers.size(), 1U);
   const auto& s = cfg.servers[0];
   ASSERT_TRUE(s.exec.has_value());
@@ -140,13 +141,18 @@ servers:
 }
 
 TEST(exec_config, exactly_one_of_command_url_exec_and_a_checked_binary) {
-  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    command: node\n    exec: {binary: /usr/bin/true, tools: {}}\n"),
-                       "not both"));
-  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      tools:\n        t: {argv: [x], binary: /nonexistent/kubectl}\n"),
+  EXPECT_TRUE(mentions(
+      errors_of(
+          "servers:\n  x:\n    command: node\n    exec: {binary: /usr/bin/true, tools: {}}\n"),
+      "not both"));
+  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      tools:\n        t: {argv: [x], "
+                                 "binary: /nonexistent/kubectl}\n"),
                        "/nonexistent/kubectl does not exist"));
-  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      tools:\n        t: {argv: [x], binary: /usr/bin/true, sha256: abc}\n"),
+  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      tools:\n        t: {argv: [x], "
+                                 "binary: /usr/bin/true, sha256: abc}\n"),
                        "does not have the declared sha256"));
-  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      binary: /usr/bin/true\n      version: {range: \"=>1\"}\n      tools: {}\n"),
+  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      binary: /usr/bin/true\n      "
+                                 "version: {range: \"=>1\"}\n      tools: {}\n"),
                        "version range"));
 }
 
@@ -167,7 +173,8 @@ servers:
             n: {type: integer, maximum: 5}
           preview: scale_preview
 )");
-  EXPECT_TRUE(mentions(errors, "parameter `n` must be declared identically on preview tool `scale_preview`"));
+  EXPECT_TRUE(mentions(
+      errors, "parameter `n` must be declared identically on preview tool `scale_preview`"));
 }
 
 struct pack_dir {
@@ -178,7 +185,9 @@ struct pack_dir {
     std::filesystem::create_directories(dir / "packs");
   }
   ~pack_dir() { std::filesystem::remove_all(dir); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+  }
   [[nodiscard]] std::string path(const std::string& name) const { return (dir / name).string(); }
 };
 
@@ -221,29 +230,39 @@ servers:
 TEST(exec_config, pack_errors_name_the_right_file) {
   pack_dir d;
   d.write("packs/k8s.yaml", pack);
-  d.write("packs/broken.yaml", "servers:\n  b:\n    exec:\n      binary: /usr/bin/true\n      tools:\n        t: {argv: [x], bogus: 1}\n");
-  d.write("main.yaml", "include:\n  - packs/k8s.yaml\n  - {file: packs/k8s.yaml, vars: {kubeconfig: x, nope: y}}\n  - packs/broken.yaml\n  - packs/missing.yaml\n");
+  d.write("packs/broken.yaml",
+          "servers:\n  b:\n    exec:\n      binary: /usr/bin/true\n      tools:\n        t: {argv: "
+          "[x], bogus: 1}\n");
+  d.write("main.yaml",
+          "include:\n  - packs/k8s.yaml\n  - {file: packs/k8s.yaml, vars: {kubeconfig: x, nope: "
+          "y}}\n  - packs/broken.yaml\n  - packs/missing.yaml\n");
   try {
     load_config_file(d.path("main.yaml"), no_env);
     FAIL() << "expected errors";
   } catch (const config_error& e) {
     std::vector<std::string> errors;
     for (const auto& diag : e.diagnostics()) errors.push_back(diag.to_string());
-    EXPECT_TRUE(mentions(errors, d.path("main.yaml") + ":2:5: include[0]: pack " + d.path("packs/k8s.yaml") +
+    EXPECT_TRUE(mentions(errors, d.path("main.yaml") + ":2:5: include[0]: pack " +
+                                     d.path("packs/k8s.yaml") +
                                      " needs the variable `kubeconfig`"));
     EXPECT_TRUE(mentions(errors, "declares no variable `nope`"));
     EXPECT_TRUE(mentions(errors, d.path("packs/broken.yaml") + ":6:"));
     EXPECT_TRUE(mentions(errors, "cannot open pack file"));
   }
-  d.write("twice.yaml", "include:\n  - {file: packs/k8s.yaml, vars: {kubeconfig: a}}\n  - {file: packs/k8s.yaml, vars: {kubeconfig: b}}\n");
+  d.write("twice.yaml",
+          "include:\n  - {file: packs/k8s.yaml, vars: {kubeconfig: a}}\n  - {file: packs/k8s.yaml, "
+          "vars: {kubeconfig: b}}\n");
   try {
     load_config_file(d.path("twice.yaml"), no_env);
     FAIL() << "expected a duplicate";
   } catch (const config_error& e) {
-    EXPECT_NE(std::string(e.what()).find("duplicate server name (also declared at " + d.path("packs/k8s.yaml") + ":7:3)"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("duplicate server name (also declared at " +
+                                         d.path("packs/k8s.yaml") + ":7:3)"),
+              std::string::npos)
+        << e.what();
   }
-  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      binary: /usr/bin/true\n      tools:\n        t: {argv: [\"${var:x}\"]}\n"),
+  EXPECT_TRUE(mentions(errors_of("servers:\n  x:\n    exec:\n      binary: /usr/bin/true\n      "
+                                 "tools:\n        t: {argv: [\"${var:x}\"]}\n"),
                        "pack variable `x` is not declared"));
 }
 

@@ -74,7 +74,8 @@ servers:
           argv: [record, get, configmaps]
         leaky:
           argv: [record, "--kubeconfig=/tmp/other"]
-)", "@DIR@", dir.dir.string());
+)",
+                           "@DIR@", dir.dir.string());
 }
 
 struct exec_server_test : ::testing::Test {
@@ -85,7 +86,8 @@ struct exec_server_test : ::testing::Test {
 };
 
 TEST_F(exec_server_test, initialize_reports_hidden_tools_and_the_version) {
-  const auto init = c.request("initialize", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+  const auto init = c.request("initialize", {{"protocolVersion", "2025-06-18"},
+                                             {"capabilities", json::object()},
                                              {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
   ASSERT_TRUE(init.contains("result")) << init.dump();
   EXPECT_EQ(init["result"]["protocolVersion"], "2025-06-18");
@@ -153,7 +155,8 @@ TEST_F(exec_server_test, the_injection_matrix_is_refused_before_anything_runs) {
   for (const auto& args : attempts) {
     const auto reply = c.call("pods_get", args);
     EXPECT_TRUE(is_error(reply)) << args.dump();
-    EXPECT_NE(text_of(reply).find("refused the call before running anything"), std::string::npos) << text_of(reply);
+    EXPECT_NE(text_of(reply).find("refused the call before running anything"), std::string::npos)
+        << text_of(reply);
   }
   EXPECT_FALSE(ran());
 }
@@ -162,13 +165,15 @@ TEST_F(exec_server_test, plans_bind_a_mutation_to_its_preview) {
   const json args{{"name", "web"}, {"replicas", 3}};
   const auto no_plan = c.call("scale", args);
   EXPECT_TRUE(is_error(no_plan));
-  const auto fake = c.call("scale", {{"name", "web"}, {"replicas", 3}, {"plan_id", "AAAAAAAAAAAAAAAAAAAAAA"}});
+  const auto fake =
+      c.call("scale", {{"name", "web"}, {"replicas", 3}, {"plan_id", "AAAAAAAAAAAAAAAAAAAAAA"}});
   EXPECT_NE(text_of(fake).find("unknown"), std::string::npos);
   EXPECT_FALSE(ran());
 
   const auto preview = c.call("scale_preview", args);
   ASSERT_FALSE(is_error(preview)) << preview.dump();
-  const auto fresh = preview["result"]["_meta"]["manifold/exec"]["plans"]["scale"].get<std::string>();
+  const auto fresh =
+      preview["result"]["_meta"]["manifold/exec"]["plans"]["scale"].get<std::string>();
   const auto t0 = std::chrono::steady_clock::now();
   c.run_until([&] { return std::chrono::steady_clock::now() > t0 + std::chrono::milliseconds(5); });
   std::filesystem::remove(dir.path("record"));
@@ -184,7 +189,8 @@ TEST(exec_server_plans, a_plan_runs_once) {
   client c{test::server_from(yaml)};
   const json args{{"name", "web"}, {"replicas", 3}};
   const auto preview = c.call("scale_preview", args);
-  const auto plan = preview["result"]["_meta"]["manifold/exec"]["plans"]["scale"].get<std::string>();
+  const auto plan =
+      preview["result"]["_meta"]["manifold/exec"]["plans"]["scale"].get<std::string>();
   EXPECT_NE(text_of(preview).find("plan_id for scale: " + plan), std::string::npos);
   std::filesystem::remove(dir.path("record"));
   const auto other = c.call("scale", {{"name", "web"}, {"replicas", 20}, {"plan_id", plan}});
@@ -192,7 +198,8 @@ TEST(exec_server_plans, a_plan_runs_once) {
   EXPECT_FALSE(dir.exists("record"));
   const auto ok = c.call("scale", {{"name", "web"}, {"replicas", 3}, {"plan_id", plan}});
   ASSERT_FALSE(is_error(ok)) << ok.dump();
-  EXPECT_EQ(json::parse(dir.read("record"))["argv"], json::array({"scale", "deployment/web", "--replicas=3"}));
+  EXPECT_EQ(json::parse(dir.read("record"))["argv"],
+            json::array({"scale", "deployment/web", "--replicas=3"}));
   std::filesystem::remove(dir.path("record"));
   const auto again = c.call("scale", {{"name", "web"}, {"replicas", 3}, {"plan_id", plan}});
   EXPECT_NE(text_of(again).find("already used"), std::string::npos) << text_of(again);
@@ -230,7 +237,8 @@ TEST_F(exec_server_test, streaming_sends_progress_lines_and_marks_untrusted_outp
   }
   EXPECT_EQ(lines, (std::vector<std::string>{"line 1", "line 2", "line 3", "line 4", "line 5"}));
   EXPECT_EQ(reply["result"]["_meta"]["manifold/untrusted_output"], true);
-  EXPECT_NE(reply["result"]["content"][0]["text"].get<std::string>().find("may contain text written by third parties"),
+  EXPECT_NE(reply["result"]["content"][0]["text"].get<std::string>().find(
+                "may contain text written by third parties"),
             std::string::npos);
   EXPECT_NE(text_of(reply).find("line 5"), std::string::npos);
 }
@@ -239,19 +247,23 @@ TEST_F(exec_server_test, the_line_rate_bounds_progress) {
   const auto reply = c.call("logs", {{"count", 20000}}, {{"progressToken", 7}});
   ASSERT_FALSE(is_error(reply));
   std::size_t progress = 0;
-  for (const auto& n : c.notifications) progress += n["method"] == "notifications/progress" ? 1U : 0U;
+  for (const auto& n : c.notifications)
+    progress += n["method"] == "notifications/progress" ? 1U : 0U;
   EXPECT_LT(progress, 20000U);
   EXPECT_NE(text_of(reply).find("were not sent as progress"), std::string::npos);
 }
 
 TEST_F(exec_server_test, host_cancel_stops_the_process_group) {
-  const auto id = c.send_request("tools/call", {{"name", "follow"}, {"arguments", json::object()},
-                                                {"_meta", {{"progressToken", "f"}}}});
+  const auto id = c.send_request(
+      "tools/call",
+      {{"name", "follow"}, {"arguments", json::object()}, {"_meta", {{"progressToken", "f"}}}});
   ASSERT_TRUE(c.run_until([&] { return c.notifications.size() >= 2; }));
   EXPECT_EQ(c.server().running(), 1U);
-  c.send(protocol::make_notification("notifications/cancelled", {{"requestId", id}, {"reason", "user"}}));
+  c.send(protocol::make_notification("notifications/cancelled",
+                                     {{"requestId", id}, {"reason", "user"}}));
   EXPECT_TRUE(c.run_until([&] { return c.server().running() == 0; }));
-  EXPECT_TRUE(c.wait_reply(id, std::chrono::milliseconds(200)).is_null());  // no reply to a cancelled call
+  EXPECT_TRUE(
+      c.wait_reply(id, std::chrono::milliseconds(200)).is_null());  // no reply to a cancelled call
 }
 
 TEST_F(exec_server_test, a_timeout_kills_the_group_and_says_so) {
@@ -280,14 +292,17 @@ TEST(exec_server_versions, a_version_outside_the_range_hides_every_tool) {
   const auto list = c.request("tools/list", json::object());
   EXPECT_TRUE(list["result"]["tools"].empty()) << list.dump();
   ASSERT_FALSE(c.server().hidden().empty());
-  EXPECT_NE(c.server().hidden()[0].reason.find("outside the supported range >=2"), std::string::npos);
+  EXPECT_NE(c.server().hidden()[0].reason.find("outside the supported range >=2"),
+            std::string::npos);
 }
 
 TEST(exec_server_limits, runs_beyond_max_concurrent_are_refused) {
   scratch dir;
-  auto yaml = test::replace_all(config_yaml(dir), "      tools:\n", "      max_concurrent: 1\n      tools:\n");
+  auto yaml = test::replace_all(config_yaml(dir), "      tools:\n",
+                                "      max_concurrent: 1\n      tools:\n");
   client c{test::server_from(yaml)};
-  const auto first = c.send_request("tools/call", {{"name", "follow"}, {"arguments", json::object()}});
+  const auto first =
+      c.send_request("tools/call", {{"name", "follow"}, {"arguments", json::object()}});
   ASSERT_TRUE(c.run_until([&] { return c.server().running() == 1; }));
   const auto busy = c.call("pods_get", {{"pod", "web"}});
   EXPECT_TRUE(is_error(busy));

@@ -48,7 +48,9 @@ struct scratch {
     s << in.rdbuf();
     return s.str();
   }
-  [[nodiscard]] bool exists(const std::string& name) const { return std::filesystem::exists(path(name)); }
+  [[nodiscard]] bool exists(const std::string& name) const {
+    return std::filesystem::exists(path(name));
+  }
 };
 
 inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {
@@ -60,8 +62,9 @@ inline std::string replace_all(std::string text, const std::string& from, const 
 
 // The first server of `yaml` (a whole config), `@FIXTURE@` replaced by the fixture binary.
 inline config::server_config server_from(const std::string& yaml) {
-  auto cfg = config::parse_config(replace_all(yaml, "@FIXTURE@", fixture()), "test.yaml",
-                                  [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  auto cfg = config::parse_config(
+      replace_all(yaml, "@FIXTURE@", fixture()), "test.yaml",
+      [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
   return cfg.servers.at(0);
 }
 
@@ -74,7 +77,8 @@ class client {
     auto [c, s] = io::make_channel_pair();
     link_ = c;
     server_ = make_exec_server(io_.get_executor(), server, s);
-    asio::co_spawn(io_, server_->run(), [done = done_](const std::exception_ptr&) { *done = true; });
+    asio::co_spawn(io_, server_->run(),
+                   [done = done_](const std::exception_ptr&) { *done = true; });
     asio::co_spawn(io_, read_all(), asio::detached);
   }
   ~client() {
@@ -160,7 +164,8 @@ inline bool process_gone(long pid) {
   std::string line;
   std::getline(stat, line);
   const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
+  return close != std::string::npos && close + 2 < line.size() &&
+         (line[close + 2] == 'Z' || line[close + 2] == 'X');
 }
 
 // Waits (up to `within`) for `pid` to exit, on a pidfd: an event, not a poll loop.

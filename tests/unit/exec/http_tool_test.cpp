@@ -28,7 +28,8 @@ struct fake_api {
   std::unique_ptr<tcp::acceptor> acceptor;
 
   void start(asio::any_io_executor ex) {
-    acceptor = std::make_unique<tcp::acceptor>(ex, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor =
+        std::make_unique<tcp::acceptor>(ex, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     asio::co_spawn(ex, accept_loop(), asio::detached);
   }
   unsigned short port() const { return acceptor->local_endpoint().port(); }
@@ -46,17 +47,20 @@ struct fake_api {
                                                    asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     std::size_t length = 0;
-    if (const auto at = data.find("Content-Length: "); at != std::string::npos) length = std::stoul(data.substr(at + 16));
+    if (const auto at = data.find("Content-Length: "); at != std::string::npos)
+      length = std::stoul(data.substr(at + 16));
     while (data.size() < n + length) {
       std::array<char, 4096> buf{};
-      auto [rec, got] = co_await socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      auto [rec, got] =
+          co_await socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
       if (rec) break;
       data.append(buf.data(), got);
     }
     requests.push_back(data);
     if (stall) {
       std::array<char, 16> buf{};
-      co_await socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));  // until the client leaves
+      co_await socket.async_read_some(
+          asio::buffer(buf), asio::as_tuple(asio::use_awaitable));  // until the client leaves
       co_return;
     }
     co_await asio::async_write(socket, asio::buffer(response), asio::as_tuple(asio::use_awaitable));
@@ -64,11 +68,13 @@ struct fake_api {
 };
 
 std::string reply(int status, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
 }
 
-const char* const app = R"({"metadata":{"name":"shop","namespace":"argocd"},"spec":{"project":"default",
+const char* const app =
+    R"({"metadata":{"name":"shop","namespace":"argocd"},"spec":{"project":"default",
  "source":{"repoURL":"https://git.example/acme/deploy.git","targetRevision":"main"}},
  "status":{"sync":{"status":"OutOfSync","revision":"9a8b7c6"},"health":{"status":"Degraded","message":"Deployment shop has 1 unavailable replica"},
  "operationState":{"phase":"Failed","message":"one or more objects failed to apply"}}})";
@@ -103,7 +109,8 @@ servers:
             app: {type: string, maxLength: 100, required: true}
             revision: {type: string, maxLength: 40}
             prune: {type: boolean, default: false}
-)", "@PORT@", std::to_string(port));
+)",
+                           "@PORT@", std::to_string(port));
 }
 
 TEST(exec_http_tool, builds_safe_urls_injects_credentials_and_projects_the_response) {
@@ -115,13 +122,17 @@ TEST(exec_http_tool, builds_safe_urls_injects_credentials_and_projects_the_respo
   test::client c(test::server_from(yaml_for(api.port())), io);
   const auto r = c.call("app_get", {{"app", "shop"}, {"ns", "argo cd&x=1#frag"}});
   ASSERT_FALSE(is_error(r)) << r.dump();
-  EXPECT_EQ(r["result"]["structuredContent"],
-            json({{"name", "shop"}, {"sync", "OutOfSync"}, {"health", "Degraded"}, {"missing", nullptr}}));
+  EXPECT_EQ(
+      r["result"]["structuredContent"],
+      json(
+          {{"name", "shop"}, {"sync", "OutOfSync"}, {"health", "Degraded"}, {"missing", nullptr}}));
   EXPECT_EQ(r["result"]["_meta"]["manifold/untrusted_output"], true);
   ASSERT_EQ(api.requests.size(), 1U);
   const auto& req = api.requests[0];
-  EXPECT_EQ(req.substr(0, req.find("\r\n")),
-            "GET /argo/api/v1/applications/shop?appNamespace=argo%20cd%26x%3D1%23frag&refresh=normal HTTP/1.1");
+  EXPECT_EQ(
+      req.substr(0, req.find("\r\n")),
+      "GET /argo/api/v1/applications/shop?appNamespace=argo%20cd%26x%3D1%23frag&refresh=normal "
+      "HTTP/1.1");
   EXPECT_NE(req.find("Authorization: Bearer t0ken\r\n"), std::string::npos);
   EXPECT_NE(req.find("X-Client: manifold\r\n"), std::string::npos);
 
@@ -145,8 +156,10 @@ TEST(exec_http_tool, templated_json_bodies_keep_types) {
   ASSERT_FALSE(is_error(r)) << r.dump();
   const auto& req = api.requests.back();
   EXPECT_EQ(req.substr(0, req.find("\r\n")), "POST /argo/api/v1/applications/shop/sync HTTP/1.1");
-  EXPECT_EQ(json::parse(req.substr(req.find("\r\n\r\n") + 4)),
-            json({{"prune", true}, {"dryRun", false}, {"name", "app shop"}}));  // absent revision left out
+  EXPECT_EQ(
+      json::parse(req.substr(req.find("\r\n\r\n") + 4)),
+      json(
+          {{"prune", true}, {"dryRun", false}, {"name", "app shop"}}));  // absent revision left out
 }
 
 TEST(exec_http_tool, status_codes_missing_credentials_and_timeouts) {
@@ -158,12 +171,14 @@ TEST(exec_http_tool, status_codes_missing_credentials_and_timeouts) {
   test::client c(test::server_from(yaml_for(api.port())), io);
   const auto missing = c.call("app_get", {{"app", "nope"}});
   EXPECT_TRUE(is_error(missing));
-  EXPECT_NE(text_of(missing).find("HTTP 404: no such application"), std::string::npos) << text_of(missing);
+  EXPECT_NE(text_of(missing).find("HTTP 404: no such application"), std::string::npos)
+      << text_of(missing);
 
   api.stall = true;
   const auto slow = c.call("app_get", {{"app", "shop"}});
   EXPECT_TRUE(is_error(slow));
-  EXPECT_NE(text_of(slow).find("no response within the timeout"), std::string::npos) << text_of(slow);
+  EXPECT_NE(text_of(slow).find("no response within the timeout"), std::string::npos)
+      << text_of(slow);
 
   ::unsetenv("MANIFOLD_TEST_ARGO_TOKEN");
   const auto unset = c.call("app_get", {{"app", "shop"}});

@@ -43,7 +43,8 @@ TEST(exec_output_buffer, cuts_on_character_boundaries_and_passes_small_output) {
   EXPECT_FALSE(small.truncated());
 }
 
-rendered_command command(std::vector<std::string> argv, std::optional<std::string> in = std::nullopt) {
+rendered_command command(std::vector<std::string> argv,
+                         std::optional<std::string> in = std::nullopt) {
   rendered_command c;
   c.binary = "/usr/bin/kubectl";
   c.argv = std::move(argv);
@@ -60,11 +61,13 @@ TEST(exec_plan_store, a_plan_runs_once_for_exactly_its_command) {
   EXPECT_EQ(plans.redeem(id, "scale", command({"scale", "deployment/web", "--replicas=30"}), now),
             plan_store::verdict::other_command);
   EXPECT_EQ(plans.redeem(id, "undo", cmd, now), plan_store::verdict::other_command);
-  EXPECT_EQ(plans.redeem(id, "scale", command({"scale", "deployment/web", "--replicas=3"}, "x"), now),
-            plan_store::verdict::other_command);
+  EXPECT_EQ(
+      plans.redeem(id, "scale", command({"scale", "deployment/web", "--replicas=3"}, "x"), now),
+      plan_store::verdict::other_command);
   EXPECT_EQ(plans.redeem(id, "scale", cmd, now), plan_store::verdict::accepted);
   EXPECT_EQ(plans.redeem(id, "scale", cmd, now), plan_store::verdict::spent);
-  EXPECT_EQ(plans.redeem("AAAAAAAAAAAAAAAAAAAAAA", "scale", cmd, now), plan_store::verdict::unknown);
+  EXPECT_EQ(plans.redeem("AAAAAAAAAAAAAAAAAAAAAA", "scale", cmd, now),
+            plan_store::verdict::unknown);
 }
 
 TEST(exec_plan_store, plans_expire_and_the_store_is_bounded) {
@@ -72,7 +75,8 @@ TEST(exec_plan_store, plans_expire_and_the_store_is_bounded) {
   const auto now = plan_store::clock::now();
   const auto cmd = command({"undo"});
   const auto id = plans.issue("undo", cmd, now, std::chrono::seconds(1));
-  EXPECT_EQ(plans.redeem(id, "undo", cmd, now + std::chrono::seconds(2)), plan_store::verdict::expired);
+  EXPECT_EQ(plans.redeem(id, "undo", cmd, now + std::chrono::seconds(2)),
+            plan_store::verdict::expired);
   const auto first = plans.issue("undo", cmd, now, std::chrono::seconds(5));
   for (int i = 0; i < 4; ++i) plans.issue("undo", cmd, now, std::chrono::seconds(10));
   EXPECT_EQ(plans.redeem(first, "undo", cmd, now), plan_store::verdict::unknown);  // gave way

@@ -1,11 +1,12 @@
 // run_process with the fixture binary: exact argv and env, caps, deadlines, process groups.
+#include "manifold/exec/process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "exec_test_support.hpp"
-#include "manifold/exec/process.hpp"
 
 namespace manifold::exec {
 namespace {
@@ -21,12 +22,16 @@ process_outcome run(process_spec spec, std::function<void(std::string_view)> on_
   asio::io_context io;
   process_outcome out;
   bool done = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    out = co_await run_process(io.get_executor(), std::move(spec), std::move(on_line), control);
-    done = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        out = co_await run_process(io.get_executor(), std::move(spec), std::move(on_line), control);
+        done = true;
+      },
+      asio::detached);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(50));
+  while (!done && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(done);
   return out;
 }
@@ -60,7 +65,8 @@ TEST(exec_process, the_environment_is_exactly_the_declared_one) {
   auto s = spec({"env"});
   s.env = child_environment(env);
   const auto out = run(s);
-  EXPECT_EQ(out.stdout_raw, "MANIFOLD_TEST_ALLOWED=yes\nKUBECONFIG=/etc/manifold/kubeconfig\nPATH=/usr/bin:/bin\n");
+  EXPECT_EQ(out.stdout_raw,
+            "MANIFOLD_TEST_ALLOWED=yes\nKUBECONFIG=/etc/manifold/kubeconfig\nPATH=/usr/bin:/bin\n");
 }
 
 TEST(exec_process, output_over_the_cap_is_cut_with_a_marker) {
@@ -71,11 +77,14 @@ TEST(exec_process, output_over_the_cap_is_cut_with_a_marker) {
   EXPECT_TRUE(out.stdout_truncated);
   EXPECT_EQ(out.stdout_bytes, 100000U);
   EXPECT_EQ(out.stdout_raw.size(), 1000U);
-  EXPECT_NE(out.stdout_text.find("[manifold: output truncated: kept the first 1000 of 100000 bytes]"),
-            std::string::npos);
+  EXPECT_NE(
+      out.stdout_text.find("[manifold: output truncated: kept the first 1000 of 100000 bytes]"),
+      std::string::npos);
   s.keep = config::keep_part::tail;
   const auto tail = run(s);
-  EXPECT_EQ(tail.stdout_text.rfind("[manifold: output truncated: kept the last 1000 of 100000 bytes]\n", 0), 0U);
+  EXPECT_EQ(tail.stdout_text.rfind(
+                "[manifold: output truncated: kept the last 1000 of 100000 bytes]\n", 0),
+            0U);
 }
 
 TEST(exec_process, timeout_kills_the_whole_process_group) {
@@ -122,10 +131,13 @@ TEST(exec_process, lines_stream_and_cancel_stops_the_group) {
   auto control = std::make_shared<process_control>();
   std::vector<std::string> lines;
   auto s = spec({"lines-wait", "3"});
-  const auto out = run(s, [&](std::string_view l) {
-    lines.emplace_back(l);
-    if (lines.size() == 3) control->cancel();
-  }, control);
+  const auto out = run(
+      s,
+      [&](std::string_view l) {
+        lines.emplace_back(l);
+        if (lines.size() == 3) control->cancel();
+      },
+      control);
   EXPECT_TRUE(out.cancelled);
   EXPECT_EQ(lines, (std::vector<std::string>{"line 1", "line 2", "line 3"}));
   EXPECT_EQ(out.stdout_raw, "line 1\nline 2\nline 3\n");

@@ -1,4 +1,6 @@
 // Arguments, argv rendering and the deny-list: pure functions over a declared tool.
+#include "manifold/exec/render.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -6,7 +8,6 @@
 #include "exec_test_support.hpp"
 #include "manifold/exec/arguments.hpp"
 #include "manifold/exec/deny_list.hpp"
-#include "manifold/exec/render.hpp"
 
 namespace manifold::exec {
 namespace {
@@ -56,14 +57,20 @@ TEST(exec_render, fills_slots_defaults_and_conditional_elements) {
   fixture_tool f;
   const auto r = f.render({{"pod", "web-1"}});
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.command.argv, (std::vector<std::string>{"logs", "web-1", "--namespace=default", "--tail=100"}));
-  const auto r2 = f.render({{"pod", "web-1"}, {"container", "app"}, {"previous", true}, {"tail", 5},
-                            {"labels", {"a=b", "c"}}, {"extra", {"x", "y"}}});
+  EXPECT_EQ(r.command.argv,
+            (std::vector<std::string>{"logs", "web-1", "--namespace=default", "--tail=100"}));
+  const auto r2 = f.render({{"pod", "web-1"},
+                            {"container", "app"},
+                            {"previous", true},
+                            {"tail", 5},
+                            {"labels", {"a=b", "c"}},
+                            {"extra", {"x", "y"}}});
   ASSERT_TRUE(r2.ok()) << r2.error;
-  EXPECT_EQ(r2.command.argv,
-            (std::vector<std::string>{"logs", "web-1", "--namespace=default", "--container=app", "--tail=5",
-                                      "--previous", "--label=a=b", "--label=c", "x", "y"}));
-  EXPECT_EQ(r2.command.literal, (std::vector<bool>{true, false, false, false, false, true, false, false, false, false}));
+  EXPECT_EQ(r2.command.argv, (std::vector<std::string>{"logs", "web-1", "--namespace=default",
+                                                       "--container=app", "--tail=5", "--previous",
+                                                       "--label=a=b", "--label=c", "x", "y"}));
+  EXPECT_EQ(r2.command.literal, (std::vector<bool>{true, false, false, false, false, true, false,
+                                                   false, false, false}));
 }
 
 TEST(exec_render, publishes_exactly_the_declared_schema) {
@@ -128,11 +135,17 @@ TEST(exec_deny_list, checks_the_final_argv_per_profile) {
   EXPECT_EQ(denied("kubectl", cmd({"apply", "-f", "-"}), {}, {}), "");
   EXPECT_NE(denied("kubectl", cmd({"get", "-o", "go-template-file=/etc/x"}), {}, {}), "");
   EXPECT_EQ(denied("kubectl", cmd({"get", "pods", "-o", "json"}), {}, {}), "");
-  EXPECT_NE(denied("aws", cmd({"ec2", "x", "--filters", "Name=a,Values=file:///etc/passwd"}), {}, {}), "");
+  EXPECT_NE(
+      denied("aws", cmd({"ec2", "x", "--filters", "Name=a,Values=file:///etc/passwd"}), {}, {}),
+      "");
   EXPECT_NE(denied("aws", cmd({"ec2", "x", "FILEB://k"}), {}, {}), "");
   EXPECT_NE(denied("aws", cmd({"ec2", "--endpoint-url=http://evil"}), {}, {}), "");
-  EXPECT_EQ(denied("aws", cmd({"ec2", "--endpoint-url=http://127.0.0.1:9"}, {true, true}), {}, {"--endpoint-url"}), "");
-  EXPECT_NE(denied("aws", cmd({"ec2", "--endpoint-url=http://127.0.0.1:9"}, {true, false}), {}, {"--endpoint-url"}), "");
+  EXPECT_EQ(denied("aws", cmd({"ec2", "--endpoint-url=http://127.0.0.1:9"}, {true, true}), {},
+                   {"--endpoint-url"}),
+            "");
+  EXPECT_NE(denied("aws", cmd({"ec2", "--endpoint-url=http://127.0.0.1:9"}, {true, false}), {},
+                   {"--endpoint-url"}),
+            "");
   EXPECT_NE(denied("aws", cmd({"ec2", "--profile", "prod"}), {}, {}), "");
   EXPECT_NE(denied("gh", cmd({"workflow", "run", "-F", "x=@/etc/passwd"}), {}, {}), "");
   EXPECT_NE(denied("gh", cmd({"api", "@/etc/passwd"}), {}, {}), "");
@@ -186,7 +199,9 @@ servers:
   int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     json args{{"kind", kinds[static_cast<std::size_t>(i) % kinds.size()]},
-              {"name", random_string(8)}, {"ns", random_string(6)}, {"sel", random_string(12)},
+              {"name", random_string(8)},
+              {"ns", random_string(6)},
+              {"sel", random_string(12)},
               {"out", i % 3 == 0 ? "json" : random_string(4)}};
     const auto checked = checker.check(args);
     if (!checked.ok()) continue;

@@ -55,7 +55,8 @@ servers:
         forever:
           sql: {query: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"}
           timeout: 300ms
-)yaml", "@DB@", db)));
+)yaml",
+                                                                           "@DB@", db)));
   }
 };
 
@@ -64,10 +65,12 @@ TEST_F(sqlite_tools, parameters_are_bound_and_results_are_tables) {
   ASSERT_FALSE(is_error(r)) << r.dump();
   const auto& s = r["result"]["structuredContent"];
   EXPECT_EQ(s["columns"], json::array({"name", "cpus", "cost", "notes"}));
-  EXPECT_EQ(s["rows"], json::parse(R"([["web-1", 4, 121.5, null], ["web-2", 4, 121.5, "canary"]])"));
+  EXPECT_EQ(s["rows"],
+            json::parse(R"([["web-1", 4, 121.5, null], ["web-2", 4, 121.5, "canary"]])"));
   EXPECT_EQ(s["truncated"], false);
   EXPECT_NE(text_of(r).find("web-2 | 4    | 121.5 | canary"), std::string::npos) << text_of(r);
-  EXPECT_EQ(c->call("host_count", {{"min_cpus", 4}})["result"]["structuredContent"]["rows"], json::parse("[[3]]"));
+  EXPECT_EQ(c->call("host_count", {{"min_cpus", 4}})["result"]["structuredContent"]["rows"],
+            json::parse("[[3]]"));
 }
 
 TEST_F(sqlite_tools, injection_in_parameters_stays_data) {
@@ -76,7 +79,8 @@ TEST_F(sqlite_tools, injection_in_parameters_stays_data) {
     ASSERT_FALSE(is_error(r)) << r.dump();
     EXPECT_EQ(r["result"]["structuredContent"]["row_count"], 0) << attempt;
   }
-  EXPECT_EQ(c->call("host_count", json::object())["result"]["structuredContent"]["rows"], json::parse("[[4]]"));
+  EXPECT_EQ(c->call("host_count", json::object())["result"]["structuredContent"]["rows"],
+            json::parse("[[4]]"));
   EXPECT_TRUE(is_error(c->call("host_count", {{"min_cpus", "1 OR 1=1"}})));
 }
 

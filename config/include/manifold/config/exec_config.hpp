@@ -3,12 +3,11 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "manifold/config/source_position.hpp"
 
@@ -53,8 +52,8 @@ enum class keep_part { head, tail };
 
 struct exec_output {
   output_format format = output_format::text;
-  std::size_t max_bytes = 256 * 1024;  // of stdout (CLI), response body (REST), rows (SQL)
-  keep_part keep = keep_part::head;    // which end survives the cut
+  std::size_t max_bytes = 256 * 1024;        // of stdout (CLI), response body (REST), rows (SQL)
+  keep_part keep = keep_part::head;          // which end survives the cut
   std::size_t max_stderr_bytes = 16 * 1024;  // its tail, shown when the run failed
   bool operator==(const exec_output&) const = default;
 };
@@ -114,7 +113,7 @@ struct http_server_spec {
   std::string base_url;  // scheme://host[:port][/path prefix]; never from a parameter
   std::map<std::string, std::string> headers;
   std::vector<http_credential> credentials;
-  std::string ca_file;   // extra trust anchor for https
+  std::string ca_file;  // extra trust anchor for https
   bool operator==(const http_server_spec&) const = default;
 };
 
