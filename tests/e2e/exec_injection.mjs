@@ -68,11 +68,11 @@ servers:
           plan_ttl: 1ms
 `);
   const client = new Client({ name: 'exec-injection-e2e', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({
-    command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
-    env: { PATH: process.env.PATH, HOME: dir }, stderr: 'inherit',
-  }));
   try {
+    await client.connect(new StdioClientTransport({
+      command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
+      env: { PATH: process.env.PATH, HOME: dir }, stderr: 'inherit',
+    }));
     await client.listTools();  // start-up probes (versions, auth can-i) have run
     for (const file of Object.values(records)) writeFileSync(file, '');
 

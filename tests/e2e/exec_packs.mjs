@@ -210,11 +210,11 @@ await run('e2e_exec_packs', async () => {
            http_proxy: ${q(gh.proxy)}, config_dir: ${q(join(dir, 'gh'))}}
 `);
   const client = new Client({ name: 'exec-packs-e2e', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({
-    command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
-    env: { PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }, stderr: 'inherit',
-  }));
   try {
+    await client.connect(new StdioClientTransport({
+      command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
+      env: { PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }, stderr: 'inherit',
+    }));
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     assert.equal(tools.length, 18 + 8 + 4 + 6, tools.map((t) => t.name).join(' '));
