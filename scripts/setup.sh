@@ -12,12 +12,16 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvalijson-dev
   prometheus-cpp-dev libssl-dev libgtest-dev
   clang-14 libclang-rt-14-dev util-linux
+  libpq-dev libsqlite3-dev postgresql awscli gh
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+# The exec packs' tests run the real kubectl: Debian's kubernetes-client, unless a kubectl
+# is installed already (another package may own /usr/bin/kubectl).
+if ! command -v kubectl >/dev/null 2>&1; then missing+=(kubernetes-client); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

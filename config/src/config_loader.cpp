@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "exec_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
 #include "manifold/config/units.hpp"
@@ -121,9 +122,11 @@ class reader {
     }
     for_each_key(root, "",
                  {"naming", "limits", "http", "servers", "tools", "groups", "pinning", "auth", "roles", "audit",
-                  "identity_signing_key"},
+                  "identity_signing_key", "include"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "auth") {
+                   if (key == "include") {
+                     read_includes(value, path, out);
+                   } else if (key == "auth") {
                      read_auth(value, path, out.auth);
                    } else if (key == "roles") {
                      read_roles(value, path, out.roles);
@@ -147,12 +150,27 @@ class reader {
                      read_servers(value, path, out.servers);
                    }
                  });
+    check_unique_servers(out.servers);
     check_access(root, out);
     if (out.naming.separator.find('.') != std::string::npos && !out.naming.spec_charset) {
       fail(root["naming"]["separator"], "naming.separator",
            "`.` is outside the strict charset hosts accept; use another separator or set "
            "naming.charset: spec");
     }
+    return out;
+  }
+
+  // A pack file (`include:`): `vars:` it declares and `servers:` it adds.
+  std::vector<server_config> read_pack(const YAML::Node& root) {
+    std::vector<server_config> out;
+    if (!root.IsMap()) {
+      fail(root, "", "a pack is a mapping with `servers:` (and optional `vars:`, `description:`)");
+      return out;
+    }
+    for_each_key(root, "", {"description", "vars", "servers"},
+                 [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+                   if (key == "servers") read_servers(value, path, out);
+                 });
     return out;
   }
 
@@ -469,9 +487,11 @@ class reader {
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
          "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
-         "forward_identity", "concurrency"},
+         "forward_identity", "concurrency", "exec"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-          if (k == "command") {
+          if (k == "exec") {
+            read_exec_section(value, child, out);
+          } else if (k == "command") {
             if (auto v = string_value(value, child)) {
               if (v->empty()) fail(value, child, "command must not be empty");
               out.command = std::move(*v);
@@ -550,12 +570,19 @@ class reader {
         });
     if (diagnostics_.size() != before) return false;
 
-    if (out.command.empty() && out.url.empty()) {
-      fail(key, path, "a server needs either `command` (stdio) or `url` (HTTP/WebSocket)");
+    const int kinds = int{!out.command.empty()} + int{!out.url.empty()} + int{out.exec.has_value()};
+    if (kinds == 0) {
+      fail(key, path,
+           "a server needs either `command` (stdio), `url` (HTTP/WebSocket) or `exec` (declared tools)");
       return false;
     }
-    if (!out.command.empty() && !out.url.empty()) {
-      fail(key, path, "a server has either `command` or `url`, not both");
+    if (kinds > 1) {
+      fail(key, path, "a server has one of `command`, `url` or `exec`, not both");
+      return false;
+    }
+    if (out.exec && !node["timeout"]) out.timeout = longest_run(*out.exec);
+    if (out.exec && transport_set) {
+      fail(node["transport"], path + ".transport", "an `exec` server is served in-process");
       return false;
     }
     if (!out.command.empty() && transport_set && out.transport != transport_kind::stdio) {
@@ -577,6 +604,13 @@ class reader {
       return false;
     }
     return true;
+  }
+
+  // `exec:` a server manifold serves itself (exec_reader.cpp).
+  void read_exec_section(const YAML::Node& node, const std::string& path, server_config& out) {
+    detail::yaml_context ctx(file_, env_, diagnostics_);
+    out.exec.emplace();
+    detail::read_exec(ctx, node, path, *out.exec);
   }
 
   // `oauth: false`, or a map of the oauth_config fields.
@@ -1372,6 +1406,129 @@ class reader {
     }
   }
 
+  // `include: [packs/a.yaml, {file: packs/b.yaml, vars: {k: v}}]`, relative to this file.
+  void read_includes(const YAML::Node& node, const std::string& path, config& out) {
+    if (!node.IsSequence()) {
+      fail(node, path, "include is a list of pack files, each a path or {file, vars}");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      read_include(node[i], path + "[" + std::to_string(i) + "]", out);
+    }
+  }
+
+  void read_include(const YAML::Node& node, const std::string& path, config& out) {
+    if (pack_) {
+      fail(node, path, "a pack cannot include other files");
+      return;
+    }
+    std::string file;
+    std::map<std::string, std::string> given;
+    YAML::Node vars_node;
+    if (node.IsScalar()) {
+      if (auto v = string_value(node, path)) file = std::move(*v);
+    } else if (expect_map(node, path)) {
+      for_each_key(node, path, {"file", "vars"},
+                   [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                     if (k == "file") {
+                       if (auto v = string_value(value, child)) file = std::move(*v);
+                     } else {
+                       vars_node = value;
+                       read_string_map(value, child, given);
+                     }
+                   });
+    }
+    if (file.empty()) {
+      if (node.IsMap()) fail(node, path, "an include names its `file`");
+      return;
+    }
+    if (file.front() != '/') {
+      const auto slash = file_.rfind('/');
+      if (slash != std::string::npos) file = file_.substr(0, slash + 1) + file;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      fail(node, path, "cannot open pack file " + file);
+      return;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    YAML::Node root;
+    try {
+      root = YAML::Load(text.str());
+    } catch (const YAML::Exception& e) {
+      diagnostics_.push_back({{file, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg});
+      return;
+    }
+    auto values = pack_variables(root, file, given, node, vars_node, path);
+    const env_lookup pack_env = [&values, this](const std::string& name) -> std::optional<std::string> {
+      if (name.rfind("var:", 0) != 0) return env_(name);
+      const auto it = values.find(name.substr(4));
+      if (it == values.end()) return std::nullopt;
+      return it->second;
+    };
+    reader pack(file, pack_env);
+    pack.pack_ = true;
+    for (auto& server : pack.read_pack(root)) out.servers.push_back(std::move(server));
+    for (auto& d : pack.diagnostics()) diagnostics_.push_back(std::move(d));
+    out.included.push_back(file);
+  }
+
+  // The pack's declared `vars:` (name: default, or {default, required, description}) filled
+  // from the include site; unknown and missing ones are reported at the include site.
+  std::map<std::string, std::string> pack_variables(const YAML::Node& root, const std::string& file,
+                                                    const std::map<std::string, std::string>& given,
+                                                    const YAML::Node& site, const YAML::Node& vars_node,
+                                                    const std::string& path) {
+    std::map<std::string, std::string> values;
+    std::set<std::string> required;
+    detail::yaml_context ctx(file, env_, diagnostics_);
+    const auto declared = root.IsMap() ? root["vars"] : YAML::Node();
+    if (declared.IsDefined() && ctx.expect_map(declared, "vars")) {
+      for (const auto& entry : declared) {
+        const auto name = entry.first.Scalar();
+        const auto child = "vars." + name;
+        if (entry.second.IsMap()) {
+          ctx.for_each_key(entry.second, child, {"default", "required", "description"},
+                           [&](const std::string& k, const YAML::Node& value, const std::string& field) {
+                             if (k == "default") {
+                               if (auto v = ctx.string_value(value, field)) values[name] = *v;
+                             } else if (k == "required") {
+                               if (ctx.bool_value(value, field).value_or(false)) required.insert(name);
+                             }
+                           });
+          if (!entry.second["default"] && !entry.second["required"]) required.insert(name);
+        } else if (auto v = ctx.string_value(entry.second, child)) {
+          values[name] = *v;
+        }
+      }
+    }
+    for (const auto& [name, value] : given) {
+      if (!declared.IsDefined() || !declared.IsMap() || !declared[name]) {
+        fail(vars_node, path + ".vars." + name, "pack " + file + " declares no variable `" + name + "`");
+        continue;
+      }
+      values[name] = value;
+      required.erase(name);
+    }
+    for (const auto& name : required) {
+      fail(site, path, "pack " + file + " needs the variable `" + name + "` (under vars:)");
+    }
+    return values;
+  }
+
+  void check_unique_servers(const std::vector<server_config>& servers) {
+    std::map<std::string, const server_config*> seen;
+    for (const auto& s : servers) {
+      const auto [it, fresh] = seen.emplace(s.name, &s);
+      if (fresh) continue;
+      const auto& first = it->second->position;
+      diagnostics_.push_back({s.position, "servers." + s.name,
+                              "duplicate server name (also declared at " + first.file + ":" +
+                                  std::to_string(first.line) + ":" + std::to_string(first.column) + ")"});
+    }
+  }
+
   std::string file_;
   const env_lookup& env_;
   std::vector<diagnostic> diagnostics_;
@@ -1380,6 +1537,7 @@ class reader {
   std::vector<deferred_name> group_refs_;
   std::vector<deferred_name> identity_refs_;
   YAML::Node jwt_node_;
+  bool pack_ = false;  // reading an included pack: no further includes
 };
 
 }  // namespace

@@ -83,7 +83,8 @@ interpolation_result expand(std::string_view text,
       out.error = "VS Code ${input:...} prompts cannot be answered here; use ${ENV_VAR}";
       return out;
     }
-    if (!valid_name(name)) {
+    const bool pack_var = name.substr(0, 4) == "var:";
+    if (!valid_name(pack_var ? name.substr(4) : name)) {
       out.error = "invalid variable name \"" + std::string(name) + "\" in ${...}";
       return out;
     }
@@ -97,6 +98,10 @@ interpolation_result expand(std::string_view text,
       out.value += fallback.value;
     } else if (value) {
       // Set but empty, and no default: the empty value stands.
+    } else if (pack_var) {
+      out.error = "pack variable `" + std::string(name.substr(4)) +
+                  "` is not declared (packs declare theirs under `vars:`; an include sets them)";
+      return out;
     } else {
       out.error = "environment variable " + std::string(name) +
                   " is not set (use ${" + std::string(name) + ":-default} for a fallback)";

@@ -93,7 +93,7 @@ bool same_launch(const config::server_config& a, const config::server_config& b)
   return a.command == b.command && a.args == b.args && a.env == b.env && a.cwd == b.cwd &&
          a.url == b.url && a.transport == b.transport && a.headers == b.headers &&
          a.timeout == b.timeout && a.startup_timeout == b.startup_timeout &&
-         a.isolated == b.isolated && a.oauth == b.oauth;
+         a.isolated == b.isolated && a.oauth == b.oauth && a.exec == b.exec;
 }
 
 backend::backend(asio::any_io_executor executor, const config::config& cfg)

@@ -245,6 +245,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     if (const auto si = result.find("serverInfo"); si != result.end() && si->is_object()) {
       info_.server_info = *si;
     }
+    if (const auto meta = result.find("_meta"); meta != result.end() && meta->is_object()) {
+      info_.meta = *meta;
+    }
     if (const auto ins = result.find("instructions"); ins != result.end() && ins->is_string()) {
       info_.instructions = ins->get<std::string>();
     }

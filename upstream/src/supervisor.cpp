@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "manifold/io/parallel.hpp"
+#include "manifold/upstream/exec_transport.hpp"
 #include "manifold/upstream/http_transport.hpp"
 #include "manifold/upstream/stdio_transport.hpp"
 
@@ -22,7 +23,9 @@ std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server)
   std::unique_ptr<transport> link;
   const bool websocket = server.transport == config::transport_kind::websocket ||
                          server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
-  if (!server.command.empty()) {
+  if (server.exec) {
+    link = make_exec_transport(executor_, server);
+  } else if (!server.command.empty()) {
     link = make_stdio_transport(executor_, server, limits_);
   } else if (websocket) {
     link = make_websocket_transport(executor_, server, limits_);

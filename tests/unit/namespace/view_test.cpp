@@ -38,7 +38,7 @@ TEST(view, every_rule_must_admit_an_entry_and_hidden_means_absent_everywhere) {
   const auto c = catalog_of({tool("get_pods"), tool("delete_pod"), tool("get_logs")},
                             {{{"uri", "k8s://pods"}, {"name", "pods"}}});
   const view v(c,
-               {std::make_shared<name_filter>(std::vector<std::string>{"k8s__*"},
+               {std::make_shared<name_filter>(std::vector<std::string>{"k8s__*", "k8s+*"},
                                               std::vector<std::string>{"*delete*"}),
                 std::make_shared<only>(std::set<std::string>{"k8s__get_pods", "k8s__delete_pod"})},
                {});

@@ -4,21 +4,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "manifold/config/exec_config.hpp"
+#include "manifold/config/source_position.hpp"
+
 // manifold's configuration as plain values. Parsed once, strictly, by config_loader; nothing
 // outside config/ sees YAML. Defaults live here, in the member initialisers.
 namespace manifold::config {
-
-// Where a value came from, for messages that point a person at the right line.
-struct source_position {
-  std::string file;
-  int line = 0;  // 1-based; 0 when unknown
-  int column = 0;
-};
 
 enum class prefix_mode { always, when_needed, never };
 enum class collision_rule { first_wins, priority, error };
@@ -138,6 +135,8 @@ struct server_config {
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize
   forward_identity_mode forward_identity = forward_identity_mode::none;
   std::size_t concurrency = 0;  // calls in flight to this upstream at once; 0: no cap
+  // `exec:` served by manifold itself (exec_config.hpp); exactly one of command, url, exec.
+  std::optional<exec_config> exec;
   source_position position;
 };
 
@@ -318,6 +317,7 @@ struct audit_config {
 
 struct config {
   std::string source;  // the file it was read from
+  std::vector<std::string> included;  // pack files read through `include:` (watch them too)
   naming_config naming;
   limits_config limits;
   http_config http;

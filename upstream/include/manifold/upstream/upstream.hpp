@@ -25,6 +25,9 @@ struct upstream_info {
   json server_info = json::object();
   json capabilities = json::object();
   std::string instructions;
+  // The result's `_meta`, when it has one: an exec server's self-check report is
+  // _meta["manifold/exec"] = {"hidden": [{"tool", "reason"}], "version"} (exec_server.hpp).
+  json meta = json::object();
 };
 
 // A list fetched across every page, or the error that stopped it.
