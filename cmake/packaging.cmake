@@ -24,16 +24,18 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${MANIFOLD_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# The long description; CPack puts the summary above it and formats the lines for dpkg.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "MCP aggregator and proxy: one MCP server in front of many
- manifold starts or connects to many Model Context Protocol servers (stdio
- children, Streamable HTTP, HTTP+SSE or WebSocket endpoints), merges their
- tools, prompts and resources into one namespaced catalog, applies a YAML
- policy, and serves it to AI hosts over stdio or HTTP.
- .
- This package ships the manifold binary, a sample configuration in
- /etc/manifold and a hardened systemd unit (not enabled by default).")
+  "manifold starts or connects to many Model Context Protocol servers (stdio
+children, Streamable HTTP, HTTP+SSE or WebSocket endpoints), merges their
+tools, prompts and resources into one namespaced catalog, applies a YAML
+policy, and serves it to AI hosts over stdio or HTTP.
+
+This package ships the manifold binary, a sample configuration in
+/etc/manifold and a hardened systemd unit (not enabled by default).")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# ExecReload= runs /bin/kill, which Debian ships in procps.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nodejs, npm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles
