@@ -225,5 +225,10 @@ await run('deploy_kubernetes', async () => {
   const version = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
   assert.equal(version.status, 0, 'kubectl is installed (bash scripts/setup.sh)');
   console.log(version.stdout.trim().split('\n').join('; '));
+  // The manifests use kustomize 4+ syntax (labels, inline patches, directories as
+  // resources); kubectl embeds kustomize 4+ from 1.21 on (Debian 12's kubernetes-client
+  // is 1.20, with kustomize 2: too old).
+  const major = Number(/Kustomize Version: v(\d+)/.exec(version.stdout)?.[1] ?? 0);
+  assert.ok(major >= 4, `kubectl with kustomize 4 or newer is needed: ${version.stdout.trim()}`);
   for (const overlay of overlays) await checkOverlay(bin, overlay);
 });
