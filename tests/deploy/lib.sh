@@ -90,7 +90,8 @@ EOF
   find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
   tar --numeric-owner -C "$root" -c . |
     podman import --change 'CMD ["bash"]' \
-      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$deploy_base_image" >/dev/null
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$deploy_base_image" \
+      >"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; rm -rf "$work"; deploy_fail "podman import"; }
   rm -rf "$work"
   deploy_log "made $deploy_base_image in $(( $(date +%s) - started )) s"
   flock -u 8
