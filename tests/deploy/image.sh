@@ -25,9 +25,17 @@ started=$(date +%s)
 work=$(mktemp -d /tmp/manifold-image-test.XXXXXX)
 image=localhost/manifold-image-test:$$
 ctr=manifold-image-test-$$
+dangling_before=""
 cleanup() {
   podman rm -f -t 0 "$ctr" >/dev/null 2>&1 || true
   podman rmi -f "$image" >/dev/null 2>&1 || true
+  # The multi-stage build leaves its build stage as an untagged image: remove the ones
+  # that appeared during this test (C++ image builds hold the build lock, so they are ours).
+  if [ $from_source = 1 ]; then
+    for id in $(podman images -q --no-trunc --filter dangling=true); do
+      grep -qx "$id" <<<"$dangling_before" || podman rmi -f "$id" >/dev/null 2>&1 || true
+    done
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,6 +59,7 @@ t0=$(date +%s)
 if [ $from_source = 1 ]; then
   ccache_dir=$(ccache -k cache_dir 2>/dev/null || echo "$HOME/.cache/ccache")
   mkdir -p "$ccache_dir"
+  dangling_before=$(podman images -q --no-trunc --filter dangling=true)
   # Compiles C++: never at the same time as another build on this machine.
   flock /tmp/manifold-build.lock podman build --pull=never --format docker --volume "$ccache_dir:/ccache" \
     -f "$deploy_repo/deploy/Dockerfile" -t "$image" "$deploy_repo" >"$work/build.log" 2>&1 ||
