@@ -33,4 +33,23 @@ if [ ! -x tests/e2e/node_modules/.bin/node ] || [ tests/e2e/package-lock.json -n
   echo "setup: installing npm test peers from tests/e2e/package-lock.json" >&2
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Deployment tests (tests/deploy, CTest label deploy): rootful podman with runc (crun cannot
+# run on these machines' hybrid cgroup layout) and catatonit for --init, debootstrap for the
+# local base image, nginx for load-balancer tests, dpkg-dev and file for CPack's dependency
+# computation, and kubectl with kustomize 4+ (Debian's kubernetes-client only when none is
+# installed; its kustomize is too old for deploy/kubernetes, see docs/deploy.md).
+deploy_missing=()
+for p in podman buildah debootstrap catatonit runc nginx dpkg-dev file; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || deploy_missing+=("$p")
+done
+if ! command -v kubectl >/dev/null 2>&1; then deploy_missing+=(kubernetes-client); fi
+if [ ${#deploy_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${deploy_missing[*]} (deployment tests)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # podman with its recommends (netavark, catatonit, slirp4netns); runc and nginx without.
+  apt-get install -y -qq podman buildah debootstrap catatonit >/dev/null
+  apt-get install -y -qq --no-install-recommends runc nginx dpkg-dev file \
+    $(command -v kubectl >/dev/null 2>&1 || echo kubernetes-client) >/dev/null
+fi
 echo "setup: done" >&2

@@ -2,7 +2,8 @@
 # The whole test suite: installs what it needs, builds with warnings as errors, runs the
 # unit, integration and end-to-end tests, then all of them again with manifold built under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then every libFuzzer target for a bounded
-# time (MANIFOLD_FUZZ_SECONDS each, default 20).
+# time (MANIFOLD_FUZZ_SECONDS each, default 20), and last the deployment tests (the Debian
+# package under systemd, the container image, the Kubernetes manifests, the nginx helper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,3 +22,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 cmake --preset fuzz -DMANIFOLD_FUZZ_SECONDS="${MANIFOLD_FUZZ_SECONDS:-20}" >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ctest --preset fuzz -j "$jobs" -L fuzz
+
+# Deployment: package, image, Kubernetes overlays, nginx helper (tests/deploy, label deploy).
+ctest --preset ci -L deploy

@@ -1,6 +1,7 @@
 #include "manifold/gateway/config_watcher.hpp"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <spdlog/spdlog.h>
 
 namespace manifold::gateway {
@@ -18,34 +21,77 @@ namespace asio = boost::asio;
 
 namespace {
 
-// True when a batch of inotify events names `name` (parsed outside the coroutine: the event
-// struct ends in a flexible array, which a coroutine frame cannot hold).
-bool names_file(const char* buf, std::size_t n, const std::string& name) {
-  for (std::size_t off = 0; off + sizeof(inotify_event) <= n;) {
-    inotify_event event{};
-    std::memcpy(&event, buf + off, sizeof event);
-    const char* event_name = buf + off + sizeof(inotify_event);
-    if (event.len > 0 && name == event_name) return true;
-    off += sizeof(inotify_event) + event.len;
-  }
-  return false;
+constexpr std::chrono::milliseconds settle_time{150};
+
+// What a file is now, through any symlinks; equal identities mean no change to reload for.
+struct identity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = -1;
+  std::int64_t modified_ns = 0;
+  bool operator==(const identity&) const = default;
+};
+
+identity identity_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 }  // namespace
 
 struct config_watcher::impl {
-  impl(asio::any_io_executor ex, std::string p, std::function<void()> f)
-      : executor(std::move(ex)), path(std::move(p)), on_change(std::move(f)), descriptor(executor) {}
+  impl(asio::any_io_executor ex, std::vector<std::string> p, std::function<void()> f)
+      : executor(std::move(ex)), on_change(std::move(f)), descriptor(executor) {
+    set_paths(std::move(p));
+  }
+
+  void set_paths(std::vector<std::string> next) {
+    files.clear();
+    for (auto& p : next) {
+      const auto absolute = std::filesystem::absolute(p).string();
+      files[absolute] = identity_of(absolute);
+    }
+    add_watches();
+  }
+
+  // One watch per directory (inotify folds repeats).
+  void add_watches() {
+    if (fd < 0) return;
+    std::set<std::string> directories;
+    for (const auto& [file, id] : files) directories.insert(std::filesystem::path(file).parent_path().string());
+    for (const auto& dir : directories) {
+      if (::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0) {
+        spdlog::warn("config: cannot watch {} ({}); reload with SIGHUP", dir, std::strerror(errno));
+      }
+    }
+  }
+
+  // True when a watched file is not what it was (and remembers what it is now).
+  bool changed() {
+    bool out = false;
+    for (auto& [file, id] : files) {
+      const auto now = identity_of(file);
+      if (now != id) {
+        id = now;
+        out = true;
+      }
+    }
+    return out;
+  }
+
   asio::any_io_executor executor;
-  std::string path;
   std::function<void()> on_change;
   asio::posix::stream_descriptor descriptor;
+  std::map<std::string, identity> files;
+  int fd = -1;
   bool stopped = false;
 };
 
-config_watcher::config_watcher(asio::any_io_executor executor, std::string path,
+config_watcher::config_watcher(asio::any_io_executor executor, std::vector<std::string> paths,
                                std::function<void()> on_change)
-    : impl_(std::make_unique<impl>(std::move(executor), std::move(path), std::move(on_change))) {}
+    : impl_(std::make_unique<impl>(std::move(executor), std::move(paths), std::move(on_change))) {}
 
 config_watcher::~config_watcher() = default;
 
@@ -55,27 +101,28 @@ void config_watcher::stop() {
   impl_->descriptor.close(ignored);
 }
 
+void config_watcher::watch(std::vector<std::string> paths) { impl_->set_paths(std::move(paths)); }
+
 asio::awaitable<void> config_watcher::run() {
   auto& s = *impl_;
-  const auto absolute = std::filesystem::absolute(s.path);
-  const auto directory = absolute.parent_path().string();
-  const auto name = absolute.filename().string();
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || ::inotify_add_watch(fd, directory.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
-    spdlog::warn("config: cannot watch {} ({}); reload with SIGHUP", s.path, std::strerror(errno));
-    if (fd >= 0) ::close(fd);
+  if (fd < 0) {
+    spdlog::warn("config: cannot watch files ({}); reload with SIGHUP", std::strerror(errno));
     co_return;
   }
+  s.fd = fd;
+  s.add_watches();
   s.descriptor.assign(fd);
   std::array<char, 8192> buf{};
+  asio::steady_timer settle(s.executor);
   while (!s.stopped) {
     auto [ec, n] = co_await s.descriptor.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (ec) break;
-    if (!names_file(buf.data(), n, name)) continue;
-    // Editors write in bursts (truncate, write, rename): let it settle, then reload once.
-    asio::steady_timer settle(s.executor, std::chrono::milliseconds(150));
+    // Writers work in bursts (truncate, write, rename; kubelet's link swap): let it settle,
+    // then look at what the files are now.
+    settle.expires_after(settle_time);
     co_await settle.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!s.stopped) s.on_change();
+    if (!s.stopped && s.changed()) s.on_change();
   }
 }
 

@@ -18,7 +18,18 @@ namespace asio = boost::asio;
 struct reloader::state : std::enable_shared_from_this<reloader::state> {
   state(asio::any_io_executor ex, backend& b, std::string p)
       : executor(ex), target(b), path(std::move(p)), hangup(ex, SIGHUP),
-        watcher(ex, path, [this] { request(); }) {}
+        watcher(ex, watched_files(path), [this] { request(); }) {}
+
+  // The config file and the packs it includes.
+  static std::vector<std::string> watched_files(const std::string& config_path) {
+    std::vector<std::string> out{config_path};
+    try {
+      for (auto& pack : config::load_config_file(config_path).included) out.push_back(std::move(pack));
+    } catch (const std::exception&) {
+      // An invalid config is reported by whoever loaded it; watching it alone is right then.
+    }
+    return out;
+  }
 
   void wait_hangup() {
     hangup.async_wait([weak = weak_from_this()](const boost::system::error_code& ec, int) {
@@ -45,6 +56,9 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
       self->again = false;
       try {
         auto next = config::load_config_file(self->path);
+        std::vector<std::string> files{self->path};
+        files.insert(files.end(), next.included.begin(), next.included.end());
+        self->watcher.watch(std::move(files));
         co_await self->target.reload(std::move(next));
       } catch (const config::config_error& e) {
         spdlog::error("reload: {} is invalid; the running config stays:", self->path);

@@ -341,7 +341,9 @@ await run('hostile_http', async () => {
     console.log('hostile_http: item 10');
     const upstream = await badUpstream();
     const url = `http://127.0.0.1:${upstream.address().port}/mcp`;
-    const m = await serve('stall', `limits:\n  max_message_size: 1MiB\nservers:\n  bad:\n    url: ${url}\n    transport: http\n    timeout: 300ms\n`);
+    // `hose` waits long: its call must fail at the size limit, not at its deadline.
+    const m = await serve('stall', `limits:\n  max_message_size: 1MiB\nservers:\n  bad:\n    url: ${url}\n    transport: http\n    timeout: 300ms\n` +
+      `  hose:\n    url: ${url}\n    transport: http\n    timeout: 1h\n`);
     const sid = await session(m.port);
     const before = readdirSync(`/proc/${m.child.pid}/fd`).length;
     for (let i = 0; i < 20; i++) {
@@ -352,7 +354,7 @@ await run('hostile_http', async () => {
     // with the number of calls (a few may still be closing).
     const after = readdirSync(`/proc/${m.child.pid}/fd`).length;
     assert.ok(after <= before + 5, `descriptors grew from ${before} to ${after}`);
-    const fire = await rpc(m.port, sid, 99, 'tools/call', { name: 'bad__firehose' });
+    const fire = await rpc(m.port, sid, 99, 'tools/call', { name: 'hose__firehose' });
     assert.equal(fire.message.error.code, -32005, JSON.stringify(fire));
     assert.match(fire.message.error.message, /over the limit/);
     await m.stop();
