@@ -98,6 +98,37 @@ milliseconds longest_request(const config::config& cfg) {
   return out + std::chrono::seconds(5);
 }
 
+// The access layer of one config: who is calling (authenticator) and what they may do
+// (call gate: roles, rules, limits, audit, forwarded identity).
+struct access_parts {
+  std::unique_ptr<access::authenticator> auth;
+  std::unique_ptr<access::call_gate> gate;
+
+  // stdio has no headers: its session is the configured stdio identity.
+  [[nodiscard]] proxy::session_identity stdio_identity() const {
+    proxy::session_identity out;
+    out.who = std::make_shared<const access::principal>(auth->stdio_principal());
+    out.roles = gate->view_for(*out.who);
+    return out;
+  }
+};
+
+access_parts make_access(const config::config& cfg, asio::any_io_executor executor) {
+  access_parts out;
+  access::authenticator::options options;
+  if (!cfg.auth.jwt.jwks_url.empty()) {
+    spdlog::warn("auth.jwt.jwks_url is not fetched by this build; use auth.jwt.jwks_file");
+  }
+  (void)executor;
+  out.auth = std::make_unique<access::authenticator>(cfg.auth, std::move(options));
+  out.gate = std::make_unique<access::call_gate>(cfg);
+  if (out.auth->enabled()) {
+    spdlog::info("auth: {} API key{}{}; unauthenticated requests are refused", cfg.auth.api_keys.size(),
+                 cfg.auth.api_keys.size() == 1 ? "" : "s", cfg.auth.jwt.configured() ? " and JWTs" : "");
+  }
+  return out;
+}
+
 proxy::relay_options relay_options_for(const config::config& cfg) {
   proxy::relay_options out;
   out.max_message_bytes = cfg.limits.max_message_bytes;
@@ -156,11 +187,17 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   }
   asio::io_context io(1);
   gateway::backend backend(io.get_executor(), cfg);
-  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(cfg));
+  auto access = make_access(cfg, io.get_executor());
+  auto relay_options = relay_options_for(cfg);
+  relay_options.gate = access.gate.get();
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
+  auto listener = *http;
+  listener.auth = access.auth.get();
+  listener.gate = access.gate.get();
   std::unique_ptr<proxy::http_server> server;
   try {
-    server = proxy::make_http_server(io.get_executor(), *relay, backend, *http);
+    server = proxy::make_http_server(io.get_executor(), *relay, backend, std::move(listener));
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return exit_failure;
@@ -225,7 +262,10 @@ int run_serve(const serve_options& options) {
     return exit_failure;
   }
   gateway::backend backend(io.get_executor(), *cfg);
-  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(*cfg));
+  auto access = make_access(*cfg, io.get_executor());
+  auto relay_options = relay_options_for(*cfg);
+  relay_options.gate = access.gate.get();
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
   proxy::group_view view;
   if (!options.group.empty()) {
@@ -236,7 +276,7 @@ int run_serve(const serve_options& options) {
     }
     view = *found;
   }
-  auto session = relay->open_session(host_link, view);
+  auto session = relay->open_session(host_link, view, access.stdio_identity());
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
@@ -321,12 +361,15 @@ int run_call(const call_options& options) {
   }
   asio::io_context io(1);
   gateway::backend backend(io.get_executor(), cfg);
-  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options_for(cfg));
+  auto access = make_access(cfg, io.get_executor());
+  auto relay_options = relay_options_for(cfg);
+  relay_options.gate = access.gate.get();
+  auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
   json out = json::object();
   bool failed = true;
   run_on_io(io, [&]() -> asio::awaitable<void> {
-    proxy::local_client host(io.get_executor(), *relay, group, {},
+    proxy::local_client host(io.get_executor(), *relay, group, access.stdio_identity(),
                              [&options](const protocol::message& msg) { return answer_elicitation(options, msg); });
     // Elicitation is declared: call answers it by the --elicitation policy.
     json capabilities{{"elicitation", json::object()}};

@@ -152,6 +152,11 @@ class reader {
                  });
     check_unique_servers(out.servers);
     check_access(root, out);
+    // With authentication on, a stdio server nobody configured otherwise gets an instance per
+    // principal: one caller's files, memory or credentials are never another's.
+    for (auto& s : out.servers) {
+      if (!s.isolation_set && !s.command.empty() && out.auth.enabled()) s.isolation = isolation_mode::principal;
+    }
     if (out.naming.separator.find('.') != std::string::npos && !out.naming.spec_charset) {
       fail(root["naming"]["separator"], "naming.separator",
            "`.` is outside the strict charset hosts accept; use another separator or set "
@@ -550,10 +555,15 @@ class reader {
             read_filter(value, child, k == "tools" ? out.tools : k == "prompts" ? out.prompts : out.resources);
           } else if (k == "isolation") {
             if (auto v = string_value(value, child)) {
-              if (*v == "shared" || *v == "session") {
-                out.isolated = *v == "session";
+              out.isolation_set = true;
+              if (*v == "shared") {
+                out.isolation = isolation_mode::shared;
+              } else if (*v == "session") {
+                out.isolation = isolation_mode::session;
+              } else if (*v == "principal") {
+                out.isolation = isolation_mode::principal;
               } else {
-                fail(value, child, "isolation must be `shared` or `session`");
+                fail(value, child, "isolation must be `shared`, `session` or `principal`");
               }
             }
           } else if (k == "oauth") {

@@ -8,6 +8,7 @@
 
 #include "manifold/gateway/pinning.hpp"
 #include "manifold/io/parallel.hpp"
+#include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/text.hpp"
@@ -93,7 +94,7 @@ bool same_launch(const config::server_config& a, const config::server_config& b)
   return a.command == b.command && a.args == b.args && a.env == b.env && a.cwd == b.cwd &&
          a.url == b.url && a.transport == b.transport && a.headers == b.headers &&
          a.timeout == b.timeout && a.startup_timeout == b.startup_timeout &&
-         a.isolated == b.isolated && a.oauth == b.oauth && a.exec == b.exec;
+         a.isolation == b.isolation && a.oauth == b.oauth && a.exec == b.exec;
 }
 
 backend::backend(asio::any_io_executor executor, const config::config& cfg)
@@ -103,7 +104,7 @@ backend::backend(asio::any_io_executor executor, const config::config& cfg)
   load_policy();
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
     listings_.push_back(listing_for(cfg.servers[i], nullptr));
-    wire(cfg.servers[i].name, *supervisor_.all()[i], 0);
+    wire(cfg.servers[i].name, *supervisor_.all()[i], {});
   }
 }
 
@@ -132,26 +133,26 @@ std::size_t backend::index_of(std::string_view server) const {
   return std::string::npos;
 }
 
-// Sends what upstream `u` (server `index`, owned by host session `session`, 0: shared) says
-// to the right place: list changes of shared instances to the catalog, the rest to the relay.
-void backend::wire(const std::string& server, upstream::upstream& u, std::uint64_t session) {
-  u.on_notification([this, server, session, self = &u](const protocol::message& msg) {
+// Sends what upstream `u` (server `index`, the instance of `owner`) says to the right place:
+// list changes of shared instances to the catalog, the rest to the relay.
+void backend::wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner) {
+  u.on_notification([this, server, owner, self = &u](const protocol::message& msg) {
     const auto i = index_of(server);
     // A retired instance (replaced by a reload) has nobody left to tell.
     if (i == std::string::npos) return;
-    if (session == 0) {
+    if (owner.shared()) {
       if (supervisor_.all()[i].get() == self) on_notification(server, msg);
     } else if (relay_ != nullptr && msg.method().find("list_changed") == std::string_view::npos) {
-      relay_->upstream_notification(server, msg, session);
+      relay_->upstream_notification(server, msg, owner);
     }
   });
-  u.on_request([this, name = server, session](protocol::message msg)
+  u.on_request([this, name = server, owner](protocol::message msg)
                    -> asio::awaitable<protocol::rpc_reply> {
     if (relay_ == nullptr) {
       co_return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
                                              "no host is connected");
     }
-    co_return co_await relay_->upstream_request(name, std::move(msg), session);
+    co_return co_await relay_->upstream_request(name, std::move(msg), owner);
   });
 }
 
@@ -197,11 +198,12 @@ asio::awaitable<void> stop_instance(std::shared_ptr<protocol::rpc_peer> peer) {
 
 void backend::release_session(std::uint64_t session) {
   for (auto it = instances_.begin(); it != instances_.end();) {
-    if (it->first.second != session) {
+    it->second.users.erase(session);
+    if (!it->second.users.empty()) {
       ++it;
       continue;
     }
-    asio::co_spawn(executor_, stop_instance(it->second), asio::detached);
+    asio::co_spawn(executor_, stop_instance(it->second.peer), io::log_failure("stopping an isolated instance"));
     it = instances_.erase(it);
   }
 }
@@ -212,8 +214,8 @@ asio::awaitable<void> backend::stop(milliseconds budget) {
   stopping_ = true;
   // Shared and per-session instances stop together, within one budget.
   std::vector<std::shared_ptr<upstream::upstream>> all = supervisor_.all();
-  for (auto& [key, peer] : instances_) {
-    all.push_back(static_cast<session_instance&>(*peer).instance());
+  for (auto& [key, instance] : instances_) {
+    all.push_back(static_cast<session_instance&>(*instance.peer).instance());
   }
   instances_.clear();
   co_await io::parallel_for_each(all, [budget](std::shared_ptr<upstream::upstream>& u) -> asio::awaitable<void> {
@@ -259,7 +261,7 @@ asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next
     }
     if (i != std::string::npos) retired.push_back(current[i]);
     auto u = supervisor_.spawn(server);
-    wire(server.name, *u, 0);
+    wire(server.name, *u, {});
     fresh.push_back(upstreams.size());
     upstreams.push_back(std::move(u));
     listings.push_back(listing_for(server, nullptr));
@@ -326,7 +328,7 @@ void backend::on_notification(const std::string& server, const protocol::message
   } else if (method == "notifications/resources/list_changed") {
     kinds = {ns::entry_kind::resource, ns::entry_kind::resource_template};
   } else {
-    if (relay_ != nullptr) relay_->upstream_notification(server, msg, 0);
+    if (relay_ != nullptr) relay_->upstream_notification(server, msg, {});
     return;
   }
   spdlog::debug("[{}] {}", server, method);
@@ -415,17 +417,25 @@ void backend::rebuild() {
 }
 
 protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session,
-                                  const json& session_capabilities) {
+                                  const json& session_capabilities, std::string_view principal) {
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
-    if (config_.servers[i].name != server) continue;
-    if (session == 0 || !config_.servers[i].isolated) return supervisor_.all()[i].get();
-    auto& slot = instances_[{config_.servers[i].name, session}];
-    if (!slot) {
-      auto instance = supervisor_.spawn(config_.servers[i]);
-      wire(config_.servers[i].name, *instance, session);
-      slot = std::make_shared<session_instance>(std::move(instance), session_capabilities);
+    const auto& cfg = config_.servers[i];
+    if (cfg.name != server) continue;
+    if (session == 0 || cfg.isolation == config::isolation_mode::shared) return supervisor_.all()[i].get();
+    proxy::instance_owner owner;
+    if (cfg.isolation == config::isolation_mode::session) {
+      owner.session = session;
+    } else {
+      owner.principal = std::string(principal);
     }
-    return slot.get();
+    auto& slot = instances_[{cfg.name, owner.session, owner.principal}];
+    if (!slot.peer) {
+      auto instance = supervisor_.spawn(cfg);
+      wire(cfg.name, *instance, owner);
+      slot.peer = std::make_shared<session_instance>(std::move(instance), session_capabilities);
+    }
+    slot.users.insert(session);
+    return slot.peer.get();
   }
   return nullptr;
 }

@@ -1,3 +1,4 @@
+#include "manifold/access/identity_token.hpp"
 #include "manifold/protocol/json_access.hpp"
 #include "methods.hpp"
 
@@ -14,7 +15,8 @@ asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& serv
     co_return out;
   }
   const auto session = ctx.session.id();
-  auto* peer = ctx.hub.upstreams().peer(server, session, ctx.session.client_capabilities());
+  auto* peer = ctx.hub.upstreams().peer(server, session, ctx.session.client_capabilities(),
+                                        ctx.session.identity().principal_name());
   if (peer == nullptr) {
     co_return rpc_reply::failure(protocol::error_code::internal_error, "no upstream named " + server);
   }
@@ -23,6 +25,14 @@ asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& serv
     if (auto* token = protocol::member(*meta, "progressToken")) {
       minted = ctx.hub.bind_progress(session, *token, ctx.id);
       *token = minted;
+    }
+  }
+  if (auto* gate = ctx.hub.options().gate) {
+    // The caller's identity as signed claims, never the host's own token; an HTTP upstream
+    // configured for a header gets it moved there by its transport.
+    if (auto identity = gate->identity_for(*ctx.session.identity().who, server)) {
+      if (!params.is_object()) params = json::object();
+      params["_meta"][std::string(access::identity_meta_key)] = std::move(identity->token);
     }
   }
   const auto ticket = ctx.hub.begin_call(server, session, ctx.id);

@@ -9,6 +9,7 @@
 #include "manifold/protocol/text.hpp"
 #include "manifold/version.hpp"
 #include "methods.hpp"
+#include "role_admission.hpp"
 
 namespace manifold::proxy {
 
@@ -32,10 +33,13 @@ class session final : public host_session,
   session(asio::any_io_executor executor, std::shared_ptr<protocol::channel> link, relay_impl& hub,
           std::uint64_t id, const group_view& group, session_identity who)
       : executor_(std::move(executor)), link_(std::move(link)), hub_(hub), id_(id),
-        group_(group.name), who_(std::move(who)), view_key_(group.name + '\x1f' + who_.roles_key) {
+        group_(group.name), who_(std::move(who)) {
+    if (!who_.who) who_.who = std::make_shared<const access::principal>(access::principal{"anonymous", {}, {}, {}, {}});
+    if (!who_.roles && hub_.options().gate != nullptr) who_.roles = hub_.options().gate->view_for(*who_.who);
+    view_key_ = group.name + '\x1f' + who_.roles_key();
     std::vector<std::shared_ptr<const ns::admission>> rules;
     if (group.filter) rules.push_back(group.filter);
-    if (who_.visible) rules.push_back(who_.visible);
+    if (who_.roles && !who_.roles->unrestricted()) rules.push_back(std::make_shared<role_admission>(who_.roles));
     view_ = hub_.view_for(view_key_, std::move(rules));
   }
 
@@ -78,6 +82,11 @@ class session final : public host_session,
     return state_ != lifecycle::awaiting_initialize && !stopped_;
   }
   [[nodiscard]] const std::string& view_key() const override { return view_key_; }
+  [[nodiscard]] const session_identity& identity() const override { return who_; }
+  [[nodiscard]] bool served_by(const instance_owner& owner) const override {
+    if (owner.session != 0) return owner.session == id_;
+    return owner.principal.empty() || owner.principal == who_.principal_name();
+  }
   void set_view(std::shared_ptr<const ns::view> next) override { view_ = std::move(next); }
   [[nodiscard]] const json& client_capabilities() const override { return client_capabilities_; }
   [[nodiscard]] int log_threshold() const override { return log_threshold_; }

@@ -22,6 +22,7 @@
 #include "manifold/io/hosts.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/ws_channel.hpp"
@@ -68,6 +69,19 @@ bool answers_with_json(std::string_view method) {
 
 std::string random_id() { return protocol::hex(protocol::random_bytes(16)); }
 
+// The HTTP status for a response answered as one JSON body: 429 with Retry-After for a call
+// refused by a rate limit (its error carries data.retryAfterMs), 200 otherwise.
+http::status status_of(const std::string& response, std::vector<std::pair<std::string, std::string>>& headers) {
+  if (response.find("retryAfterMs") == std::string::npos) return http::status::ok;
+  const auto parsed = protocol::parse_json(response);
+  const auto* error = protocol::object_member(parsed.value, "error");
+  const auto* data = error != nullptr ? protocol::object_member(*error, "data") : nullptr;
+  const auto wait = data != nullptr ? protocol::integer_member(*data, "retryAfterMs") : std::nullopt;
+  if (!wait) return http::status::ok;
+  headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (*wait + 999) / 1000)));
+  return http::status::too_many_requests;
+}
+
 // "host:port" or "[v6]:port" -> host part.
 std::string_view host_part(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
@@ -79,6 +93,7 @@ std::string_view host_part(std::string_view authority) {
 
 struct mcp_session {
   std::string id;
+  std::string principal;  // who opened it: only that principal may use it
   std::string group;  // the endpoint's group ("" for /mcp)
   std::shared_ptr<http_channel> channel;
   std::shared_ptr<host_session> host;
@@ -214,11 +229,13 @@ class server_impl final : public http_server {
       auto req = parser.release();
       if (const auto* group = group_for(path_of(req), "/ws"); websocket::is_upgrade(req) && group != nullptr) {
         if (!co_await check_origin_and_host(stream, req)) co_return;
+        auto who = co_await identify(stream, req);
+        if (!who || !co_await may_use(stream, req, *group, *who)) co_return;
         if (session_count() >= options_.max_sessions) {
           co_await too_many_sessions(stream, req);
           co_return;
         }
-        co_await serve_websocket(std::move(stream), std::move(req), *group);
+        co_await serve_websocket(std::move(stream), std::move(req), *group, std::move(*who));
         co_return;
       }
       const bool keep = co_await handle(stream, req);
@@ -253,22 +270,42 @@ class server_impl final : public http_server {
       const std::string body = R"({"status":"ok"})";
       co_return co_await respond(stream, req, http::status::ok, body);
     }
+    if (options_.auth != nullptr && req.method() == http::verb::get) {
+      for (const auto& metadata_path : options_.auth->resource_metadata_paths()) {
+        if (path == metadata_path) {
+          // RFC 9728: where a client learns which authorization servers issue tokens for this.
+          co_return co_await respond(stream, req, http::status::ok, options_.auth->resource_metadata().dump());
+        }
+      }
+    }
     if (path == "/readyz" && req.method() == http::verb::get) {
-      // It names the upstreams: only for the hosts and origins the MCP endpoints serve.
+      // It names the upstreams: only for the hosts and origins the MCP endpoints serve, and
+      // for authenticated callers unless auth.public_endpoints opens it.
       if (!co_await check_origin_and_host(stream, req)) co_return false;
+      if (options_.auth != nullptr && !options_.auth->is_public(path) && !co_await identify(stream, req)) {
+        co_return false;
+      }
       co_return co_await respond(stream, req,
                                  backend_.ready() ? http::status::ok : http::status::service_unavailable,
                                  backend_.status().dump());
     }
     if (!co_await check_origin_and_host(stream, req)) co_return false;
+    const bool mcp_endpoint = group_for(path, "/mcp") != nullptr || path == "/sse" || path == "/message";
+    if (!mcp_endpoint) {
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                                       error_code::invalid_request, "no such endpoint: " + protocol::log_safe(path, 200));
+    }
+    const auto who = co_await identify(stream, req);
+    if (!who) co_return false;
     if (const auto* group = group_for(path, "/mcp")) {
+      if (!co_await may_use(stream, req, *group, *who)) co_return req.keep_alive();
       switch (req.method()) {
         case http::verb::post:
-          co_return co_await post_mcp(stream, req, *group);
+          co_return co_await post_mcp(stream, req, *group, *who);
         case http::verb::get:
-          co_return co_await get_mcp(stream, req, *group);
+          co_return co_await get_mcp(stream, req, *group, *who);
         case http::verb::delete_:
-          co_return co_await delete_mcp(stream, req, *group);
+          co_return co_await delete_mcp(stream, req, *group, *who);
         default: {
           // (headers built outside co_await: GCC 12 mis-compiles braced lists inside it)
           header_list allow;
@@ -280,10 +317,49 @@ class server_impl final : public http_server {
         }
       }
     }
-    if (path == "/sse" && req.method() == http::verb::get) co_return co_await legacy_stream(stream, req);
-    if (path == "/message" && req.method() == http::verb::post) co_return co_await legacy_post(stream, req);
+    if (path == "/sse" && req.method() == http::verb::get) co_return co_await legacy_stream(stream, req, *who);
+    if (path == "/message" && req.method() == http::verb::post) co_return co_await legacy_post(stream, req, *who);
     co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
-                                     error_code::invalid_request, "no such endpoint: " + path);
+                                     error_code::invalid_request, "no such endpoint: " + protocol::log_safe(path, 200));
+  }
+
+  // Who sent `req` (auth), or nullopt after the refusal was answered: 401 with the Bearer
+  // challenge, 403 for a token without the required scope, 400 for a malformed header.
+  // Without an authenticator: nobody in particular (the session decides, as with stdio).
+  asio::awaitable<std::optional<session_identity>> identify(beast::tcp_stream& stream, const request& req) {
+    if (options_.auth == nullptr) co_return session_identity{};
+    access::header_lookup lookup = [&req](std::string_view name) -> std::optional<std::string_view> {
+      const auto it = req.find(name);
+      if (it == req.end()) return std::nullopt;
+      return std::string_view(it->value().data(), it->value().size());
+    };
+    auto outcome = co_await options_.auth->authenticate(std::move(lookup));
+    if (!outcome.ok()) {
+      const auto& refused = outcome.refused;
+      spdlog::info("http: refused {} {}: {}", std::string(req.method_string()),
+                   protocol::log_safe(path_of(req), 200), refused.log_reason);
+      header_list headers;
+      if (!refused.www_authenticate.empty()) headers.emplace_back("WWW-Authenticate", refused.www_authenticate);
+      const auto body = protocol::serialize(
+          protocol::make_error(nullptr, protocol::rpc_error::from_json(refused.json_rpc_error())));
+      co_await respond(stream, req, static_cast<http::status>(refused.status), body, "application/json",
+                       std::move(headers));
+      co_return std::nullopt;
+    }
+    session_identity who;
+    who.who = std::make_shared<const access::principal>(std::move(*outcome.who));
+    if (options_.gate != nullptr) who.roles = options_.gate->view_for(*who.who);
+    co_return who;
+  }
+
+  // The caller's roles may use this group's endpoint; 403 answered otherwise.
+  asio::awaitable<bool> may_use(beast::tcp_stream& stream, const request& req, const group_view& group,
+                                const session_identity& who) {
+    if (!who.roles || who.roles->may_use_group(group.name)) co_return true;
+    spdlog::info("http: {} may not use {}", who.principal_name(), group.name.empty() ? "/mcp" : "/mcp/" + group.name);
+    co_await respond_error(stream, req.version(), req.keep_alive(), http::status::forbidden,
+                           error_code::invalid_request, "Forbidden: your roles do not include this endpoint");
+    co_return false;
   }
 
   // DNS-rebinding protection and browser isolation: a foreign Origin gets 403, and on a
@@ -325,7 +401,8 @@ class server_impl final : public http_server {
 
   // ---- Streamable HTTP ----
 
-  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
+  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+                                 const session_identity& who) {
     const auto v = req.version();
     const bool keep = req.keep_alive();
     const auto accept = protocol::lower_ascii(std::string(req[http::field::accept]));
@@ -357,9 +434,9 @@ class server_impl final : public http_server {
                                          "initialize starts a new session; send it without Mcp-Session-Id");
       }
       if (session_count() >= options_.max_sessions) co_return co_await too_many_sessions(stream, req);
-      session = open_session(false, group);
+      session = open_session(false, group, who);
     } else {
-      if (auto problem = co_await find_session(stream, req, session_header, group, session); !problem) {
+      if (auto problem = co_await find_session(stream, req, session_header, group, who, session); !problem) {
         co_return true;
       }
       if (!session) co_return false;
@@ -385,8 +462,9 @@ class server_impl final : public http_server {
       }
       header_list headers;
       headers.emplace_back("Mcp-Session-Id", session->id);
-      co_return co_await respond(stream, req, http::status::ok, std::move(*slot->response),
-                                 "application/json", std::move(headers));
+      const auto status = status_of(*slot->response, headers);
+      co_return co_await respond(stream, req, status, std::move(*slot->response), "application/json",
+                                 std::move(headers));
     }
     auto events = session->channel->expect_stream(key);
     if (!events) co_return co_await duplicate_id(stream, req);
@@ -397,7 +475,8 @@ class server_impl final : public http_server {
       session->channel->forget_stream(events);
       header_list headers;
       headers.emplace_back("Mcp-Session-Id", session->id);
-      co_return co_await respond(stream, req, http::status::ok, pending.front().data, "application/json",
+      const auto status = status_of(pending.front().data, headers);
+      co_return co_await respond(stream, req, status, pending.front().data, "application/json",
                                  std::move(headers));
     }
     co_return co_await write_stream(stream, req, events, 0, session->id, true);
@@ -412,7 +491,7 @@ class server_impl final : public http_server {
   // and returns false then; `out` stays null.
   asio::awaitable<bool> find_session(beast::tcp_stream& stream, const request& req,
                                      const std::string& id, const group_view& group,
-                                     std::shared_ptr<mcp_session>& out) {
+                                     const session_identity& who, std::shared_ptr<mcp_session>& out) {
     if (id.empty()) {
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
                              error_code::invalid_request, "Bad Request: Mcp-Session-Id header is required");
@@ -427,7 +506,9 @@ class server_impl final : public http_server {
                              error_code::invalid_request, "Session not found (it ended)");
       co_return false;
     }
-    if (it == sessions_.end() || it->second->legacy || it->second->group != group.name) {
+    // Another principal's session id is as unknown as one that never existed.
+    if (it == sessions_.end() || it->second->legacy || it->second->group != group.name ||
+        it->second->principal != who.principal_name()) {
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                              error_code::invalid_request, "Session not found");
       co_return false;
@@ -442,14 +523,15 @@ class server_impl final : public http_server {
     co_return true;
   }
 
-  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
+  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+                                const session_identity& who) {
     const auto accept = protocol::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("text/event-stream") == std::string::npos) {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");
     }
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, session)) co_return true;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
     session->last_seen = clock::now();
     const auto last_event = std::string(req["Last-Event-ID"]);
     if (!last_event.empty()) {
@@ -473,9 +555,10 @@ class server_impl final : public http_server {
     co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
   }
 
-  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req, const group_view& group) {
+  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+                                   const session_identity& who) {
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, session)) co_return true;
+    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
     spdlog::info("http: session {} ended by the host", session->id);
     end_session(*session);
     sessions_.erase(session->id);
@@ -561,9 +644,10 @@ class server_impl final : public http_server {
 
   // ---- legacy HTTP+SSE (2024-11-05) ----
 
-  asio::awaitable<bool> legacy_stream(beast::tcp_stream& stream, request& req) {
+  asio::awaitable<bool> legacy_stream(beast::tcp_stream& stream, request& req, const session_identity& who) {
     if (session_count() >= options_.max_sessions) co_return co_await too_many_sessions(stream, req);
-    auto session = open_session(true, whole_);
+    if (!co_await may_use(stream, req, whole_, who)) co_return false;
+    auto session = open_session(true, whole_, who);
     const auto prelude = "event: endpoint\ndata: /message?sessionId=" + session->id + "\n\n";
     co_await write_stream(stream, req, session->channel->standalone(), 0, session->id, false, prelude, true);
     // The legacy session lives as long as its stream.
@@ -571,7 +655,7 @@ class server_impl final : public http_server {
     co_return false;
   }
 
-  asio::awaitable<bool> legacy_post(beast::tcp_stream& stream, request& req) {
+  asio::awaitable<bool> legacy_post(beast::tcp_stream& stream, request& req, const session_identity& who) {
     const auto target = std::string_view(req.target().data(), req.target().size());
     const auto url = boost::urls::parse_origin_form(target);
     std::string id;
@@ -581,7 +665,7 @@ class server_impl final : public http_server {
       }
     }
     const auto it = sessions_.find(id);
-    if (it == sessions_.end() || !it->second->legacy) {
+    if (it == sessions_.end() || !it->second->legacy || it->second->principal != who.principal_name()) {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                                        error_code::invalid_request, "Session not found");
     }
@@ -596,7 +680,8 @@ class server_impl final : public http_server {
 
   // ---- WebSocket ----
 
-  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req, group_view group) {
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req, group_view group,
+                                        session_identity who) {
     auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws->read_message_max(options_.max_body_bytes);
@@ -609,7 +694,7 @@ class server_impl final : public http_server {
     auto [ec] = co_await ws->async_accept(req, use_tuple);
     if (ec) co_return;
     auto channel = io::make_ws_channel(ws, options_.client_limits);
-    auto host = relay_.open_session(channel, std::move(group));
+    auto host = relay_.open_session(channel, std::move(group), std::move(who));
     ++websocket_sessions_;
     spdlog::info("http: WebSocket session opened");
     co_await host->run();
@@ -628,14 +713,15 @@ class server_impl final : public http_server {
 
   // ---- sessions ----
 
-  std::shared_ptr<mcp_session> open_session(bool legacy, const group_view& group) {
+  std::shared_ptr<mcp_session> open_session(bool legacy, const group_view& group, const session_identity& who) {
     auto session = std::make_shared<mcp_session>();
     session->id = random_id();
     session->group = group.name;
     session->legacy = legacy;
     session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
                                                       options_.client_limits.max_queued_bytes, legacy);
-    session->host = relay_.open_session(session->channel, group);
+    session->principal = who.principal_name();
+    session->host = relay_.open_session(session->channel, group, who);
     sessions_[session->id] = session;
     asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);

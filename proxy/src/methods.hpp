@@ -50,6 +50,8 @@ class session_api {
   virtual void set_log_threshold(int severity) = 0;
   // Equal for sessions that see the same view (group and roles).
   [[nodiscard]] virtual const std::string& view_key() const = 0;
+  // Who is calling: its principal (never null) and roles (null: unrestricted, no gate).
+  [[nodiscard]] virtual const session_identity& identity() const = 0;
 };
 
 // One host request being served.

@@ -90,18 +90,20 @@ void relay_impl::detach(std::uint64_t session) {
   std::erase_if(progress_, [session](const auto& p) { return p.second.session == session; });
   std::erase_if(task_owners_, [session](const auto& p) { return p.second == session; });
   std::erase_if(elicitation_owners_, [session](const auto& p) { return p.second == session; });
-  // Subscriptions only this session held are ended upstream.
+  // Subscriptions only this session held on a shared instance are ended upstream (an
+  // instance of its own ends with it).
   for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
-    it->second.erase(session);
-    if (!it->second.empty()) {
-      ++it;
-      continue;
+    const auto mine = it->second.find(session);
+    const bool shared = mine != it->second.end() && !mine->second;
+    if (mine != it->second.end()) it->second.erase(mine);
+    const bool others_shared = std::any_of(it->second.begin(), it->second.end(), [](const auto& e) { return !e.second; });
+    if (shared && !others_shared) {
+      if (auto* peer = backend_.peer(it->first.first)) {
+        asio::co_spawn(executor_, unsubscribe_upstream(peer, it->first.second),
+                       io::log_failure("resources/unsubscribe"));
+      }
     }
-    if (auto* peer = backend_.peer(it->first.first)) {
-      asio::co_spawn(executor_, unsubscribe_upstream(peer, it->first.second),
-                     io::log_failure("resources/unsubscribe"));
-    }
-    it = subscriptions_.erase(it);
+    it = it->second.empty() ? subscriptions_.erase(it) : std::next(it);
   }
 }
 
@@ -167,39 +169,41 @@ void relay_impl::release_progress(const json& token) {
   if (const auto minted = protocol::integer_value(token)) progress_.erase(*minted);
 }
 
-asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session,
+asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session, std::string principal,
                                                           const ns::uri_target& target,
                                                           const json& capabilities) {
+  auto* peer = backend_.peer(target.server, session, capabilities, principal);
+  if (peer == nullptr) co_return protocol::rpc_reply::failure(error_code::internal_error, "no such upstream");
+  const bool own = peer != backend_.peer(target.server);
   auto& subscribers = subscriptions_[{target.server, target.uri}];
-  if (!subscribers.empty()) {  // already subscribed upstream for another session
-    subscribers.insert(session);
+  const bool shared_already = std::any_of(subscribers.begin(), subscribers.end(), [](const auto& e) { return !e.second; });
+  if (!own && shared_already) {  // already subscribed upstream for another session
+    subscribers[session] = false;
     co_return protocol::rpc_reply{json::object(), std::nullopt};
-  }
-  auto* peer = backend_.peer(target.server, session, capabilities);
-  if (peer == nullptr) {
-    subscriptions_.erase({target.server, target.uri});
-    co_return protocol::rpc_reply::failure(error_code::internal_error, "no such upstream");
   }
   json params{{"uri", target.uri}};  // (built outside co_await: GCC 12 mis-compiles it inside)
   auto reply = co_await peer->call("resources/subscribe", std::move(params), {});
   if (reply.ok()) {
-    subscriptions_[{target.server, target.uri}].insert(session);
+    subscriptions_[{target.server, target.uri}][session] = own;
   } else if (subscriptions_[{target.server, target.uri}].empty()) {
     subscriptions_.erase({target.server, target.uri});
   }
   co_return reply;
 }
 
-asio::awaitable<protocol::rpc_reply> relay_impl::unsubscribe(std::uint64_t session,
+asio::awaitable<protocol::rpc_reply> relay_impl::unsubscribe(std::uint64_t session, std::string principal,
                                                             const ns::uri_target& target,
                                                             const json& capabilities) {
   const auto it = subscriptions_.find({target.server, target.uri});
-  if (it == subscriptions_.end() || it->second.erase(session) == 0) {
-    co_return protocol::rpc_reply{json::object(), std::nullopt};  // idempotent
-  }
-  if (!it->second.empty()) co_return protocol::rpc_reply{json::object(), std::nullopt};
-  subscriptions_.erase(it);
-  auto* peer = backend_.peer(target.server, session, capabilities);
+  if (it == subscriptions_.end()) co_return protocol::rpc_reply{json::object(), std::nullopt};
+  const auto mine = it->second.find(session);
+  if (mine == it->second.end()) co_return protocol::rpc_reply{json::object(), std::nullopt};  // idempotent
+  const bool own = mine->second;
+  it->second.erase(mine);
+  const bool others_shared = std::any_of(it->second.begin(), it->second.end(), [](const auto& e) { return !e.second; });
+  if (it->second.empty()) subscriptions_.erase(it);
+  if (!own && others_shared) co_return protocol::rpc_reply{json::object(), std::nullopt};
+  auto* peer = backend_.peer(target.server, session, capabilities, principal);
   if (peer == nullptr) co_return protocol::rpc_reply{json::object(), std::nullopt};
   json params{{"uri", target.uri}};
   co_return co_await peer->call("resources/unsubscribe", std::move(params), {});
@@ -265,7 +269,7 @@ void relay_impl::catalog_changed() {
   }
 }
 
-void relay_impl::broadcast_log(const std::string& server, json params, std::uint64_t owner) {
+void relay_impl::broadcast_log(const std::string& server, json params, const instance_owner& owner) {
   if (!params.is_object()) return;
   const auto severity = log_severity(string_or(params, "level"));
   // Tag the logger with the server it came from.
@@ -273,7 +277,7 @@ void relay_impl::broadcast_log(const std::string& server, json params, std::uint
   params["logger"] = logger ? server + "/" + std::string(*logger) : server;
   for (const auto& [id, weak] : sessions_) {
     auto s = weak.lock();
-    if (!s || !s->operating() || (owner != 0 && id != owner)) continue;
+    if (!s || !s->operating() || !s->served_by(owner)) continue;
     if (severity >= 0 && severity < s->log_threshold()) continue;
     if (s->backlogged()) {
       note_backlog(id);
@@ -284,7 +288,7 @@ void relay_impl::broadcast_log(const std::string& server, json params, std::uint
 }
 
 void relay_impl::upstream_notification(const std::string& server, const protocol::message& msg,
-                                       std::uint64_t owner) {
+                                       const instance_owner& owner) {
   const auto method = msg.method();
   auto params = msg.params();
   if (!params.is_object()) {
@@ -302,9 +306,8 @@ void relay_impl::upstream_notification(const std::string& server, const protocol
     const auto it = subscriptions_.find({server, std::string(*uri)});
     if (it == subscriptions_.end()) return;
     ns::expose_uris(*backend_.snapshot(), server, method, params);
-    for (const auto session : it->second) {
-      if (owner != 0 && session != owner) continue;
-      if (auto s = find(session)) s->notify(method, params, nullptr);
+    for (const auto& [session, own] : it->second) {
+      if (auto s = find(session); s && s->served_by(owner)) s->notify(method, params, nullptr);
     }
   } else if (method == "notifications/tasks/status") {
     ns::expose_task_ids(server, params);
@@ -357,10 +360,10 @@ void relay_impl::relay_progress(const std::string& server, json params) {
 }
 
 relay_impl::route relay_impl::route_request(const std::string& server, const json& params,
-                                            std::uint64_t owner) const {
-  if (owner != 0) {  // an instance of one session's own (isolation)
-    auto s = find(owner);
-    return {s, s ? current_call(server, owner) : json(), {}};
+                                            const instance_owner& owner) const {
+  if (owner.session != 0) {  // an instance of one session's own (isolation: session)
+    auto s = find(owner.session);
+    return {s, s ? current_call(server, owner.session) : json(), {}};
   }
   // The task the request names, if a session owns it.
   if (const auto* meta = protocol::object_member(params, "_meta")) {
@@ -368,7 +371,9 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
       if (const auto task = string_member(*related, "taskId")) {
         const auto exposed = ns::expose_task_id(server, std::string(*task));
         if (const auto task_owner = task_owners_.find(exposed); task_owner != task_owners_.end()) {
-          if (auto s = find(task_owner->second)) return {s, current_call(server, s->id()), {}};
+          if (auto s = find(task_owner->second); s && s->served_by(owner)) {
+            return {s, current_call(server, s->id()), {}};
+          }
         }
       }
     }
@@ -379,7 +384,7 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
   std::set<std::uint64_t> callers;
   if (const auto calls = calls_.find(server); calls != calls_.end()) {
     for (auto it = calls->second.rbegin(); it != calls->second.rend(); ++it) {
-      if (auto s = find(it->second.session)) {
+      if (auto s = find(it->second.session); s && s->served_by(owner)) {
         if (callers.insert(s->id()).second && callers.size() == 1) {
           caller = s;
           related = it->second.request_id;
@@ -396,7 +401,7 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
   std::shared_ptr<host_endpoint> only;
   std::size_t operating = 0;
   for (const auto& [id, weak] : sessions_) {
-    if (auto s = weak.lock(); s && s->operating()) {
+    if (auto s = weak.lock(); s && s->operating() && s->served_by(owner)) {
       ++operating;
       only = s;
     }
@@ -410,7 +415,7 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
 
 asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string server,
                                                                  protocol::message msg,
-                                                                 std::uint64_t owner) {
+                                                                 instance_owner owner) {
   const auto method = std::string(msg.method());
   auto params = msg.params();
   static const std::set<std::string, std::less<>> relayed{
@@ -424,7 +429,7 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     co_return protocol::rpc_reply::failure(error_code::invalid_params, "params must be an object");
   }
   auto target = route_request(server, params, owner);
-  if (!target.session && target.ambiguity.empty() && owner == 0 && !any_operating_.is_set()) {
+  if (!target.session && target.ambiguity.empty() && owner.session == 0 && !any_operating_.is_set()) {
     // Sent during start-up (a server asking for roots right after its initialize): wait for
     // the host to finish its own handshake, within the start-up deadline.
     co_await any_operating_.wait_until(backend_.start_deadline());

@@ -26,6 +26,9 @@ class host_endpoint {
 
   [[nodiscard]] virtual std::uint64_t id() const = 0;
   [[nodiscard]] virtual bool operating() const = 0;
+  // Whether this session may receive what instance `owner` sends: its own (session or
+  // principal) or a shared instance's.
+  [[nodiscard]] virtual bool served_by(const instance_owner& owner) const = 0;
   // Sessions with the same key share one view (group and roles).
   [[nodiscard]] virtual const std::string& view_key() const = 0;
   // The relay hands the session its view of each new catalog.
@@ -53,10 +56,10 @@ class relay_impl final : public relay {
   std::shared_ptr<host_session> open_session(std::shared_ptr<protocol::channel> link,
                                              group_view group, session_identity who) override;
   void upstream_notification(const std::string& server, const protocol::message& msg,
-                             std::uint64_t session) override;
+                             const instance_owner& owner) override;
   boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
                                                               protocol::message msg,
-                                                              std::uint64_t session) override;
+                                                              instance_owner owner) override;
   void catalog_changed() override;
 
   // --- used by host sessions ---
@@ -83,10 +86,10 @@ class relay_impl final : public relay {
   json bind_progress(std::uint64_t session, const json& host_token, const json& request_id);
   void release_progress(const json& token);
 
-  boost::asio::awaitable<protocol::rpc_reply> subscribe(std::uint64_t session,
+  boost::asio::awaitable<protocol::rpc_reply> subscribe(std::uint64_t session, std::string principal,
                                                         const ns::uri_target& target,
                                                         const json& capabilities);
-  boost::asio::awaitable<protocol::rpc_reply> unsubscribe(std::uint64_t session,
+  boost::asio::awaitable<protocol::rpc_reply> unsubscribe(std::uint64_t session, std::string principal,
                                                           const ns::uri_target& target,
                                                           const json& capabilities);
   // Sets every upstream with `logging` to the most verbose level any session asked for.
@@ -103,10 +106,10 @@ class relay_impl final : public relay {
     json related;           // the host request the upstream's message belongs to, if known
     std::string ambiguity;  // why no session could be proven the right one (null session)
   };
-  route route_request(const std::string& server, const json& params, std::uint64_t owner) const;
+  route route_request(const std::string& server, const json& params, const instance_owner& owner) const;
   // The most recent call of `session` in flight to `server` (null if none).
   json current_call(const std::string& server, std::uint64_t session) const;
-  void broadcast_log(const std::string& server, json params, std::uint64_t owner);
+  void broadcast_log(const std::string& server, json params, const instance_owner& owner);
   void relay_progress(const std::string& server, json params);
   void note_backlog(std::uint64_t session);
 
@@ -141,7 +144,9 @@ class relay_impl final : public relay {
   std::int64_t next_progress_ = 1;
   std::unordered_map<std::int64_t, progress_entry> progress_;
   // (server, upstream URI) -> sessions subscribed through manifold.
-  std::map<std::pair<std::string, std::string>, std::set<std::uint64_t>> subscriptions_;
+  // (server, upstream URI) -> sessions subscribed through manifold, each with whether it
+  // subscribed on an instance of its own (isolation) rather than the shared one.
+  std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, bool>> subscriptions_;
   std::unordered_map<std::string, std::uint64_t> task_owners_;
   std::unordered_map<std::string, std::uint64_t> elicitation_owners_;
   // progress tokens of requests upstreams sent to hosts -> the upstream.

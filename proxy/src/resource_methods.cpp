@@ -1,5 +1,6 @@
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "audit_trail.hpp"
 #include "methods.hpp"
 
 namespace manifold::proxy {
@@ -30,10 +31,17 @@ answer resource_not_found(std::string_view uri) {
 asio::awaitable<answer> get_prompt(request_context& ctx, json params) {
   const auto name = string_member(params, "name");
   if (!name) co_return answer::invalid_params("prompts/get needs a string `name`");
+  const auto* arguments = protocol::member(params, "arguments");
+  audit_trail audit(ctx, std::string(*name), arguments != nullptr ? *arguments : json());
   const auto* prompt = ctx.view->prompt(*name);
-  if (prompt == nullptr) co_return answer::invalid_params("Unknown prompt: " + std::string(*name));
+  if (prompt == nullptr) {
+    audit.refused("visibility", access::audit_outcome::refused);
+    co_return answer::invalid_params("Unknown prompt: " + std::string(*name));
+  }
+  audit.target(prompt->server, prompt->original);
   params["name"] = prompt->original;
   auto reply = co_await forward(ctx, prompt->server, "prompts/get", std::move(params));
+  audit.answered(reply);
   if (reply.ok()) ns::expose_uris(ctx.view->source(), prompt->server, "prompts/get", reply.result);
   co_return answer::from(std::move(reply));
 }
@@ -41,10 +49,16 @@ asio::awaitable<answer> get_prompt(request_context& ctx, json params) {
 asio::awaitable<answer> read_resource(request_context& ctx, json params) {
   const auto uri = string_member(params, "uri");
   if (!uri) co_return answer::invalid_params("resources/read needs a string `uri`");
+  audit_trail audit(ctx, std::string(*uri), json());
   const auto target = target_of(ctx, *uri);
-  if (!target) co_return resource_not_found(*uri);
+  if (!target) {
+    audit.refused("visibility", access::audit_outcome::refused);
+    co_return resource_not_found(*uri);
+  }
+  audit.target(target->server, target->uri);
   params["uri"] = target->uri;
   auto reply = co_await forward(ctx, target->server, "resources/read", std::move(params));
+  audit.answered(reply);
   if (reply.ok()) ns::expose_uris(ctx.view->source(), target->server, "resources/read", reply.result);
   co_return answer::from(std::move(reply));
 }
@@ -54,8 +68,9 @@ asio::awaitable<answer> subscribe(request_context& ctx, json params) {
   if (!uri) co_return answer::invalid_params("resources/subscribe needs a string `uri`");
   const auto target = target_of(ctx, *uri);
   if (!target) co_return resource_not_found(*uri);
+  auto principal = ctx.session.identity().principal_name();
   co_return answer::from(
-      co_await ctx.hub.subscribe(ctx.session.id(), *target, ctx.session.client_capabilities()));
+      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
 }
 
 asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
@@ -63,8 +78,9 @@ asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
   if (!uri) co_return answer::invalid_params("resources/unsubscribe needs a string `uri`");
   const auto target = target_of(ctx, *uri);
   if (!target) co_return resource_not_found(*uri);
+  auto principal = ctx.session.identity().principal_name();
   co_return answer::from(
-      co_await ctx.hub.unsubscribe(ctx.session.id(), *target, ctx.session.client_capabilities()));
+      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
 }
 
 asio::awaitable<answer> complete(request_context& ctx, json params) {

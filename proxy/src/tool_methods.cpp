@@ -7,6 +7,7 @@
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/proxy/meta_tools.hpp"
+#include "audit_trail.hpp"
 #include "methods.hpp"
 
 namespace manifold::proxy {
@@ -41,28 +42,57 @@ void adopt_tasks(request_context& ctx, const std::string& server, json& result) 
   }
 }
 
+// The call-time rules, limits and slots of the access gate for `tool` (no gate: admitted).
+asio::awaitable<access::call_admission> admit(request_context& ctx, const ns::exposed_entry& tool,
+                                              const json& arguments) {
+  auto* gate = ctx.hub.options().gate;
+  if (gate == nullptr || !ctx.session.identity().roles) {
+    access::call_admission open;
+    open.admitted.emplace();
+    co_return open;
+  }
+  const auto& who = ctx.session.identity();
+  co_return co_await gate->admit(*who.who, *who.roles, tool.name, arguments, tool.server);
+}
+
 // tools/call of a tool the view shows; `params` has a string `name`.
 asio::awaitable<answer> call_real_tool(request_context& ctx, json params) {
   const auto name = std::string(*string_member(params, "name"));
-  if (const auto* args = protocol::member(params, "arguments");
-      args != nullptr && !args->is_object() && !args->is_null()) {
+  const auto* given = protocol::member(params, "arguments");
+  if (given != nullptr && !given->is_object() && !given->is_null()) {
     co_return answer::invalid_params("`arguments` must be an object");
   }
+  audit_trail audit(ctx, name, given != nullptr ? *given : json());
   const auto* tool = ctx.view->tool(name);
-  if (tool == nullptr) co_return answer::invalid_params("Unknown tool: " + name);
+  if (tool == nullptr) {
+    audit.refused("visibility", access::audit_outcome::refused);
+    co_return answer::invalid_params("Unknown tool: " + name);
+  }
+  audit.target(tool->server, tool->original);
   params["name"] = tool->original;
+  auto& arguments = params["arguments"];
+  if (!arguments.is_object()) arguments = json::object();
   if (!tool->argument_schema.is_null() || !tool->fixed_arguments.is_null()) {
-    auto& arguments = params["arguments"];
-    if (!arguments.is_object()) arguments = json::object();
     const auto checks = ctx.hub.checks_for(ctx.view->source(), *tool);
     if (auto violation = checks->violation(arguments)) {
       spdlog::info("tools/call {} refused: {}", tool->name, protocol::log_safe(*violation));
+      audit.refused("arguments", access::audit_outcome::refused);
       co_return refused_call(std::move(*violation));
     }
     checks->add_fixed(arguments);
   }
+  auto admission = co_await admit(ctx, *tool, arguments);
+  if (!admission.admitted) {
+    spdlog::info("tools/call {} by {} refused by {}", tool->name, ctx.session.identity().principal_name(),
+                 admission.rule);
+    audit.refused(admission.rule, admission.outcome);
+    if (admission.error) co_return answer::fail(protocol::rpc_error::from_json(*admission.error));
+    co_return refused_call(std::move(admission.refusal_text));
+  }
   const bool task = protocol::member(params, "task") != nullptr;
   auto reply = co_await forward(ctx, tool->server, "tools/call", std::move(params));
+  admission.admitted->slots.clear();  // the upstream answered: the slots are free
+  audit.answered(reply);
   if (!reply.ok()) {
     if (!reply.cancelled) {
       spdlog::warn("tools/call {} -> [{}] failed: {} ({})", tool->name, tool->server,

@@ -240,13 +240,15 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     while (!self->outbox_.empty() && !self->closed_) {
       auto message = self->outbox_.pop();
       // manifold's own message: valid JSON, depth-bounded like everything it relays.
-      const auto parsed = protocol::parse_json(message).value;
+      auto parsed = protocol::parse_json(message).value;
+      auto identity = self->take_identity(parsed);
+      if (!identity.empty()) message = protocol::serialize(parsed);
       const bool request = parsed.is_object() && parsed.contains("method") && parsed.contains("id");
       if (request) {
-        asio::co_spawn(self->executor_, self->post(std::move(message), parsed),
+        asio::co_spawn(self->executor_, self->post(std::move(message), std::move(parsed), std::move(identity)),
                        io::log_failure("HTTP upstream request"));
       } else {
-        co_await self->post(std::move(message), parsed);
+        co_await self->post(std::move(message), std::move(parsed), std::move(identity));
       }
     }
     self->sending_ = false;
@@ -261,7 +263,21 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     inbox_.push(protocol::serialize(protocol::make_error(message["id"], {code, why, std::nullopt})));
   }
 
-  asio::awaitable<void> post(std::string body, json message) {
+  // forward_identity: header moves the signed identity from the request's `_meta` into the
+  // X-Manifold-Identity header; returns it ("" when there is none).
+  std::string take_identity(json& message) const {
+    if (server_.forward_identity != config::forward_identity_mode::header) return {};
+    auto* params = protocol::member(message, "params");
+    auto* meta = params != nullptr ? protocol::member(*params, "_meta") : nullptr;
+    auto* token = meta != nullptr ? protocol::member(*meta, config::identity_meta_key) : nullptr;
+    if (token == nullptr || !token->is_string()) return {};
+    auto out = token->get<std::string>();
+    meta->erase(std::string(config::identity_meta_key));
+    if (meta->empty()) params->erase("_meta");
+    return out;
+  }
+
+  asio::awaitable<void> post(std::string body, json message, std::string identity) {
     if (legacy_) {
       co_await post_legacy(std::move(body), message);
       co_return;
@@ -271,7 +287,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     int authorizations = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
       auth_challenge challenge;
-      const auto outcome = co_await post_once(body, message, &challenge);
+      const auto outcome = co_await post_once(body, message, &challenge, identity);
       if (outcome == post_outcome::done) co_return;
       if (outcome == post_outcome::auth_required) {
         // 401, or 403 insufficient_scope: authorize (or step up), then send it again. At most
@@ -321,7 +337,8 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   };
 
   asio::awaitable<post_outcome> post_once(const std::string& body, const json& message,
-                                          auth_challenge* challenge = nullptr) {
+                                          auth_challenge* challenge = nullptr,
+                                          const std::string& identity = {}) {
     std::unique_ptr<connection> c;
     std::string error;
     try {
@@ -335,6 +352,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     http::request<http::string_body> req{http::verb::post, url_.target, 11};
     decorate(req);
+    if (!identity.empty()) req.set(config::identity_header, identity);
     const std::string token_used = auth_ ? auth_->access_token() : std::string();
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json, text/event-stream");
@@ -352,7 +370,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       close_stream(*c);
       if (!retried_stale_) {
         retried_stale_ = true;
-        auto again = co_await post_once(body, message, challenge);
+        auto again = co_await post_once(body, message, challenge, identity);
         retried_stale_ = false;
         co_return again;
       }

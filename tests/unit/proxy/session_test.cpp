@@ -47,7 +47,8 @@ class fake_upstream final : public protocol::rpc_peer {
       auto msg = protocol::parse_message(protocol::serialize(protocol::make_request(
           next_id_++, params["arguments"]["method"].get<std::string>(), params["arguments"]["params"])));
       std::string server = "k8s";
-      auto reply = co_await hub_->upstream_request(std::move(server), std::move(*msg.msg), 0);
+      instance_owner shared;
+      auto reply = co_await hub_->upstream_request(std::move(server), std::move(*msg.msg), std::move(shared));
       co_return protocol::rpc_reply{json{{"content", json::array({{{"type", "text"},
           {"text", reply.ok() ? reply.result.dump() : reply.error->message}}})}}, std::nullopt};
     }
@@ -77,7 +78,7 @@ class fake_backend final : public backend {
   [[nodiscard]] clock::time_point start_deadline() const override { return clock::now() + std::chrono::seconds(5); }
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
   using backend::peer;
-  protocol::rpc_peer* peer(std::string_view server, std::uint64_t, const json&) override {
+  protocol::rpc_peer* peer(std::string_view server, std::uint64_t, const json&, std::string_view) override {
     return server == "k8s" ? &upstream_ : nullptr;
   }
   void release_session(std::uint64_t) override {}

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "manifold/access/principal.hpp"
+#include "manifold/config/config.hpp"
 
 // The caller's identity as manifold forwards it to an upstream (servers.<name>.forward_identity):
 // a compact JWS (HS256 under identity_signing_key) with iss "manifold", sub, roles, auth, iat,
@@ -16,8 +17,8 @@ namespace manifold::access {
 inline constexpr std::string_view identity_issuer = "manifold";
 // Where it travels: this request header (forward_identity: header) or this `_meta` key
 // (forward_identity: meta).
-inline constexpr std::string_view identity_header = "X-Manifold-Identity";
-inline constexpr std::string_view identity_meta_key = "io.manifold/identity";
+using config::identity_header;
+using config::identity_meta_key;
 
 std::string sign_identity(const principal& who, std::string_view key, std::chrono::seconds ttl,
                           std::chrono::system_clock::time_point now, std::string_view audience = {});

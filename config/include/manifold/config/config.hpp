@@ -107,6 +107,12 @@ struct oauth_config {
 // none; header (an `X-Manifold-Identity` request header, HTTP upstreams); meta (the request's
 // `params._meta["io.manifold/identity"]`).
 enum class forward_identity_mode { none, header, meta };
+// Where a forwarded identity travels: this `_meta` key (meta), or this HTTP request header
+// (header: the HTTP transport moves it there from the `_meta` key).
+inline constexpr std::string_view identity_meta_key = "io.manifold/identity";
+inline constexpr std::string_view identity_header = "X-Manifold-Identity";
+
+enum class isolation_mode { shared, session, principal };
 
 struct server_config {
   std::string name;        // the key under `servers:`
@@ -128,8 +134,12 @@ struct server_config {
   entry_filter_config resources;
 
   // shared: one instance serves every host session; session: each host session gets its own
-  // instance (exact routing of the server's own requests, no state shared between hosts).
-  bool isolated = false;
+  // instance; principal: each principal (authenticated caller) gets its own, shared by its
+  // sessions. With an instance of its own, the server's requests (sampling, elicitation,
+  // roots) reach exactly its host, and no state is shared between hosts. Not set: principal
+  // for stdio servers when authentication is on, shared otherwise.
+  isolation_mode isolation = isolation_mode::shared;
+  bool isolation_set = false;  // written in the config (else the default above applies)
 
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};          // per request
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};  // start + initialize

@@ -5,6 +5,7 @@
 #include <memory>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "manifold/config/config.hpp"
 #include "manifold/io/event.hpp"
@@ -46,7 +47,8 @@ class backend final : public proxy::backend {
   [[nodiscard]] std::shared_ptr<const ns::catalog> snapshot() const override { return catalog_; }
   using proxy::backend::peer;
   [[nodiscard]] protocol::rpc_peer* peer(std::string_view server, std::uint64_t session,
-                                         const protocol::json& session_capabilities) override;
+                                         const protocol::json& session_capabilities,
+                                         std::string_view principal) override;
   void release_session(std::uint64_t session) override;
   [[nodiscard]] std::vector<std::string> upstreams_with(std::string_view capability) const override;
   [[nodiscard]] bool ready() const override { return ready_.is_set(); }
@@ -70,7 +72,7 @@ class backend final : public proxy::backend {
   // Refetches after list_changed; bursts for one upstream coalesce into one refetch.
   boost::asio::awaitable<void> refresh(std::string server);
   void on_notification(const std::string& server, const protocol::message& msg);
-  void wire(const std::string& server, upstream::upstream& u, std::uint64_t session);
+  void wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner);
   // Position of `server` in the current config, or npos.
   [[nodiscard]] std::size_t index_of(std::string_view server) const;
   void load_policy();
@@ -93,8 +95,13 @@ class backend final : public proxy::backend {
   bool stopping_ = false;
   bool refused_ = false;
   std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
-  // Per-session instances of `isolation: session` servers, by (server, session).
-  std::map<std::pair<std::string, std::uint64_t>, std::shared_ptr<protocol::rpc_peer>> instances_;
+  // Instances of isolated servers, by (server, session) for `isolation: session` and
+  // (server, principal) for `isolation: principal`, with the sessions using each.
+  struct isolated_instance {
+    std::shared_ptr<protocol::rpc_peer> peer;
+    std::set<std::uint64_t> users;
+  };
+  std::map<std::tuple<std::string, std::uint64_t, std::string>, isolated_instance> instances_;
   io::event ready_;
   std::chrono::steady_clock::time_point start_deadline_;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,16 @@
 #include "manifold/protocol/peer.hpp"
 
 namespace manifold::proxy {
+
+// Whose instance of an upstream something concerns: the shared instance (session 0, no
+// principal), one host session's (isolation: session) or one principal's (isolation:
+// principal, shared by that principal's sessions).
+struct instance_owner {
+  std::uint64_t session = 0;
+  std::string principal;
+
+  [[nodiscard]] bool shared() const { return session == 0 && principal.empty(); }
+};
 
 // What host sessions need from the rest of manifold: the current catalog snapshot, the
 // upstreams behind it and what they can do. The app wires the upstream side to this; the
@@ -33,16 +44,19 @@ class backend {
 
   // The current snapshot; never null. In-flight calls keep the one they started on.
   [[nodiscard]] virtual std::shared_ptr<const ns::catalog> snapshot() const = 0;
-  // The upstream that serves `server` to host session `session`, or null when it is unknown:
-  // the shared instance, or, for a server configured with `isolation: session`, the
-  // session's own instance, started on first use declaring `session_capabilities`.
-  // Session 0 is manifold itself (fan-outs): always the shared instance.
+  // The upstream that serves `server` to host session `session` of `principal`, or null when
+  // it is unknown: the shared instance, or, for a server with `isolation: session` or
+  // `principal`, the session's or the principal's own instance, started on first use
+  // declaring `session_capabilities`. Session 0 is manifold itself (fan-outs): always the
+  // shared instance.
   [[nodiscard]] virtual protocol::rpc_peer* peer(std::string_view server, std::uint64_t session,
-                                                 const protocol::json& session_capabilities) = 0;
+                                                 const protocol::json& session_capabilities,
+                                                 std::string_view principal) = 0;
   [[nodiscard]] protocol::rpc_peer* peer(std::string_view server) {
-    return peer(server, 0, nullptr);
+    return peer(server, 0, nullptr, {});
   }
-  // The session ended: upstream instances of its own are stopped.
+  // The session ended: upstream instances of its own are stopped, and a principal's when
+  // it was that principal's last session.
   virtual void release_session(std::uint64_t session) = 0;
   // Names of the ready upstreams whose capabilities contain `capability` (a JSON pointer
   // such as "/logging" or "/tasks/list").

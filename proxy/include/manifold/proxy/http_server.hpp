@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "manifold/access/authenticator.hpp"
+#include "manifold/access/call_gate.hpp"
 #include "manifold/io/outbound_queue.hpp"
 #include "manifold/proxy/backend.hpp"
 #include "manifold/proxy/relay.hpp"
@@ -33,6 +35,10 @@ struct http_options {
   // awaited longer than this is given up.
   std::chrono::milliseconds max_request_time{std::chrono::minutes(10)};
   std::vector<group_view> groups;  // each served at /mcp/<name> (and /ws/<name>)
+  // Who may call (auth:): every MCP request is authenticated; null: nobody is asked.
+  access::authenticator* auth = nullptr;
+  // The roles of an authenticated principal (roles:); null: no role rules.
+  access::call_gate* gate = nullptr;
 };
 
 // Serves MCP to hosts over HTTP: Streamable HTTP at /mcp (POST, GET, DELETE) and, for each

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "manifold/access/call_gate.hpp"
+#include "manifold/access/principal.hpp"
+#include "manifold/access/role_view.hpp"
 #include "manifold/namespace/catalog.hpp"
 #include "manifold/namespace/view.hpp"
 #include "manifold/protocol/channel.hpp"
@@ -23,14 +26,15 @@ struct group_view {
   std::shared_ptr<const ns::admission> filter;  // null: everything
 };
 
-// Who is on the other end of a host session: a principal and its roles (from an API key, a
-// token, or the configured stdio identity), and what those roles let it see (null: all).
+// Who is on the other end of a host session: a principal (from an API key, a token, or the
+// configured stdio identity) and what its roles let it see and call.
 struct session_identity {
-  std::string principal;  // empty: anonymous
-  std::vector<std::string> roles;
-  std::shared_ptr<const ns::admission> visible;
-  // Identities with equal keys see the same (sorted role names).
-  std::string roles_key;
+  std::shared_ptr<const access::principal> who;   // null: nobody in particular (no auth)
+  std::shared_ptr<const access::role_view> roles;  // null: everything, no call-time rules
+
+  [[nodiscard]] std::string principal_name() const { return who ? who->name : "anonymous"; }
+  // Identities with equal keys see the same (their roles' key; "*": unrestricted).
+  [[nodiscard]] std::string roles_key() const { return roles ? roles->key() : "*"; }
 };
 
 struct relay_options {
@@ -45,6 +49,8 @@ struct relay_options {
   bool meta_tools = false;
   // Host requests one session may have in flight; more are refused at once.
   std::size_t max_in_flight = 512;
+  // The access rules (call-time rules, limits, audit, forwarded identity); null: none.
+  access::call_gate* gate = nullptr;
   // How long a session whose host closed its side waits for its requests in flight (each
   // is bounded by its upstream's deadline; this bounds the wait itself).
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(65)};
@@ -82,13 +88,13 @@ class relay {
                                                      group_view group,
                                                      session_identity who = {}) = 0;
 
-  // From the upstream side (the app wires every upstream to these). `session` is the host
-  // session that owns the upstream instance (isolation: session), or 0 for a shared one.
+  // From the upstream side (the app wires every upstream to these). `owner` is whose
+  // instance sent it: a session's or a principal's (isolation), or the shared one.
   virtual void upstream_notification(const std::string& server, const protocol::message& msg,
-                                     std::uint64_t session) = 0;
+                                     const instance_owner& owner) = 0;
   virtual boost::asio::awaitable<protocol::rpc_reply> upstream_request(std::string server,
                                                                       protocol::message msg,
-                                                                      std::uint64_t session) = 0;
+                                                                      instance_owner owner) = 0;
   // A new catalog is being served: every session's view is recomputed (once per group and
   // role set), and operating sessions hear list_changed for the lists that changed for them.
   virtual void catalog_changed() = 0;
