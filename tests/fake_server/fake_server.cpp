@@ -17,6 +17,7 @@
 //   --echo-description TEXT    describe the echo tool so (a tool that changed under the user)
 //   --null-description         the echo tool's description is null (a wrongly typed field)
 //   --deep-schema N            also offer a tool `deep` whose inputSchema nests N objects
+//   --record FILE              append every message received, one per line, to FILE
 // Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
 // add_tool, cancellations, emit (see handle_call).
 #include <signal.h>
@@ -59,6 +60,7 @@ struct options {
   std::string echo_description = "Returns its text.";
   bool null_description = false;
   std::size_t deep_schema = 0;
+  std::string record;
 };
 
 options parse_options(int argc, char** argv) {
@@ -87,6 +89,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--echo-description") o.echo_description = value();
     else if (a == "--null-description") o.null_description = true;
     else if (a == "--deep-schema") o.deep_schema = std::stoul(value());
+    else if (a == "--record") o.record = value();
     else {
       std::cerr << "fake_server: unknown flag " << a << '\n';
       std::exit(64);
@@ -116,6 +119,12 @@ class server {
     }
     while (auto frame = co_await link_->receive()) {
       if (frame->oversized) continue;
+      if (!opts_.record.empty()) {
+        if (std::FILE* f = std::fopen(opts_.record.c_str(), "a")) {
+          std::fprintf(f, "%s\n", frame->text.c_str());
+          std::fclose(f);
+        }
+      }
       auto parsed = protocol::parse_message(frame->text);
       if (!parsed.msg) {
         link_->send(protocol::serialize(*parsed.error_reply));
