@@ -172,6 +172,9 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.max_sessions = cfg.http.max_sessions;
   out.session_idle_timeout = cfg.http.session_idle_timeout;
   out.read_timeout = cfg.http.read_timeout;
+  out.tls_cert = cfg.http.tls.cert;
+  out.tls_key = cfg.http.tls.key;
+  out.tls_client_ca = cfg.http.tls.client_ca;
   out.replay_events = cfg.http.replay_events;
   out.client_limits = {cfg.limits.max_queued_bytes, cfg.limits.write_timeout};
   out.max_request_time = longest_request(cfg);
@@ -217,6 +220,14 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   });
   backend.on_refused([&] { server->stop(); });
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
+  reloads.on_loaded([&server, tls = cfg.http.tls](const config::config& next) mutable {
+    if (!next.http.tls.enabled() || next.http.tls == tls) return;
+    if (auto error = server->set_tls(next.http.tls.cert, next.http.tls.key, next.http.tls.client_ca); !error.empty()) {
+      spdlog::error("reload: {}; the current certificate stays", error);
+    } else {
+      tls = next.http.tls;
+    }
+  });
   reloads.start();
   run_on_io(io, [&]() -> asio::awaitable<void> {
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),

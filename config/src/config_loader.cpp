@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -430,14 +431,32 @@ class reader {
     return n;
   }
 
+  void read_tls(const YAML::Node& node, const std::string& path, http_config::tls_config& out) {
+    if (!expect_map(node, path)) return;
+    for_each_key(node, path, {"cert", "key", "client_ca"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& child) {
+                   auto v = string_value(value, child);
+                   if (!v) return;
+                   auto file = beside_config_file(std::move(*v));
+                   if (!std::filesystem::is_regular_file(file)) {
+                     fail(value, child, "no such file: " + file);
+                     return;
+                   }
+                   (k == "cert" ? out.cert : k == "key" ? out.key : out.client_ca) = std::move(file);
+                 });
+    if (out.cert.empty() != out.key.empty()) fail(node, path, "tls needs both `cert` and `key`");
+  }
+
   void read_http(const YAML::Node& node, const std::string& path, http_config& out) {
     if (!expect_map(node, path)) return;
     for_each_key(
         node, path,
         {"listen", "allowed_origins", "allowed_hosts", "max_header_size", "max_sessions",
-         "session_idle_timeout", "read_timeout", "replay_events"},
+         "session_idle_timeout", "read_timeout", "replay_events", "tls"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-          if (k == "listen") {
+          if (k == "tls") {
+            read_tls(value, child, out.tls);
+          } else if (k == "listen") {
             if (auto v = string_value(value, child)) {
               if (v->rfind(':') == std::string::npos) {
                 fail(value, child, "listen must be ADDRESS:PORT, such as 127.0.0.1:8080");

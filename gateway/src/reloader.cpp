@@ -59,6 +59,7 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
         std::vector<std::string> files{self->path};
         files.insert(files.end(), next.included.begin(), next.included.end());
         self->watcher.watch(std::move(files));
+        if (self->loaded) self->loaded(next);
         co_await self->target.reload(std::move(next));
       } catch (const config::config_error& e) {
         spdlog::error("reload: {} is invalid; the running config stays:", self->path);
@@ -75,6 +76,7 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
   std::string path;
   asio::signal_set hangup;
   config_watcher watcher;
+  std::function<void(const config::config&)> loaded;
   bool running = false;
   bool again = false;
   bool stopped = false;
@@ -98,5 +100,9 @@ void reloader::stop() {
 }
 
 void reloader::request() { state_->request(); }
+
+void reloader::on_loaded(std::function<void(const config::config&)> handler) {
+  state_->loaded = std::move(handler);
+}
 
 }  // namespace manifold::gateway

@@ -8,7 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 #include <charconv>
@@ -33,6 +35,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
 namespace error_code = protocol::error_code;
 using tcp = asio::ip::tcp;
 using protocol::json;
@@ -120,6 +123,30 @@ class server_impl final : public http_server {
     }
     port_ = acceptor_.local_endpoint().port();
     loopback_ = address.is_loopback();
+    if (!options_.tls_cert.empty()) {
+      if (auto error = set_tls(options_.tls_cert, options_.tls_key, options_.tls_client_ca); !error.empty()) {
+        throw std::runtime_error(error);
+      }
+    }
+  }
+
+  std::string set_tls(const std::string& cert, const std::string& key, const std::string& client_ca) override {
+    try {
+      auto next = std::make_shared<ssl::context>(ssl::context::tls_server);
+      next->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      next->use_certificate_chain_file(cert);
+      next->use_private_key_file(key, ssl::context::pem);
+      if (!client_ca.empty()) {
+        next->load_verify_file(client_ca);
+        next->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      }
+      tls_ = std::move(next);  // connections from now on; open ones keep theirs
+      spdlog::info("http: TLS with {}{}", cert, client_ca.empty() ? "" : " (client certificates required)");
+      return {};
+    } catch (const std::exception& e) {
+      return "TLS: cannot use " + cert + " and " + key + ": " + e.what();
+    }
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
@@ -197,14 +224,38 @@ class server_impl final : public http_server {
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
+  // One accepted connection: TLS first when the listener serves https, then HTTP.
   asio::awaitable<void> serve_connection(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+    beast::tcp_stream plain(std::move(socket));
+    const auto tls = tls_;
+    if (!tls) {
+      if (co_await serve_http(plain)) co_return;  // a WebSocket took the connection over
+      boost::system::error_code ignored;
+      plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> secure(std::move(plain), *tls);
+    beast::get_lowest_layer(secure).expires_after(options_.read_timeout);
+    auto [ec] = co_await secure.async_handshake(ssl::stream_base::server, use_tuple);
+    if (ec) {
+      spdlog::debug("http: TLS handshake failed: {}", ec.message());
+      co_return;
+    }
+    if (co_await serve_http(secure)) co_return;
+    beast::get_lowest_layer(secure).expires_after(std::chrono::seconds(2));
+    co_await secure.async_shutdown(use_tuple);
+  }
+
+  // Requests on one connection, one at a time. True when a WebSocket upgrade took the stream
+  // over (it is moved from then).
+  template <typename Stream>
+  asio::awaitable<bool> serve_http(Stream& stream) {
     beast::flat_buffer buffer;
     while (!stopped_) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
-      stream.expires_after(options_.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (ec == http::error::body_limit) {
         co_await respond_error(stream, 11, true, http::status::payload_too_large,
@@ -228,21 +279,22 @@ class server_impl final : public http_server {
       if (ec) break;  // closed, reset, or too slow (read_timeout)
       auto req = parser.release();
       if (const auto* group = group_for(path_of(req), "/ws"); websocket::is_upgrade(req) && group != nullptr) {
-        if (!co_await check_origin_and_host(stream, req)) co_return;
+        if (!co_await check_origin_and_host(stream, req)) co_return false;
         auto who = co_await identify(stream, req);
-        if (!who || !co_await may_use(stream, req, *group, *who)) co_return;
+        if (!who) co_return false;
+        const bool allowed = co_await may_use(stream, req, *group, *who);
+        if (!allowed) co_return false;
         if (session_count() >= options_.max_sessions) {
           co_await too_many_sessions(stream, req);
-          co_return;
+          co_return false;
         }
         co_await serve_websocket(std::move(stream), std::move(req), *group, std::move(*who));
-        co_return;
+        co_return true;
       }
       const bool keep = co_await handle(stream, req);
       if (!keep || !req.keep_alive()) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return false;
   }
 
   // The view `path` serves: `base` itself is the whole catalog, `base/<group>` a group;
@@ -264,7 +316,8 @@ class server_impl final : public http_server {
     return std::string(target.substr(0, target.find('?')));
   }
 
-  asio::awaitable<bool> handle(beast::tcp_stream& stream, request& req) {
+  template <typename Stream>
+  asio::awaitable<bool> handle(Stream& stream, request& req) {
     const auto path = path_of(req);
     if (path == "/healthz" && req.method() == http::verb::get) {
       const std::string body = R"({"status":"ok"})";
@@ -282,8 +335,9 @@ class server_impl final : public http_server {
       // It names the upstreams: only for the hosts and origins the MCP endpoints serve, and
       // for authenticated callers unless auth.public_endpoints opens it.
       if (!co_await check_origin_and_host(stream, req)) co_return false;
-      if (options_.auth != nullptr && !options_.auth->is_public(path) && !co_await identify(stream, req)) {
-        co_return false;
+      if (options_.auth != nullptr && !options_.auth->is_public(path)) {
+        const auto who = co_await identify(stream, req);
+        if (!who) co_return false;
       }
       co_return co_await respond(stream, req,
                                  backend_.ready() ? http::status::ok : http::status::service_unavailable,
@@ -326,7 +380,8 @@ class server_impl final : public http_server {
   // Who sent `req` (auth), or nullopt after the refusal was answered: 401 with the Bearer
   // challenge, 403 for a token without the required scope, 400 for a malformed header.
   // Without an authenticator: nobody in particular (the session decides, as with stdio).
-  asio::awaitable<std::optional<session_identity>> identify(beast::tcp_stream& stream, const request& req) {
+  template <typename Stream>
+  asio::awaitable<std::optional<session_identity>> identify(Stream& stream, const request& req) {
     if (options_.auth == nullptr) co_return session_identity{};
     access::header_lookup lookup = [&req](std::string_view name) -> std::optional<std::string_view> {
       const auto it = req.find(name);
@@ -353,7 +408,8 @@ class server_impl final : public http_server {
   }
 
   // The caller's roles may use this group's endpoint; 403 answered otherwise.
-  asio::awaitable<bool> may_use(beast::tcp_stream& stream, const request& req, const group_view& group,
+  template <typename Stream>
+  asio::awaitable<bool> may_use(Stream& stream, const request& req, const group_view& group,
                                 const session_identity& who) {
     if (!who.roles || who.roles->may_use_group(group.name)) co_return true;
     spdlog::info("http: {} may not use {}", who.principal_name(), group.name.empty() ? "/mcp" : "/mcp/" + group.name);
@@ -364,7 +420,8 @@ class server_impl final : public http_server {
 
   // DNS-rebinding protection and browser isolation: a foreign Origin gets 403, and on a
   // loopback listener only loopback Host names (and configured ones) are accepted.
-  asio::awaitable<bool> check_origin_and_host(beast::tcp_stream& stream, const request& req) {
+  template <typename Stream>
+  asio::awaitable<bool> check_origin_and_host(Stream& stream, const request& req) {
     const auto host = std::string(req[http::field::host]);
     if (!host_allowed(host)) {
       spdlog::warn("http: refused Host `{}`", protocol::log_safe(host, 200));
@@ -401,7 +458,8 @@ class server_impl final : public http_server {
 
   // ---- Streamable HTTP ----
 
-  asio::awaitable<bool> post_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+  template <typename Stream>
+  asio::awaitable<bool> post_mcp(Stream& stream, request& req, const group_view& group,
                                  const session_identity& who) {
     const auto v = req.version();
     const bool keep = req.keep_alive();
@@ -482,14 +540,16 @@ class server_impl final : public http_server {
     co_return co_await write_stream(stream, req, events, 0, session->id, true);
   }
 
-  asio::awaitable<bool> duplicate_id(beast::tcp_stream& stream, const request& req) {
+  template <typename Stream>
+  asio::awaitable<bool> duplicate_id(Stream& stream, const request& req) {
     co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
                                      error_code::invalid_request, "a request with this id is already in flight");
   }
 
   // Finds the session a request names. Answers 400 (no id) or 404 (unknown or ended) itself
   // and returns false then; `out` stays null.
-  asio::awaitable<bool> find_session(beast::tcp_stream& stream, const request& req,
+  template <typename Stream>
+  asio::awaitable<bool> find_session(Stream& stream, const request& req,
                                      const std::string& id, const group_view& group,
                                      const session_identity& who, std::shared_ptr<mcp_session>& out) {
     if (id.empty()) {
@@ -523,7 +583,8 @@ class server_impl final : public http_server {
     co_return true;
   }
 
-  asio::awaitable<bool> get_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+  template <typename Stream>
+  asio::awaitable<bool> get_mcp(Stream& stream, request& req, const group_view& group,
                                 const session_identity& who) {
     const auto accept = protocol::lower_ascii(std::string(req[http::field::accept]));
     if (accept.find("text/event-stream") == std::string::npos) {
@@ -555,7 +616,8 @@ class server_impl final : public http_server {
     co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
   }
 
-  asio::awaitable<bool> delete_mcp(beast::tcp_stream& stream, request& req, const group_view& group,
+  template <typename Stream>
+  asio::awaitable<bool> delete_mcp(Stream& stream, request& req, const group_view& group,
                                    const session_identity& who) {
     std::shared_ptr<mcp_session> session;
     if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
@@ -567,7 +629,8 @@ class server_impl final : public http_server {
 
   // Writes `events` after `after` as an SSE response, until the stream finishes or the
   // connection breaks (which is not a cancellation: the stream can be resumed).
-  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const request& req,
+  template <typename Stream>
+  asio::awaitable<bool> write_stream(Stream& stream, const request& req,
                                      std::shared_ptr<event_stream> events, std::uint64_t after,
                                      const std::string& session_id, bool prime,
                                      std::string prelude = {}, bool legacy = false) {
@@ -588,7 +651,7 @@ class server_impl final : public http_server {
       prelude += "id: " + events->event_id(after) + "\nretry: " +
                  std::to_string(reconnect_delay.count()) + "\ndata: \n\n";
     }
-    stream.expires_after(options_.client_limits.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     if (prelude.empty()) {
       if (auto [ec, n] = co_await asio::async_write(stream, asio::buffer(header_text), use_tuple); ec) co_return false;
     } else {
@@ -609,7 +672,7 @@ class server_impl final : public http_server {
           text += "event: message\ndata: " + e.data + "\n\n";
         }
         if (events->finished() && !stopped_) {
-          stream.expires_after(options_.client_limits.write_timeout);
+          beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
           auto [ec, n] = co_await asio::async_write(
               stream, beast::buffers_cat(http::make_chunk(asio::buffer(text)), http::make_chunk_last()), use_tuple);
           alive = !ec;
@@ -631,20 +694,22 @@ class server_impl final : public http_server {
     events->detach(owner);
     if (!alive) co_return false;
     if (ended) co_return true;
-    stream.expires_after(options_.client_limits.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
     co_return !ec;
   }
 
-  asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
-    stream.expires_after(options_.client_limits.write_timeout);
+  template <typename Stream>
+  asio::awaitable<bool> write_chunk(Stream& stream, const std::string& text) {
+    beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), use_tuple);
     co_return !ec;
   }
 
   // ---- legacy HTTP+SSE (2024-11-05) ----
 
-  asio::awaitable<bool> legacy_stream(beast::tcp_stream& stream, request& req, const session_identity& who) {
+  template <typename Stream>
+  asio::awaitable<bool> legacy_stream(Stream& stream, request& req, const session_identity& who) {
     if (session_count() >= options_.max_sessions) co_return co_await too_many_sessions(stream, req);
     if (!co_await may_use(stream, req, whole_, who)) co_return false;
     auto session = open_session(true, whole_, who);
@@ -655,7 +720,8 @@ class server_impl final : public http_server {
     co_return false;
   }
 
-  asio::awaitable<bool> legacy_post(beast::tcp_stream& stream, request& req, const session_identity& who) {
+  template <typename Stream>
+  asio::awaitable<bool> legacy_post(Stream& stream, request& req, const session_identity& who) {
     const auto target = std::string_view(req.target().data(), req.target().size());
     const auto url = boost::urls::parse_origin_form(target);
     std::string id;
@@ -680,9 +746,10 @@ class server_impl final : public http_server {
 
   // ---- WebSocket ----
 
-  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, request req, group_view group,
+  template <typename Stream>
+  asio::awaitable<void> serve_websocket(Stream stream, request req, group_view group,
                                         session_identity who) {
-    auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
+    auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream));
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws->read_message_max(options_.max_body_bytes);
     const bool wants_mcp = std::string_view(req[http::field::sec_websocket_protocol]).find("mcp") !=
@@ -705,7 +772,8 @@ class server_impl final : public http_server {
   // Every MCP session counts toward max_sessions, whatever its transport.
   [[nodiscard]] std::size_t session_count() const { return sessions_.size() + websocket_sessions_; }
 
-  asio::awaitable<bool> too_many_sessions(beast::tcp_stream& stream, const request& req) {
+  template <typename Stream>
+  asio::awaitable<bool> too_many_sessions(Stream& stream, const request& req) {
     spdlog::warn("http: {} sessions open (http.max_sessions); a new one is refused", session_count());
     co_return co_await respond_error(stream, req.version(), false, http::status::service_unavailable,
                                      error_code::limit_exceeded, "too many sessions");
@@ -759,7 +827,8 @@ class server_impl final : public http_server {
 
   // ---- responses ----
 
-  asio::awaitable<bool> respond(beast::tcp_stream& stream, const request& req, http::status status,
+  template <typename Stream>
+  asio::awaitable<bool> respond(Stream& stream, const request& req, http::status status,
                                 std::string body, std::string content_type = "application/json",
                                 header_list headers = {}) {
     http::response<http::string_body> res{status, req.version()};
@@ -769,12 +838,13 @@ class server_impl final : public http_server {
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
-    stream.expires_after(options_.client_limits.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && req.keep_alive();
   }
 
-  asio::awaitable<bool> respond_error(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+  template <typename Stream>
+  asio::awaitable<bool> respond_error(Stream& stream, unsigned version, bool keep_alive,
                                       http::status status, int code, std::string message,
                                       header_list headers = {}) {
     http::response<http::string_body> res{status, version};
@@ -785,7 +855,7 @@ class server_impl final : public http_server {
     res.body() = protocol::serialize(
         protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
     res.prepare_payload();
-    stream.expires_after(options_.client_limits.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && keep_alive;
   }
@@ -801,6 +871,7 @@ class server_impl final : public http_server {
   bool stopped_ = false;
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
+  std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
   std::size_t websocket_sessions_ = 0;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
   std::size_t accept_failures_ = 0;

@@ -77,6 +77,17 @@ struct http_config {
   std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   std::size_t replay_events = 256;
+  // `http.tls`: serve https (and wss) with this certificate chain and key (PEM files, relative
+  // to the config file); `client_ca` requires a client certificate signed by it (mTLS). Both
+  // files are read again on reload (SIGHUP or a changed config), so a renewed certificate
+  // needs no restart.
+  struct tls_config {
+    std::string cert;
+    std::string key;
+    std::string client_ca;
+    [[nodiscard]] bool enabled() const { return !cert.empty(); }
+    bool operator==(const tls_config&) const = default;
+  } tls;
 };
 
 enum class transport_kind { stdio, http, sse, websocket, automatic };

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <functional>
+
+#include "manifold/config/config.hpp"
 #include <memory>
 #include <string>
 
@@ -23,6 +26,9 @@ class reloader {
   void stop();
   // Reloads now (or after the reload in progress).
   void request();
+  // Called with each valid new config before the backend applies it (settings outside the
+  // backend, such as the listener's TLS certificate).
+  void on_loaded(std::function<void(const config::config&)> handler);
 
  private:
   struct state;

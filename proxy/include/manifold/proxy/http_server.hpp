@@ -35,13 +35,17 @@ struct http_options {
   // awaited longer than this is given up.
   std::chrono::milliseconds max_request_time{std::chrono::minutes(10)};
   std::vector<group_view> groups;  // each served at /mcp/<name> (and /ws/<name>)
+  // https: certificate chain and key (PEM files); client_ca requires client certificates.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
   // Who may call (auth:): every MCP request is authenticated; null: nobody is asked.
   access::authenticator* auth = nullptr;
   // The roles of an authenticated principal (roles:); null: no role rules.
   access::call_gate* gate = nullptr;
 };
 
-// Serves MCP to hosts over HTTP: Streamable HTTP at /mcp (POST, GET, DELETE) and, for each
+// Serves MCP to hosts over HTTP (or https with http.tls): Streamable HTTP at /mcp (POST, GET, DELETE) and, for each
 // group, at /mcp/<group>; the 2024-11-05
 // HTTP+SSE transport at /sse and /message, WebSocket at /ws, and /healthz, /readyz.
 // Each MCP session is a host session of its own. Thread: the io thread.
@@ -57,6 +61,10 @@ class http_server {
   virtual boost::asio::awaitable<void> run() = 0;
   // Stops accepting and ends every session and connection.
   virtual void stop() = 0;
+  // Serves TLS with these files from the next connection on (a renewed certificate); the
+  // current settings stay when they cannot be loaded (the error is returned).
+  virtual std::string set_tls(const std::string& cert, const std::string& key,
+                              const std::string& client_ca) = 0;
 };
 
 // Binds now; throws std::runtime_error when the address cannot be bound.
