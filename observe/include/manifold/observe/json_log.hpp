@@ -21,10 +21,10 @@
 namespace manifold::observe {
 
 struct log_context {
-  std::string_view component;
-  std::string_view upstream;
-  std::string_view session;
-  std::string_view trace_id;
+  std::string_view component{};
+  std::string_view upstream{};
+  std::string_view session{};
+  std::string_view trace_id{};
 };
 
 // Sets the thread's log context until it goes out of scope (then the enclosing one is back).

@@ -55,7 +55,7 @@ struct metrics_options {
   std::size_t max_upstreams = 256;
   std::size_t max_label_sets = 4096;  // (method, tool, upstream) series per side
   bool process_metrics = true;        // process_* read from /proc at scrape time
-  std::string version;                // manifold_build_info{version}
+  std::string version{};                // manifold_build_info{version}
 };
 
 // The series of one (method, tool, upstream) label set on one side (host-facing server or

@@ -23,8 +23,8 @@ class metrics;
 
 struct otlp_resource {
   std::string service_name = "manifold";
-  std::string service_version;
-  std::string instance_id;  // service.instance.id; empty: left out
+  std::string service_version{};
+  std::string instance_id{};  // service.instance.id; empty: left out
 };
 
 // One ExportTraceServiceRequest in the OTLP JSON mapping: resourceSpans / scopeSpans / spans,
@@ -33,22 +33,22 @@ struct otlp_resource {
 nlohmann::json encode_otlp(std::span<const span> spans, const otlp_resource& resource);
 
 struct otlp_options {
-  std::string endpoint;  // http(s)://host[:port][/path]; a URL without a path gets /v1/traces
-  std::map<std::string, std::string> headers;  // e.g. an API key of the collector
+  std::string endpoint{};  // http(s)://host[:port][/path]; a URL without a path gets /v1/traces
+  std::map<std::string, std::string> headers{};  // e.g. an API key of the collector
   std::size_t batch_size = 512;                // spans per post
   std::chrono::milliseconds batch_interval{std::chrono::seconds(5)};  // longest a span waits
   std::size_t queue_size = 2048;               // spans waiting; more are dropped (counted)
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};       // deadline of one post
   std::chrono::milliseconds max_backoff{std::chrono::seconds(60)};   // after failed posts
-  otlp_resource resource;
+  otlp_resource resource{};
 };
 
 // The parts of an endpoint URL; nullopt (and `error`) for anything but http(s) with a host.
 struct otlp_endpoint {
   bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;
+  std::string host{};
+  std::string port{};
+  std::string target{};
 };
 std::optional<otlp_endpoint> parse_otlp_endpoint(const std::string& url, std::string& error);
 

@@ -14,14 +14,14 @@ namespace manifold::observe {
 
 struct call_record {
   std::uint64_t time_unix_ms = 0;  // when the call finished
-  std::string principal;           // who called ("" when anonymous)
-  std::string method;              // tools/call, prompts/get, resources/read...
-  std::string tool;                // exposed tool/prompt name or resource URI
-  std::string upstream;            // "" when manifold answered itself
+  std::string principal{};           // who called ("" when anonymous)
+  std::string method{};              // tools/call, prompts/get, resources/read...
+  std::string tool{};                // exposed tool/prompt name or resource URI
+  std::string upstream{};            // "" when manifold answered itself
   double latency_ms = 0;
   call_outcome outcome = call_outcome::ok;
-  std::string error;     // the error message when not ok ("" otherwise)
-  std::string trace_id;  // "" when not traced
+  std::string error{};     // the error message when not ok ("" otherwise)
+  std::string trace_id{};  // "" when not traced
 };
 
 // The call as the page reads it: {"time","principal","method","tool","upstream",

@@ -20,30 +20,30 @@ enum class span_kind : std::uint8_t { internal = 1, server = 2, client = 3 };  /
 using attribute_value = std::variant<std::string, std::int64_t, bool, double>;
 
 struct attribute {
-  std::string key;
-  attribute_value value;
+  std::string key{};
+  attribute_value value{};
 };
 
 // Another context this span relates to (the HTTP request's own traceparent when `_meta`
 // carried a different one).
 struct span_link {
-  span_context context;
+  span_context context{};
 };
 
 struct span {
-  trace_id trace;
-  span_id id;
-  span_id parent;  // all zero: a root span
+  trace_id trace{};
+  span_id id{};
+  span_id parent{};  // all zero: a root span
   std::uint8_t flags = 0;
-  std::string tracestate;
-  std::string name;
+  std::string tracestate{};
+  std::string name{};
   span_kind kind = span_kind::internal;
   std::uint64_t start_unix_nanos = 0;
   std::uint64_t end_unix_nanos = 0;
-  std::vector<attribute> attributes;
-  std::vector<span_link> links;
+  std::vector<attribute> attributes{};
+  std::vector<span_link> links{};
   bool error = false;
-  std::string status_message;
+  std::string status_message{};
 
   [[nodiscard]] bool sampled() const { return (flags & 0x01U) != 0; }
   // What a request this span makes carries (traceparent with this span as the parent).
@@ -55,17 +55,17 @@ struct span {
 
 // What the conventions attribute a request with; empty fields are left out.
 struct mcp_request_info {
-  std::string_view method;             // mcp.method.name
-  std::string_view tool;               // gen_ai.tool.name (tools/call)
-  std::string_view prompt;             // gen_ai.prompt.name (prompts/get)
-  std::string_view resource_uri;       // mcp.resource.uri (resources/*)
+  std::string_view method{};             // mcp.method.name
+  std::string_view tool{};               // gen_ai.tool.name (tools/call)
+  std::string_view prompt{};             // gen_ai.prompt.name (prompts/get)
+  std::string_view resource_uri{};       // mcp.resource.uri (resources/*)
   const nlohmann::json* request_id = nullptr;  // jsonrpc.request.id; null/absent: notification
-  std::string_view session_id;         // mcp.session.id
-  std::string_view protocol_version;   // mcp.protocol.version
-  std::string_view network_transport;  // network.transport: "pipe" (stdio) | "tcp"
-  std::string_view network_protocol;   // network.protocol.name: "http" | "websocket"
-  std::string_view network_protocol_version;  // network.protocol.version: "1.1"
-  std::string_view upstream;           // manifold.upstream
+  std::string_view session_id{};         // mcp.session.id
+  std::string_view protocol_version{};   // mcp.protocol.version
+  std::string_view network_transport{};  // network.transport: "pipe" (stdio) | "tcp"
+  std::string_view network_protocol{};   // network.protocol.name: "http" | "websocket"
+  std::string_view network_protocol_version{};  // network.protocol.version: "1.1"
+  std::string_view upstream{};           // manifold.upstream
 };
 
 // "{method} {tool or prompt}", or "{method}".

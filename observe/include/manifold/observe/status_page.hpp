@@ -62,9 +62,9 @@
 namespace manifold::observe {
 
 struct status_asset {
-  std::string_view path;  // "/ui/", "/ui/app.css", "/ui/app.js"
-  std::string_view content_type;
-  std::string_view body;
+  std::string_view path{};  // "/ui/", "/ui/app.css", "/ui/app.js"
+  std::string_view content_type{};
+  std::string_view body{};
 };
 
 // Every embedded asset.
@@ -77,26 +77,26 @@ inline constexpr std::string_view status_page_csp =
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 struct upstream_status {
-  std::string name;
-  std::string state;      // upstream_series::states
-  std::string transport;  // stdio | http | sse | websocket | exec
+  std::string name{};
+  std::string state{};      // upstream_series::states
+  std::string transport{};  // stdio | http | sse | websocket | exec
   std::uint64_t restarts = 0;
   std::uint64_t in_flight = 0;
-  std::optional<double> latency_ms;  // e.g. the last health probe or median recent call
-  std::string last_error;            // empty: none
-  std::string protocol_version;
+  std::optional<double> latency_ms{};  // e.g. the last health probe or median recent call
+  std::string last_error{};            // empty: none
+  std::string protocol_version{};
   std::size_t tools = 0;
 };
 
 struct status_snapshot {
-  std::string version;
+  std::string version{};
   std::uint64_t started_unix_ms = 0;
   bool ready = false;
-  catalog_counts catalog;
+  catalog_counts catalog{};
   std::uint64_t catalog_rebuilds = 0;
   std::uint64_t calls_total = 0;
   std::uint64_t calls_failed = 0;
-  std::vector<upstream_status> upstreams;
+  std::vector<upstream_status> upstreams{};
 };
 
 nlohmann::json to_json(const upstream_status& u);

@@ -44,11 +44,11 @@ struct tap_record {
   std::uint64_t seq = 0;  // the tap's sequence: increasing, gaps where filters skipped
   std::uint64_t time_unix_nanos = 0;
   tap_direction direction = tap_direction::host_to_manifold;
-  std::string session;
-  std::string upstream;
-  std::string method;
-  nlohmann::json id;       // as it came; null when none
-  nlohmann::json message;  // redacted
+  std::string session{};
+  std::string upstream{};
+  std::string method{};
+  nlohmann::json id{};       // as it came; null when none
+  nlohmann::json message{};  // redacted
   std::uint64_t lost = 0;  // kind::lost: how many records were lost here
 };
 nlohmann::json to_json(const tap_record& record);
@@ -57,9 +57,9 @@ std::string to_json_line(const tap_record& record);
 
 // Empty fields match everything. `method` is a glob (`*` any run, `?` one character).
 struct tap_filter {
-  std::string session;
-  std::string upstream;
-  std::string method;
+  std::string session{};
+  std::string upstream{};
+  std::string method{};
   [[nodiscard]] bool matches(std::string_view session_id, std::string_view upstream_name,
                              std::string_view method_name) const;
 };
@@ -133,7 +133,7 @@ class tap_file_sink {
 struct tap_options {
   // Applied once per record before any subscriber or the file sees it. Default
   // redact_secrets; the proxy passes access::redactor's redact (configured patterns too).
-  std::function<nlohmann::json(const nlohmann::json&)> redact;
+  std::function<nlohmann::json(const nlohmann::json&)> redact{};
   metrics* counters = nullptr;  // manifold_tap_records_lost_total
 };
 

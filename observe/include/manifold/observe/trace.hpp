@@ -32,10 +32,10 @@ struct span_id {
 // What crosses a hop: the trace, the span that is the parent on the other side, the flags
 // (bit 0: sampled) and the vendors' tracestate.
 struct span_context {
-  trace_id trace;
-  span_id span;
+  trace_id trace{};
+  span_id span{};
   std::uint8_t flags = 0;
-  std::string tracestate;
+  std::string tracestate{};
 
   [[nodiscard]] bool valid() const { return trace.valid() && span.valid(); }
   [[nodiscard]] bool sampled() const { return (flags & 0x01U) != 0; }
