@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <deque>
 #include <stdexcept>
 
@@ -171,7 +170,20 @@ void otlp_exporter::export_span(span&& s) {
 void otlp_exporter::start() {
   if (state_->started) return;
   state_->started = true;
-  asio::co_spawn(state_->executor, run(state_), asio::detached);
+  asio::co_spawn(state_->executor, run(state_), [s = state_](const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("tracing: the OTLP sender failed ({}); spans are no longer exported", ex.what());
+    } catch (...) {
+      spdlog::error("tracing: the OTLP sender failed; spans are no longer exported");
+    }
+    s->stopping = true;
+    if (!s->queue.empty()) s->dropped(true, s->queue.size());
+    s->queue.clear();
+    s->done.set();
+  });
 }
 
 asio::awaitable<void> otlp_exporter::stop(steady::time_point deadline) {
