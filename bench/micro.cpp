@@ -1,6 +1,6 @@
 // Google Benchmark micro-benchmarks for the hot paths of a relayed call: framing, JSON-RPC
 // parse and serialize, request id remapping, task id and URI remapping, catalog build and
-// lookup, and policy evaluation.
+// lookup, policy evaluation, and the observability added to a call (metrics, spans, tap).
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +16,9 @@
 #include "manifold/namespace/view.hpp"
 #include "manifold/namespace/naming.hpp"
 #include "manifold/namespace/task_ids.hpp"
+#include "manifold/observe/metrics.hpp"
+#include "manifold/observe/span.hpp"
+#include "manifold/observe/tap.hpp"
 #include "manifold/protocol/json_rpc.hpp"
 #include "manifold/protocol/line_framer.hpp"
 #include "manifold/proxy/relay.hpp"
@@ -276,6 +279,76 @@ void BM_ViewLookup(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ViewLookup);
+
+// Observability on one relayed call: the host-side and upstream-side histograms and counters
+// of a tools/call, and the upstream's in-flight gauge (the work metrics add to a call).
+void BM_MetricsRecordCall(benchmark::State& state) {
+  manifold::observe::metrics m({.process_metrics = false});
+  std::vector<std::string> tools;
+  for (int i = 0; i < 200; ++i) tools.push_back("everything__tool" + std::to_string(i));
+  tools.emplace_back("everything__echo");
+  m.set_exposed_tools(tools);
+  const std::string method = "tools/call";
+  const std::string tool = "everything__echo";
+  const std::string upstream = "everything";
+  const std::chrono::microseconds server_latency(180);
+  const std::chrono::microseconds client_latency(150);
+  for (auto _ : state) {
+    auto& up = m.upstream(upstream);
+    up.call_started();
+    m.record_client_call(method, tool, upstream, manifold::observe::call_outcome::ok, client_latency);
+    up.call_finished();
+    m.record_server_call(method, tool, upstream, manifold::observe::call_outcome::ok, server_latency);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MetricsRecordCall);
+
+// Tracing one relayed call: the host's traceparent read from `_meta`, a server and a client
+// span, the new traceparent written into the upstream request, both spans finished into a
+// sink (range 0: sampled, 1: not sampled).
+void BM_TraceCall(benchmark::State& state) {
+  struct discard final : manifold::observe::span_sink {
+    void export_span(manifold::observe::span&& s) override { benchmark::DoNotOptimize(s.name.data()); }
+  } sink;
+  const manifold::observe::tracer tracer(1.0, &sink);
+  const char* flags = state.range(0) == 0 ? "01" : "00";
+  json params{{"name", "everything__echo"},
+              {"arguments", {{"text", "hello"}}},
+              {"_meta", {{"traceparent", std::string("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-") + flags}}}};
+  const json id = 42;
+  json upstream_params{{"name", "echo"}, {"arguments", {{"text", "hello"}}}};
+  for (auto _ : state) {
+    const auto parent = manifold::observe::extract_context(params);
+    auto server = tracer.start_server({.method = "tools/call", .tool = "everything__echo", .request_id = &id,
+                                       .session_id = "0123456789abcdef", .protocol_version = "2025-06-18",
+                                       .network_transport = "pipe"},
+                                      parent);
+    auto client = tracer.start_client({.method = "tools/call", .tool = "echo", .request_id = &id,
+                                       .network_transport = "pipe", .upstream = "everything"},
+                                      server);
+    manifold::observe::inject_meta(upstream_params, client.context());
+    tracer.finish(std::move(client));
+    tracer.finish(std::move(server));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TraceCall)->Arg(0)->Arg(1);
+
+// The tap on one message: no subscriber (the check the relay pays always), and one attached
+// subscriber that keeps up (record built, redacted once, pushed, taken).
+void BM_TapPublish(benchmark::State& state) {
+  manifold::observe::tap tap;
+  std::shared_ptr<manifold::observe::tap_subscription> sub;
+  if (state.range(0) == 1) sub = tap.subscribe({}, 1024);
+  const auto message = json::parse(call_text);
+  for (auto _ : state) {
+    if (tap.active()) tap.publish(manifold::observe::tap_direction::host_to_manifold, "0123456789abcdef", "", message);
+    if (sub) benchmark::DoNotOptimize(sub->take());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TapPublish)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -2,7 +2,8 @@
 # Installs everything manifold needs to build, demo and test on Debian 12 (run as root):
 # the C++ toolchain and libraries from Debian, and the npm test peers from the lockfile in
 # tests/e2e (reference MCP servers, the SDK client, the Inspector, the conformance suite,
-# and Node 22 as the npm package node@22).
+# playwright-core, which drives Debian's chromium for the status page test, and Node 22 as
+# the npm package node@22).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ packages=(
   prometheus-cpp-dev libssl-dev libgtest-dev
   clang-14 libclang-rt-14-dev util-linux
   libpq-dev libsqlite3-dev postgresql awscli gh
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "exec_reader.hpp"
+#include "observe_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
 #include "manifold/config/units.hpp"
@@ -123,9 +124,11 @@ class reader {
     }
     for_each_key(root, "",
                  {"naming", "limits", "http", "servers", "tools", "groups", "pinning", "auth", "roles", "audit",
-                  "identity_signing_key", "include"},
+                  "identity_signing_key", "include", "metrics", "tracing", "logs", "tap", "ui"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-                   if (key == "include") {
+                   if (detail::is_observe_key(key)) {
+                     read_observe_section(key, value, path, out);
+                   } else if (key == "include") {
                      read_includes(value, path, out);
                    } else if (key == "auth") {
                      read_auth(value, path, out.auth);
@@ -633,6 +636,13 @@ class reader {
       return false;
     }
     return true;
+  }
+
+  // `metrics`, `tracing`, `logs`, `tap`, `ui` (observe_reader.cpp).
+  void read_observe_section(const std::string& key, const YAML::Node& node, const std::string& path,
+                            config& out) {
+    detail::yaml_context ctx(file_, env_, diagnostics_);
+    detail::read_observe(ctx, key, node, path, out);
   }
 
   // `exec:` a server manifold serves itself (exec_reader.cpp).

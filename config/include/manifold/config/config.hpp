@@ -336,6 +336,66 @@ struct audit_config {
   [[nodiscard]] bool enabled() const { return !file.empty() || to_stderr; }
 };
 
+// ---- Observability (the observe/ library reads these) ----
+//
+// metrics:
+//   enabled: true             # GET /metrics on the HTTP listener
+//   max_tool_labels: 200      # exposed tools that get their own `tool` label; others: "other"
+//   listen: 127.0.0.1:9464    # stdio mode: serve /metrics here (like --metrics-listen)
+// tracing:
+//   otlp_endpoint: http://127.0.0.1:4318/v1/traces   # empty: no export (contexts still propagate)
+//   sample_ratio: 1.0         # new traces sampled; a host's traceparent decides for its own
+//   batch_size: 512
+//   batch_interval: 5s
+//   queue_size: 2048          # spans waiting; more are dropped and counted
+//   timeout: 10s              # deadline of one post to the collector
+//   headers: {Authorization: "Bearer ${OTLP_TOKEN}"}
+// logs:
+//   format: text              # text | json (--log-format)
+// tap:
+//   enabled: false            # the admin tap endpoint (`manifold tap`)
+//   buffer: 1024              # records per subscriber; a slower reader loses records
+//   file: traffic.jsonl       # --trace-file; relative to the config file; empty: none
+//   max_file_size: 64MiB      # rotated past this
+//   files: 5                  # the file and its rotated copies
+// ui:
+//   enabled: true             # the status page (/ui) on the HTTP listener
+
+struct metrics_config {
+  bool enabled = true;
+  std::size_t max_tool_labels = 200;
+  std::string listen;  // ADDRESS:PORT; empty: none (the HTTP listener serves /metrics)
+};
+
+struct tracing_config {
+  std::string otlp_endpoint;  // http(s) URL; empty: no export
+  double sample_ratio = 1.0;  // 0..1
+  std::size_t batch_size = 512;
+  std::chrono::milliseconds batch_interval{std::chrono::seconds(5)};
+  std::size_t queue_size = 2048;
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  std::map<std::string, std::string> headers;
+  [[nodiscard]] bool exporting() const { return !otlp_endpoint.empty(); }
+};
+
+enum class log_format { text, json };
+
+struct logs_config {
+  log_format format = log_format::text;
+};
+
+struct tap_config {
+  bool enabled = false;
+  std::size_t buffer = 1024;
+  std::string file;  // resolved beside the config file; empty: none
+  std::size_t max_file_size = 64 * 1024 * 1024;
+  std::size_t files = 5;
+};
+
+struct ui_config {
+  bool enabled = true;
+};
+
 struct config {
   std::string source;  // the file it was read from
   std::vector<std::string> included;  // pack files read through `include:` (watch them too)
@@ -350,6 +410,11 @@ struct config {
   std::vector<role_config> roles;  // in file order
   audit_config audit;
   std::string identity_signing_key;
+  metrics_config metrics;
+  tracing_config tracing;
+  logs_config logs;
+  tap_config tap;
+  ui_config ui;
 };
 
 }  // namespace manifold::config
