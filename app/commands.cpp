@@ -4,7 +4,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -21,6 +25,9 @@
 #include "manifold/config/config_loader.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/io/hosts.hpp"
+#include "manifold/io/http_client.hpp"
+#include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/proxy/http_server.hpp"
 #include "manifold/proxy/local_client.hpp"
@@ -103,6 +110,12 @@ milliseconds longest_request(const config::config& cfg) {
 struct access_parts {
   std::unique_ptr<access::authenticator> auth;
   std::unique_ptr<access::call_gate> gate;
+  std::shared_ptr<bool> stop_refresh = std::make_shared<bool>(false);
+
+  access_parts() = default;
+  access_parts(access_parts&&) = default;
+  access_parts& operator=(access_parts&&) = default;
+  ~access_parts() { *stop_refresh = true; }
 
   // stdio has no headers: its session is the configured stdio identity.
   [[nodiscard]] proxy::session_identity stdio_identity() const {
@@ -113,14 +126,54 @@ struct access_parts {
   }
 };
 
+// GETs a JWKS document (https; plain http only on loopback), bounded in time and size.
+access::jwks_cache::fetch_fn jwks_fetcher(asio::any_io_executor executor) {
+  return [executor](std::string url, milliseconds deadline) -> asio::awaitable<std::optional<std::string>> {
+    const auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) co_return std::nullopt;
+    io::http_request request;
+    request.method = "GET";
+    request.tls = parsed->scheme() == "https";
+    request.host = std::string(parsed->encoded_host());
+    if (!request.tls && !io::is_loopback_host(request.host)) {
+      spdlog::error("auth.jwt.jwks_url {} must be https (plain http only on loopback)", url);
+      co_return std::nullopt;
+    }
+    request.port = parsed->has_port() ? std::string(parsed->port()) : (request.tls ? "443" : "80");
+    request.target = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
+    if (parsed->has_query()) request.target += "?" + std::string(parsed->encoded_query());
+    request.headers.emplace_back("Accept", "application/json");
+    request.timeout = deadline;
+    request.read_limit = 1024 * 1024;
+    auto response = co_await io::send_request(executor, std::move(request));
+    if (!response.error.empty() || response.status != 200) {
+      spdlog::warn("auth: fetching the JWKS at {} failed: {}", url,
+                   response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error);
+      co_return std::nullopt;
+    }
+    co_return std::move(response.body);
+  };
+}
+
+// Keeps the JWT key set fresh (jwt.jwks_refresh_interval) while the server runs.
+asio::awaitable<void> refresh_keys(access::jwks_cache* keys, milliseconds every, std::shared_ptr<bool> stop) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!*stop) {
+    co_await keys->refresh();
+    timer.expires_after(every);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 access_parts make_access(const config::config& cfg, asio::any_io_executor executor) {
   access_parts out;
   access::authenticator::options options;
-  if (!cfg.auth.jwt.jwks_url.empty()) {
-    spdlog::warn("auth.jwt.jwks_url is not fetched by this build; use auth.jwt.jwks_file");
-  }
-  (void)executor;
+  options.fetch = jwks_fetcher(executor);
   out.auth = std::make_unique<access::authenticator>(cfg.auth, std::move(options));
+  if (auto* keys = out.auth->keys()) {
+    asio::co_spawn(executor, refresh_keys(keys, cfg.auth.jwt.jwks_refresh_interval, out.stop_refresh),
+                   io::log_failure("JWKS refresh"));
+  }
   out.gate = std::make_unique<access::call_gate>(cfg);
   if (out.auth->enabled()) {
     spdlog::info("auth: {} API key{}{}; unauthenticated requests are refused", cfg.auth.api_keys.size(),
