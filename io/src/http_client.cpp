@@ -1,5 +1,7 @@
 #include "manifold/io/http_client.hpp"
 
+#include <array>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -35,6 +37,48 @@ asio::awaitable<std::string> connect_tcp(Stream& stream, const http_request& r,
   co_return std::string();
 }
 
+// Reads a response whose 2xx body goes to r.on_body as it arrives (another status: the body,
+// bounded by read_limit, is kept as usual).
+template <typename Stream>
+asio::awaitable<http_response> stream_body(Stream& stream, beast::flat_buffer& buffer,
+                                           const http_request& r) {
+  http_response out;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  auto [hec, head] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  if (hec) {
+    out.timed_out = hec == beast::error::timeout;
+    out.error = "reading the response failed: " + hec.message();
+    co_return out;
+  }
+  out.status = static_cast<int>(parser.get().result_int());
+  out.content_type = std::string(parser.get()[http::field::content_type]);
+  const bool deliver = out.status >= 200 && out.status < 300;
+  std::array<char, 16 * 1024> piece{};
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    beast::get_lowest_layer(stream).expires_after(r.idle_timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec == http::error::need_buffer) ec = {};
+    const auto got = piece.size() - parser.get().body().size;
+    if (got != 0) {
+      const std::string_view text(piece.data(), got);
+      if (deliver) {
+        if (!r.on_body(text)) co_return out;
+      } else if (out.body.size() + got <= r.read_limit) {
+        out.body.append(text);
+      }
+    }
+    if (ec) {
+      out.timed_out = ec == beast::error::timeout;
+      out.error = "reading the response failed: " + ec.message();
+      co_return out;
+    }
+  }
+  co_return out;
+}
+
 // Writes the request and reads the response (body at most read_limit bytes).
 template <typename Stream>
 asio::awaitable<http_response> exchange(Stream& stream, const http_request& r,
@@ -60,6 +104,7 @@ asio::awaitable<http_response> exchange(Stream& stream, const http_request& r,
     co_return out;
   }
   beast::flat_buffer buffer;
+  if (r.on_body) co_return co_await stream_body(stream, buffer, r);
   http::response_parser<http::string_body> parser;
   parser.body_limit(r.read_limit);
   auto [rec, read] =

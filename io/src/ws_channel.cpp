@@ -79,6 +79,7 @@ class ws_channel final : public protocol::channel,
     beast::get_lowest_layer(*ws_).close();
   }
   [[nodiscard]] std::size_t queued() const override { return queue_.bytes(); }
+  [[nodiscard]] protocol::link_description describe() const override { return {{}, "tcp"}; }
 
  private:
   // The only writer of the socket; each write within the write timeout (its own timer: the

@@ -1,5 +1,6 @@
 #include "audit_trail.hpp"
 
+#include "call_observer.hpp"
 #include "manifold/protocol/json_access.hpp"
 
 namespace manifold::proxy {
@@ -12,7 +13,15 @@ audit_trail::audit_trail(request_context& ctx, std::string name, const json& arg
   bytes_in_ = arguments.is_null() ? 0 : arguments.dump().size();
 }
 
+void audit_trail::target(std::string upstream, std::string original) {
+  if (ctx_.observer != nullptr) ctx_.observer->target(upstream);
+  upstream_ = std::move(upstream);
+  original_ = std::move(original);
+}
+
 void audit_trail::refused(const std::string& rule, access::audit_outcome outcome) {
+  // Hidden and unknown names are answered like names that never existed: not a refusal.
+  if (ctx_.observer != nullptr && rule != "visibility") ctx_.observer->refused(outcome);
   if (!on_) return;
   access::audit_record r;
   r.allowed = false;

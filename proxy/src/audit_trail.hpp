@@ -15,10 +15,7 @@ class audit_trail {
   // Starts timing a request for `name` (an exposed tool or prompt name, or a URI).
   audit_trail(request_context& ctx, std::string name, const json& arguments);
 
-  void target(std::string upstream, std::string original) {
-    upstream_ = std::move(upstream);
-    original_ = std::move(original);
-  }
+  void target(std::string upstream, std::string original);
   // A refusal by the rules (`rule` names it) or a limit.
   void refused(const std::string& rule, access::audit_outcome outcome);
   // The upstream's answer (a result, isError, a JSON-RPC error, a timeout, a cancel).

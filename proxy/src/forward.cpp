@@ -1,5 +1,6 @@
 #include "manifold/access/identity_token.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "call_observer.hpp"
 #include "methods.hpp"
 
 namespace manifold::proxy {
@@ -36,8 +37,19 @@ asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& serv
     }
   }
   const auto ticket = ctx.hub.begin_call(server, session, ctx.id);
-  protocol::call_options options{{}, ctx.control};
+  protocol::call_options options;
+  options.control = ctx.control;
+  const auto* telemetry = ctx.hub.options().telemetry;
+  // The tap attributes the upstream side of the call to this session.
+  if (telemetry != nullptr && telemetry->tap != nullptr && telemetry->tap->active()) options.tag = ctx.session.label();
+  std::optional<call_observer::upstream_call> watched;
+  std::string watched_method;
+  if (ctx.observer != nullptr && ctx.observer->on()) {
+    watched = ctx.observer->upstream_started(server, method, params);
+    watched_method = method;
+  }
   auto reply = co_await peer->call(std::move(method), std::move(params), std::move(options));
+  if (watched) ctx.observer->upstream_finished(*watched, watched_method, reply);
   ctx.hub.end_call(server, ticket);
   if (!minted.is_null()) ctx.hub.release_progress(minted);
   co_return reply;

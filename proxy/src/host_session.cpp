@@ -8,6 +8,7 @@
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/version.hpp"
+#include "call_observer.hpp"
 #include "methods.hpp"
 #include "role_admission.hpp"
 
@@ -37,6 +38,8 @@ class session final : public host_session,
     if (!who_.who) who_.who = std::make_shared<const access::principal>(access::principal{"anonymous", {}, {}, {}, {}});
     if (!who_.roles && hub_.options().gate != nullptr) who_.roles = hub_.options().gate->view_for(*who_.who);
     view_key_ = group.name + '\x1f' + who_.roles_key();
+    const auto described = link_->describe();
+    label_ = described.session_id.empty() ? std::to_string(id_) : std::string(described.session_id);
     std::vector<std::shared_ptr<const ns::admission>> rules;
     if (group.filter) rules.push_back(group.filter);
     if (who_.roles && !who_.roles->unrestricted()) rules.push_back(std::make_shared<role_admission>(who_.roles));
@@ -83,6 +86,7 @@ class session final : public host_session,
   }
   [[nodiscard]] const std::string& view_key() const override { return view_key_; }
   [[nodiscard]] const session_identity& identity() const override { return who_; }
+  [[nodiscard]] const std::string& label() const override { return label_; }
   [[nodiscard]] bool served_by(const instance_owner& owner) const override {
     if (owner.session != 0) return owner.session == id_;
     return owner.principal.empty() || owner.principal == who_.principal_name();
@@ -143,7 +147,14 @@ class session final : public host_session,
       send(*parsed.error_reply);
       return;
     }
+    if (auto* t = tap(); t != nullptr) t->publish(observe::tap_direction::host_to_manifold, label_, {}, parsed.msg->body);
     on_message(std::move(*parsed.msg));
+  }
+
+  // The traffic tap, when somebody listens.
+  [[nodiscard]] observe::tap* tap() const {
+    const auto* t = hub_.options().telemetry;
+    return t != nullptr && t->tap != nullptr && t->tap->active() ? t->tap : nullptr;
   }
 
   void on_message(protocol::message msg) {
@@ -215,18 +226,26 @@ class session final : public host_session,
   static asio::awaitable<void> handle_request(std::shared_ptr<session> self, protocol::message msg) {
     const auto key = msg.id().dump();
     const auto control = self->in_flight_[key];
+    const request_origin origin{self->label_, self->link_->describe(), self->negotiated_};
+    call_observer observer(self->hub_.options().telemetry, msg, origin);
     answer out;
     try {
-      out = co_await self->dispatch(msg, control);
+      out = co_await self->dispatch(msg, control, &observer);
     } catch (const std::exception& e) {
       spdlog::error("internal error handling {}: {}", protocol::log_safe(msg.method(), 100), e.what());
       out = answer::fail({error_code::internal_error, "Internal error in manifold", std::nullopt});
     }
     self->in_flight_.erase(key);
-    if (!out.silent && !control->cancelled) {
+    const bool cancelled = out.silent || control->cancelled;
+    if (observer.on()) {
+      const auto* error = !cancelled && out.error ? &*out.error : nullptr;
+      const auto* result = !cancelled && out.result ? &*out.result : nullptr;
+      observer.finished(error, result, cancelled, self->who_.principal_name());
+    }
+    if (!cancelled) {
       self->send(out.error ? protocol::make_error(msg.id(), *out.error)
                            : protocol::make_result(msg.id(), std::move(*out.result)),
-                 msg.id());
+                 msg.id(), msg.method());
     } else if (!self->stopped_) {
       self->link_->end_related(msg.id());  // cancelled: no response, and its stream ends
     }
@@ -234,7 +253,8 @@ class session final : public host_session,
   }
 
   asio::awaitable<answer> dispatch(const protocol::message& msg,
-                                   const std::shared_ptr<protocol::call_control>& control) {
+                                   const std::shared_ptr<protocol::call_control>& control,
+                                   call_observer* observer) {
     const auto method = msg.method();
     if (method == "ping") co_return answer::ok(json::object());
     if (method == "initialize") co_return co_await initialize(msg);
@@ -252,7 +272,7 @@ class session final : public host_session,
     }
     auto params = msg.params();
     if (!params.is_object()) co_return answer::invalid_params("params must be an object");
-    request_context ctx{*this, hub_, std::string(method), msg.id(), control, view_};
+    request_context ctx{*this, hub_, std::string(method), msg.id(), control, view_, observer};
     co_return co_await handler(ctx, std::move(params));
   }
 
@@ -292,8 +312,10 @@ class session final : public host_session,
     co_return answer::ok(std::move(result));
   }
 
-  void send(const json& message, const json& related = nullptr) {
+  // `method`: of the request a response answers, for the tap.
+  void send(const json& message, const json& related = nullptr, std::string_view method = {}) {
     if (stopped_) return;
+    if (auto* t = tap(); t != nullptr) t->publish(observe::tap_direction::manifold_to_host, label_, {}, message, method);
     auto text = protocol::serialize(message);
     spdlog::trace("host {} <- {}", id_, protocol::log_safe(text));
     if (related.is_null()) {
@@ -309,6 +331,7 @@ class session final : public host_session,
   std::uint64_t id_;
   std::string group_;
   session_identity who_;
+  std::string label_;
   std::string view_key_;
   std::shared_ptr<const ns::view> view_;
   lifecycle state_ = lifecycle::awaiting_initialize;

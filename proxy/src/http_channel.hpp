@@ -52,6 +52,7 @@ class http_channel final : public protocol::channel {
   void close_outbound() override { close(); }
   void close() override;
   [[nodiscard]] std::size_t queued() const override;
+  [[nodiscard]] protocol::link_description describe() const override { return {session_id_, "tcp"}; }
 
  private:
   std::string new_stream_id();

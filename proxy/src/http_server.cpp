@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <unordered_map>
 
+#include "admin_routes.hpp"
 #include "http_channel.hpp"
 #include "manifold/io/hosts.hpp"
 #include "manifold/io/spawn.hpp"
@@ -28,6 +29,7 @@
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/ws_channel.hpp"
+#include "manifold/observe/trace.hpp"
 
 namespace manifold::proxy {
 
@@ -101,8 +103,49 @@ struct mcp_session {
   std::shared_ptr<http_channel> channel;
   std::shared_ptr<host_session> host;
   clock::time_point last_seen = clock::now();
+  clock::time_point opened = clock::now();
   bool legacy = false;
+  bool ended = false;
 };
+
+// An SSE stream to a host counted open while it lives.
+class sse_gauge {
+ public:
+  sse_gauge(observe::metrics* counters, observe::transport t) : counters_(counters), transport_(t) {
+    if (counters_ != nullptr) counters_->sse_stream_opened(transport_);
+  }
+  ~sse_gauge() {
+    if (counters_ != nullptr) counters_->sse_stream_closed(transport_);
+  }
+  sse_gauge(const sse_gauge&) = delete;
+  sse_gauge& operator=(const sse_gauge&) = delete;
+
+ private:
+  observe::metrics* counters_;
+  observe::transport transport_;
+};
+
+// W3C trace context in HTTP headers, for a request whose `_meta` carries none: moved into
+// `_meta` (where MCP carries it), so that the session continues the host's trace. True when
+// `message` changed.
+bool adopt_trace_headers(const request& req, protocol::message& message) {
+  const auto parent = req["traceparent"];
+  if (parent.empty() || message.kind != protocol::message_kind::request) return false;
+  auto* params = protocol::member(message.body, "params");
+  if (params != nullptr && !params->is_object()) return false;
+  if (params != nullptr) {
+    if (const auto* meta = protocol::member(*params, "_meta"); meta != nullptr && protocol::member(*meta, "traceparent") != nullptr) {
+      return false;
+    }
+  }
+  auto context = observe::context_from_headers(parent, req["tracestate"]);
+  if (!context) return false;
+  if (params == nullptr) {
+    message.body["params"] = protocol::json::object();
+    params = &message.body["params"];
+  }
+  return observe::inject_meta(*params, *context);
+}
 
 class server_impl final : public http_server {
  public:
@@ -123,6 +166,8 @@ class server_impl final : public http_server {
     }
     port_ = acceptor_.local_endpoint().port();
     loopback_ = address.is_loopback();
+    if (options_.admin != nullptr && options_.admin->telemetry != nullptr) telemetry_ = options_.admin->telemetry;
+    counters_ = telemetry_ != nullptr ? telemetry_->metrics : nullptr;
     if (!options_.tls_cert.empty()) {
       if (auto error = set_tls(options_.tls_cert, options_.tls_key, options_.tls_client_ca); !error.empty()) {
         throw std::runtime_error(error);
@@ -180,6 +225,7 @@ class server_impl final : public http_server {
     for (auto& [id, s] : sessions_) end_session(*s);
     sessions_.clear();
     if (sweeper_ != nullptr) sweeper_->cancel();
+    admin_streams_.close_all();
   }
 
  private:
@@ -331,6 +377,7 @@ class server_impl final : public http_server {
         }
       }
     }
+    if (options_.admin != nullptr && options_.admin->serves(path)) co_return co_await admin_request(stream, req, path);
     if (path == "/readyz" && req.method() == http::verb::get) {
       // It names the upstreams: only for the hosts and origins the MCP endpoints serve, and
       // for authenticated callers unless auth.public_endpoints opens it.
@@ -375,6 +422,19 @@ class server_impl final : public http_server {
     if (path == "/message" && req.method() == http::verb::post) co_return co_await legacy_post(stream, req, *who);
     co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                                      error_code::invalid_request, "no such endpoint: " + protocol::log_safe(path, 200));
+  }
+
+  // Metrics, the status page and the tap: for the hosts and origins the MCP endpoints serve,
+  // and for authenticated callers unless auth.public_endpoints opens the path (/metrics).
+  template <typename Stream>
+  asio::awaitable<bool> admin_request(Stream& stream, request& req, const std::string& path) {
+    if (!co_await check_origin_and_host(stream, req)) co_return false;
+    if (options_.auth != nullptr && !options_.auth->is_public(path)) {
+      const auto who = co_await identify(stream, req);
+      if (!who) co_return false;
+    }
+    co_return co_await serve_admin(stream, req, path, *options_.admin, admin_streams_,
+                                   options_.client_limits.write_timeout);
   }
 
   // Who sent `req` (auth), or nullopt after the refusal was answered: 401 with the Bearer
@@ -481,6 +541,11 @@ class server_impl final : public http_server {
                                  protocol::serialize(*parsed.error_reply));
     }
     auto& msg = *parsed.msg;
+    // What the session reads: the body, or the body with the HTTP trace context in `_meta`.
+    auto inbound = std::string(req.body());
+    if (telemetry_ != nullptr && telemetry_->tracer != nullptr && adopt_trace_headers(req, msg)) {
+      inbound = protocol::serialize(msg.body);
+    }
     const auto session_header = std::string(req["Mcp-Session-Id"]);
     const bool is_initialize =
         msg.kind == protocol::message_kind::request && msg.method() == "initialize";
@@ -502,14 +567,14 @@ class server_impl final : public http_server {
     session->last_seen = clock::now();
 
     if (msg.kind != protocol::message_kind::request) {
-      session->channel->push_inbound(std::string(req.body()));
+      session->channel->push_inbound(std::move(inbound));
       co_return co_await respond(stream, req, http::status::accepted, "", "");
     }
     const auto key = msg.id().dump();
     if (answers_with_json(msg.method())) {
       auto slot = std::make_shared<json_slot>();
       if (!session->channel->expect_json(key, slot)) co_return co_await duplicate_id(stream, req);
-      session->channel->push_inbound(std::string(req.body()));
+      session->channel->push_inbound(std::move(inbound));
       co_await slot->ready.wait_until(clock::now() + options_.max_request_time);
       if (!slot->response) {
         if (session->channel->closed()) {
@@ -526,7 +591,7 @@ class server_impl final : public http_server {
     }
     auto events = session->channel->expect_stream(key);
     if (!events) co_return co_await duplicate_id(stream, req);
-    session->channel->push_inbound(std::string(req.body()));
+    session->channel->push_inbound(std::move(inbound));
     co_await events->wait(0, clock::now() + quick_reply_window);
     if (const auto pending = events->since(0); events->finished() && pending.size() == 1) {
       events->delivered = pending.front().seq;
@@ -659,6 +724,8 @@ class server_impl final : public http_server {
           stream, beast::buffers_cat(asio::buffer(header_text), http::make_chunk(asio::buffer(prelude))), use_tuple);
       if (ec) co_return false;
     }
+    if (counters_ != nullptr) counters_->http_response(200);
+    const sse_gauge open_stream(counters_, legacy ? observe::transport::sse : observe::transport::streamable_http);
     const auto owner = events->attach();
     auto last = after;
     bool alive = true;
@@ -764,7 +831,13 @@ class server_impl final : public http_server {
     auto host = relay_.open_session(channel, std::move(group), std::move(who));
     ++websocket_sessions_;
     spdlog::info("http: WebSocket session opened");
+    const auto opened = clock::now();
+    if (counters_ != nullptr) {
+      counters_->http_response(101);
+      counters_->session_opened(observe::transport::websocket);
+    }
     co_await host->run();
+    if (counters_ != nullptr) counters_->session_closed(observe::transport::websocket, clock::now() - opened);
     --websocket_sessions_;
     channel->close();
   }
@@ -791,12 +864,18 @@ class server_impl final : public http_server {
     session->principal = who.principal_name();
     session->host = relay_.open_session(session->channel, group, who);
     sessions_[session->id] = session;
+    if (counters_ != nullptr) counters_->session_opened(legacy ? observe::transport::sse : observe::transport::streamable_http);
     asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
     return session;
   }
 
-  static void end_session(mcp_session& session) {
+  void end_session(mcp_session& session) {
+    if (counters_ != nullptr && !session.ended) {
+      counters_->session_closed(session.legacy ? observe::transport::sse : observe::transport::streamable_http,
+                                clock::now() - session.opened);
+    }
+    session.ended = true;
     session.host->stop();
     session.channel->close();
   }
@@ -838,6 +917,7 @@ class server_impl final : public http_server {
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
+    if (counters_ != nullptr) counters_->http_response(static_cast<int>(res.result_int()));
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && req.keep_alive();
@@ -855,6 +935,7 @@ class server_impl final : public http_server {
     res.body() = protocol::serialize(
         protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
     res.prepare_payload();
+    if (counters_ != nullptr) counters_->http_response(static_cast<int>(res.result_int()));
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec && keep_alive;
@@ -873,6 +954,9 @@ class server_impl final : public http_server {
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
   std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
   std::size_t websocket_sessions_ = 0;
+  const observe::telemetry* telemetry_ = nullptr;
+  observe::metrics* counters_ = nullptr;  // the listener's metrics; null: none
+  admin_streams admin_streams_;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
   std::size_t accept_failures_ = 0;
   std::size_t shed_ = 0;

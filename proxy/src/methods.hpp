@@ -52,7 +52,11 @@ class session_api {
   [[nodiscard]] virtual const std::string& view_key() const = 0;
   // Who is calling: its principal (never null) and roles (null: unrestricted, no gate).
   [[nodiscard]] virtual const session_identity& identity() const = 0;
+  // How the operator knows the session (its Mcp-Session-Id, or its number): tap records.
+  [[nodiscard]] virtual const std::string& label() const = 0;
 };
+
+class call_observer;
 
 // One host request being served.
 struct request_context {
@@ -63,6 +67,8 @@ struct request_context {
   std::shared_ptr<protocol::call_control> control;
   // The view when the request arrived: a catalog swap never changes a request in flight.
   std::shared_ptr<const ns::view> view;
+  // Its metrics, spans and recent-call entry (call_observer.hpp); null: nothing recorded.
+  call_observer* observer = nullptr;
 };
 
 using method_handler = boost::asio::awaitable<answer> (*)(request_context&, json params);

@@ -5,6 +5,8 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
+
 #include "manifold/io/event.hpp"
 #include "manifold/io/request_tracker.hpp"
 #include "manifold/io/spawn.hpp"
@@ -64,6 +66,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     on_notification_ = std::move(handler);
   }
   void on_request(request_handler handler) override { on_request_ = std::move(handler); }
+  void on_traffic(traffic_handler handler) override { on_traffic_ = std::move(handler); }
 
   asio::awaitable<void> launch() override {
     if (launch_started_) {  // a second caller waits for the first
@@ -136,13 +139,11 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
     co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
-                               timeout, std::move(options.control));
+                               timeout, std::move(options.control), std::move(options.tag));
   }
 
   void notify(std::string method, json params) override {
-    if (channel_) {
-      channel_->send(protocol::serialize(protocol::make_notification(method, std::move(params))));
-    }
+    write(protocol::make_notification(method, std::move(params)));
   }
 
   asio::awaitable<list_outcome> list_all(std::string method, std::string key) override {
@@ -199,16 +200,37 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   }
 
  private:
+  // Writes one message to the upstream, telling the traffic watcher.
+  void write(const json& message, std::string_view tag = {}) {
+    if (!channel_) return;
+    auto text = protocol::serialize(message);
+    if (on_traffic_) on_traffic_(true, message, text.size(), tag);
+    channel_->send(std::move(text));
+  }
+
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
                                                clock::time_point deadline, milliseconds timeout,
-                                               std::shared_ptr<protocol::call_control> control) {
+                                               std::shared_ptr<protocol::call_control> control,
+                                               std::string tag = {}) {
+    // A tagged request's id, so that its reply carries the tag too (only while it runs).
+    std::shared_ptr<std::int64_t> tagged_id;
+    if (!tag.empty()) tagged_id = std::make_shared<std::int64_t>(0);
     // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
-    io::request_tracker::send_fn send = [weak = weak_from_this()](json message) {
+    io::request_tracker::send_fn send = [weak = weak_from_this(), tag, tagged_id](json message) {
       auto self = weak.lock();
-      if (self && self->channel_) self->channel_->send(protocol::serialize(message));
+      if (!self) return;
+      if (tagged_id && *tagged_id == 0) {
+        const auto* id_member = protocol::member(message, "id");
+        if (const auto id = id_member != nullptr ? protocol::integer_value(*id_member) : std::nullopt) {
+          *tagged_id = *id;
+          self->tags_[*id] = tag;
+        }
+      }
+      self->write(message, tag);
     };
     auto done = co_await requests_.exchange(method, std::move(params), deadline,
                                             std::move(control), std::move(send));
+    if (tagged_id) tags_.erase(*tagged_id);
     switch (done.how) {
       case io::request_tracker::outcome::replied:
         co_return std::move(done.reply);
@@ -287,6 +309,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   }
 
   void on_frame(const protocol::frame& frame) {
+    if (on_traffic_ && frame.oversized) on_traffic_(false, nullptr, frame.size, {});
     if (frame.oversized) {
       unreadable(frame.text, frame.tail,
                  "a message of " + std::to_string(frame.size) + " bytes, over the limit of " +
@@ -296,10 +319,23 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     auto parsed = protocol::parse_message(frame.text);
     if (!parsed.msg) {
       const auto* error = protocol::object_member(*parsed.error_reply, "error");
+      if (on_traffic_) on_traffic_(false, nullptr, frame.text.size(), {});
       unreadable(frame.text, frame.text,
                  "a message manifold cannot read (" +
                      protocol::string_or(error != nullptr ? *error : json(), "message") + ")");
       return;
+    }
+    if (on_traffic_) {
+      std::string_view tag;
+      const auto kind = parsed.msg->kind;
+      if (!tags_.empty() && (kind == protocol::message_kind::response ||
+                             kind == protocol::message_kind::error_response)) {
+        const auto* id = protocol::member(parsed.msg->body, "id");
+        const auto key = id != nullptr ? protocol::integer_value(*id) : std::nullopt;
+        const auto it = key ? tags_.find(*key) : tags_.end();
+        if (it != tags_.end()) tag = it->second;
+      }
+      on_traffic_(false, parsed.msg->body, frame.text.size(), tag);
     }
     dispatch(std::move(*parsed.msg));
   }
@@ -319,9 +355,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
                         protocol::rpc_reply::failure(error_code::limit_exceeded,
                                                      "upstream '" + server_.name + "' replied with " +
                                                          what + "; the reply cannot be relayed"));
-    } else if (envelope.kind == protocol::message_kind::request && channel_) {
-      channel_->send(protocol::serialize(protocol::make_error(
-          *envelope.id, {error_code::invalid_request, "manifold cannot read " + what, std::nullopt})));
+    } else if (envelope.kind == protocol::message_kind::request) {
+      write(protocol::make_error(*envelope.id,
+                                 {error_code::invalid_request, "manifold cannot read " + what, std::nullopt}));
     }
   }
 
@@ -373,9 +409,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       reply = protocol::rpc_reply::failure(error_code::internal_error, "Internal error in manifold");
     }
     if (!self->channel_ || reply.cancelled) co_return;
-    self->channel_->send(protocol::serialize(
-        reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
-                   : protocol::make_error(msg.id(), *reply.error)));
+    self->write(reply.ok() ? protocol::make_result(msg.id(), std::move(reply.result))
+                           : protocol::make_error(msg.id(), *reply.error));
   }
 
   asio::any_io_executor executor_;
@@ -393,6 +428,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   io::request_tracker requests_;
   notification_handler on_notification_;
   request_handler on_request_;
+  traffic_handler on_traffic_;
+  // Tags of tagged requests in flight, by manifold's id (see call_options::tag).
+  std::unordered_map<std::int64_t, std::string> tags_;
 };
 
 }  // namespace

@@ -196,6 +196,22 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (auth_ && !auth_->access_token().empty()) req.set(http::field::authorization, "Bearer " + auth_->access_token());
   }
 
+  // W3C trace context: a request whose `_meta` carries a traceparent (and tracestate) sends
+  // them as headers too, so that HTTP middleware on the way continues the same trace.
+  template <typename Request>
+  static void set_trace_headers(Request& req, const json& message) {
+    const auto* params = protocol::object_member(message, "params");
+    const auto* meta = params != nullptr ? protocol::object_member(*params, "_meta") : nullptr;
+    if (meta == nullptr) return;
+    const auto parent = protocol::string_member(*meta, "traceparent");
+    if (!parent || parent->size() > 128 || parent->find_first_of("\r\n") != std::string_view::npos) return;
+    req.set("traceparent", *parent);
+    const auto state = protocol::string_member(*meta, "tracestate");
+    if (state && state->size() <= 512 && state->find_first_of("\r\n") == std::string_view::npos) {
+      req.set("tracestate", *state);
+    }
+  }
+
   // The body of a response as it arrives, handed to `on_bytes`; false when it broke, or when
   // nothing arrived for `idle` (a stalled upstream never holds a connection forever).
   template <typename OnBytes>
@@ -352,6 +368,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     http::request<http::string_body> req{http::verb::post, url_.target, 11};
     decorate(req);
+    set_trace_headers(req, message);
     if (!identity.empty()) req.set(config::identity_header, identity);
     const std::string token_used = auth_ ? auth_->access_token() : std::string();
     req.set(http::field::content_type, "application/json");
@@ -609,6 +626,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     http::request<http::string_body> req{http::verb::post, where.target, 11};
     decorate(req);
+    set_trace_headers(req, message);
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(body);
     req.prepare_payload();

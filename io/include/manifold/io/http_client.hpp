@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,12 @@ struct http_request {
   std::string user_agent = "manifold";
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   std::size_t read_limit = 8 * 1024 * 1024;  // a larger response body is refused
+  // Streaming (a long-lived response such as the traffic tap's): when set, a 2xx body is
+  // handed over piece by piece as it arrives instead of kept (http_response::body stays
+  // empty, read_limit does not apply); returning false stops reading. `timeout` then bounds
+  // the connection and the response head, and `idle_timeout` each wait for more body.
+  std::function<bool(std::string_view piece)> on_body{};
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
 };
 
 struct http_response {

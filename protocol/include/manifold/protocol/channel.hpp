@@ -4,11 +4,20 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "manifold/protocol/json_rpc.hpp"
 #include "manifold/protocol/line_framer.hpp"
 
 namespace manifold::protocol {
+
+// What a link is, for traces and the traffic tap: the session id the peer knows it by
+// (Streamable HTTP's Mcp-Session-Id; empty when the transport has none) and its OTel
+// `network.transport` ("pipe" for stdio, "tcp" for sockets).
+struct link_description {
+  std::string_view session_id{};
+  std::string_view network_transport = "pipe";
+};
 
 // One bidirectional link that carries JSON-RPC messages as text: a host's stdio, a child
 // process's pipes, later an HTTP session or a WebSocket. Implementations own the framing.
@@ -45,6 +54,7 @@ class channel {
   virtual void close() = 0;
   // Messages queued but not yet written.
   [[nodiscard]] virtual std::size_t queued() const = 0;
+  [[nodiscard]] virtual link_description describe() const { return {}; }
 };
 
 }  // namespace manifold::protocol

@@ -37,6 +37,9 @@ struct call_options {
   // 0 means the peer's configured default.
   std::chrono::milliseconds timeout{0};
   std::shared_ptr<call_control> control;
+  // Who the call is for (the host session), handed back with the request and its reply to
+  // whoever watches the peer's traffic (the traffic tap); empty: nobody in particular.
+  std::string tag{};
 };
 
 // Something manifold can send requests and notifications to: an upstream server.

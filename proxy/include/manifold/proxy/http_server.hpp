@@ -11,6 +11,7 @@
 #include "manifold/access/authenticator.hpp"
 #include "manifold/access/call_gate.hpp"
 #include "manifold/io/outbound_queue.hpp"
+#include "manifold/proxy/admin.hpp"
 #include "manifold/proxy/backend.hpp"
 #include "manifold/proxy/relay.hpp"
 
@@ -43,6 +44,9 @@ struct http_options {
   access::authenticator* auth = nullptr;
   // The roles of an authenticated principal (roles:); null: no role rules.
   access::call_gate* gate = nullptr;
+  // Metrics, the status page and the tap beside MCP (admin.hpp); null: none. Must outlive
+  // the server.
+  const admin_endpoints* admin = nullptr;
 };
 
 // Serves MCP to hosts over HTTP (or https with http.tls): Streamable HTTP at /mcp (POST, GET, DELETE) and, for each

@@ -11,6 +11,7 @@
 #include "manifold/access/role_view.hpp"
 #include "manifold/namespace/catalog.hpp"
 #include "manifold/namespace/view.hpp"
+#include "manifold/observe/telemetry.hpp"
 #include "manifold/protocol/channel.hpp"
 #include "manifold/protocol/peer.hpp"
 #include "manifold/proxy/backend.hpp"
@@ -51,6 +52,8 @@ struct relay_options {
   std::size_t max_in_flight = 512;
   // The access rules (call-time rules, limits, audit, forwarded identity); null: none.
   access::call_gate* gate = nullptr;
+  // Metrics, traces, the traffic tap and recent calls (observe/telemetry.hpp); null: none.
+  const observe::telemetry* telemetry = nullptr;
   // How long a session whose host closed its side waits for its requests in flight (each
   // is bounded by its upstream's deadline; this bounds the wait itself).
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(65)};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "manifold/config/config.hpp"
@@ -47,6 +48,12 @@ class upstream : public protocol::rpc_peer {
   // back under the upstream's own id. ping is answered without it.
   using request_handler =
       std::function<boost::asio::awaitable<protocol::rpc_reply>(protocol::message)>;
+  // Every message manifold writes to the upstream (`sent`) or reads from it, as it crosses
+  // the link, with its size in bytes, for metrics and the traffic tap. `tag` is the
+  // call_options::tag of the call a request, its cancellation or its reply belongs to, empty
+  // otherwise. Called on the upstream's executor, inline: it must not block or re-enter.
+  using traffic_handler =
+      std::function<void(bool sent, const json& message, std::size_t bytes, std::string_view tag)>;
 
   [[nodiscard]] virtual const std::string& name() const = 0;
   [[nodiscard]] virtual upstream_state state() const = 0;
@@ -69,6 +76,7 @@ class upstream : public protocol::rpc_peer {
   virtual boost::asio::awaitable<void> stop(std::chrono::milliseconds budget) = 0;
   virtual void on_notification(notification_handler handler) = 0;
   virtual void on_request(request_handler handler) = 0;
+  virtual void on_traffic(traffic_handler handler) = 0;
 };
 
 // A client session over `link`, configured by `server`, within `limits` (message size,
