@@ -20,6 +20,9 @@
 #include <spdlog/spdlog.h>
 
 #include "manifold/gateway/gateway.hpp"
+#include "manifold/gateway/catalog_report.hpp"
+#include "manifold/gateway/observability.hpp"
+#include "manifold/observe/json_log.hpp"
 #include "manifold/gateway/reloader.hpp"
 #include "manifold/gateway/pinning.hpp"
 #include "manifold/config/config_error.hpp"
@@ -30,6 +33,7 @@
 #include "manifold/io/http_client.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/proxy/admin.hpp"
 #include "manifold/proxy/http_server.hpp"
 #include "manifold/proxy/local_client.hpp"
 #include "manifold/proxy/relay.hpp"
@@ -206,19 +210,27 @@ std::optional<proxy::group_view> group_named(const config::config& cfg, const st
   return std::nullopt;
 }
 
-std::optional<proxy::http_options> http_options_for(const config::config& cfg, std::string listen) {
-  proxy::http_options out;
+// "ADDRESS:PORT" ("[v6]:PORT") -> address and port; nullopt when malformed.
+std::optional<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
-  out.address = listen.substr(0, colon);
-  if (out.address.size() > 2 && out.address.front() == '[') out.address = out.address.substr(1, out.address.size() - 2);
+  auto address = listen.substr(0, colon);
+  if (address.size() > 2 && address.front() == '[') address = address.substr(1, address.size() - 2);
   try {
     const auto port = std::stoul(listen.substr(colon + 1));
     if (port > 65535) return std::nullopt;
-    out.port = static_cast<std::uint16_t>(port);
+    return std::make_pair(std::move(address), static_cast<std::uint16_t>(port));
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::optional<proxy::http_options> http_options_for(const config::config& cfg, std::string listen) {
+  proxy::http_options out;
+  const auto split = split_listen(listen);
+  if (!split) return std::nullopt;
+  out.address = split->first;
+  out.port = split->second;
   out.allowed_origins = cfg.http.allowed_origins;
   out.allowed_hosts = cfg.http.allowed_hosts;
   out.max_body_bytes = cfg.limits.max_message_bytes;
@@ -236,6 +248,28 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   return out;
 }
 
+// Written whole (rename) so that a reader never sees half a number.
+void write_port_file(const std::string& path, std::uint16_t port) {
+  const auto tmp = path + ".tmp";
+  std::ofstream(tmp) << port << '\n';
+  std::filesystem::rename(tmp, path);
+}
+
+// Spans still queued get this long to reach the collector at shutdown.
+constexpr milliseconds spans_flush_budget{2000};
+
+// The config's observability, with the command line's overrides; null (logged) when it
+// cannot be set up.
+std::unique_ptr<gateway::observability> make_observability(asio::any_io_executor executor, const config::config& cfg,
+                                                           const serve_options& options) {
+  try {
+    return std::make_unique<gateway::observability>(executor, cfg, gateway::observability::settings{options.trace_file});
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return nullptr;
+  }
+}
+
 int run_serve_http(const config::config& cfg, const serve_options& options, const std::string& listen) {
   const auto http = http_options_for(cfg, listen);
   if (!http) {
@@ -243,10 +277,15 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     return exit_bad_config;
   }
   asio::io_context io(1);
+  // Before the backend and the relay: they record into it until they are gone.
+  auto observed = make_observability(io.get_executor(), cfg, options);
+  if (!observed) return exit_failure;
   gateway::backend backend(io.get_executor(), cfg);
+  observed->attach(backend);
   auto access = make_access(cfg, io.get_executor());
   auto relay_options = relay_options_for(cfg);
   relay_options.gate = access.gate.get();
+  relay_options.telemetry = observed->telemetry();
   auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
   if (std::any_of(cfg.servers.begin(), cfg.servers.end(),
@@ -257,6 +296,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   auto listener = *http;
   listener.auth = access.auth.get();
   listener.gate = access.gate.get();
+  listener.admin = &observed->endpoints();
   std::unique_ptr<proxy::http_server> server;
   try {
     server = proxy::make_http_server(io.get_executor(), *relay, backend, std::move(listener));
@@ -264,13 +304,11 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     spdlog::critical("{}", e.what());
     return exit_failure;
   }
-  spdlog::info("manifold serving {} upstream{} over HTTP on {}:{} (/mcp, /sse, /ws, /healthz, /readyz)",
-               cfg.servers.size(), cfg.servers.size() == 1 ? "" : "s", http->address, server->port());
-  if (!options.port_file.empty()) {
-    const auto tmp = options.port_file + ".tmp";
-    std::ofstream(tmp) << server->port() << '\n';
-    std::filesystem::rename(tmp, options.port_file);
-  }
+  spdlog::info("manifold serving {} upstream{} over HTTP on {}:{} (/mcp, /sse, /ws, /healthz, /readyz{}{}{})",
+               cfg.servers.size(), cfg.servers.size() == 1 ? "" : "s", http->address, server->port(),
+               cfg.metrics.enabled ? ", /metrics" : "", cfg.ui.enabled ? ", /ui" : "",
+               cfg.tap.enabled ? ", /admin/tap" : "");
+  if (!options.port_file.empty()) write_port_file(options.port_file, server->port());
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
@@ -288,12 +326,14 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     }
   });
   reloads.start();
+  observed->start();
   run_on_io(io, [&]() -> asio::awaitable<void> {
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
                    asio::detached);
     co_await server->run();
     reloads.stop();
     co_await backend.stop(shutdown_budget);
+    co_await observed->stop(std::chrono::steady_clock::now() + spans_flush_budget);
     signals.cancel();
     spdlog::info("manifold stopped");
   });
@@ -319,6 +359,9 @@ int run_import(const std::string& path) {
 int run_serve(const serve_options& options) {
   const auto cfg = load(options.config_path);
   if (!cfg) return exit_bad_config;
+  const bool json_logs = options.log_format.empty() ? cfg->logs.format == config::log_format::json
+                                                    : options.log_format == "json";
+  if (json_logs) observe::set_log_format(*spdlog::default_logger(), observe::log_format::json);
   const auto listen = options.listen.empty() ? cfg->http.listen : options.listen;
   if (!listen.empty()) return run_serve_http(*cfg, options, listen);
 
@@ -331,12 +374,41 @@ int run_serve(const serve_options& options) {
     spdlog::critical("{}", e.what());
     return exit_failure;
   }
+  auto observed = make_observability(io.get_executor(), *cfg, options);
+  if (!observed) return exit_failure;
   gateway::backend backend(io.get_executor(), *cfg);
+  observed->attach(backend);
   auto access = make_access(*cfg, io.get_executor());
   auto relay_options = relay_options_for(*cfg);
   relay_options.gate = access.gate.get();
+  relay_options.telemetry = observed->telemetry();
   auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
+  // --metrics-listen (metrics.listen): the admin endpoints beside stdio.
+  std::unique_ptr<proxy::admin_server> admin;
+  const auto metrics_listen = options.metrics_listen.empty() ? cfg->metrics.listen : options.metrics_listen;
+  if (!metrics_listen.empty()) {
+    const auto split = split_listen(metrics_listen);
+    if (!split) {
+      std::cerr << "--metrics-listen must be ADDRESS:PORT, such as 127.0.0.1:9464, not `" << metrics_listen << "`\n";
+      return exit_bad_config;
+    }
+    proxy::admin_listen_options listen_options;
+    listen_options.address = split->first;
+    listen_options.port = split->second;
+    listen_options.allowed_hosts = cfg->http.allowed_hosts;
+    listen_options.allowed_origins = cfg->http.allowed_origins;
+    listen_options.auth = access.auth->enabled() ? access.auth.get() : nullptr;
+    try {
+      admin = proxy::make_admin_server(io.get_executor(), std::move(listen_options), observed->endpoints());
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return exit_failure;
+    }
+    spdlog::info("admin endpoints on {}:{} (/metrics{}{})", split->first, admin->port(),
+                 cfg->ui.enabled ? ", /ui" : "", cfg->tap.enabled ? ", /admin/tap" : "");
+    if (!options.port_file.empty()) write_port_file(options.port_file, admin->port());
+  }
   proxy::group_view view;
   if (!options.group.empty()) {
     const auto found = group_named(*cfg, options.group);
@@ -356,16 +428,20 @@ int run_serve(const serve_options& options) {
   backend.on_refused([&] { session->stop(); });
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
   reloads.start();
+  observed->start();
 
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
                cfg->servers.size() == 1 ? "" : "s");
   run_on_io(io, [&]() -> asio::awaitable<void> {
     // Children start now; their handshake waits for the host's capabilities (initialize).
     asio::co_spawn(io, backend.launch(), asio::detached);
+    if (admin) asio::co_spawn(io, admin->run(), io::log_failure("admin listener"));
     co_await session->run();
+    if (admin) admin->stop();
     reloads.stop();
     co_await host_link->flush(std::chrono::steady_clock::now() + milliseconds(500));
     co_await backend.stop(shutdown_budget);
+    co_await observed->stop(std::chrono::steady_clock::now() + spans_flush_budget);
     signals.cancel();
     spdlog::info("manifold stopped");
   });
@@ -485,19 +561,6 @@ built_catalog build_once(const config::config& cfg) {
   built_catalog out{backend.snapshot(), backend.status(), backend.refused(), false};
   for (const auto& u : backend.upstreams().all()) out.upstream_failed |= !u->problem().empty();
   return out;
-}
-
-json entry_json(const ns::exposed_entry& e, ns::entry_kind kind) {
-  return {{"kind", ns::to_string(kind)}, {"name", e.name},           {"server", e.server},
-          {"original", e.original},      {"decisions", e.decisions}};
-}
-
-json collision_json(const ns::collision& c) {
-  return {{"kind", ns::to_string(c.kind)},
-          {"name", c.exposed_name},
-          {"kept", {{"server", c.kept_server}, {"original", c.kept_original}}},
-          {"dropped", {{"server", c.dropped_server}, {"original", c.dropped_original}}},
-          {"rule", c.rule}};
 }
 
 constexpr std::array<ns::entry_kind, 4> kinds{ns::entry_kind::tool, ns::entry_kind::prompt,
@@ -635,18 +698,7 @@ int run_collisions(const catalog_options& options) {
   const auto built = build_once(*cfg);
   const auto& c = *built.catalog;
   if (options.format == "json") {
-    json out{{"entries", json::array()}, {"collisions", json::array()}, {"filtered", json::array()},
-             {"rejected", json::array()}, {"upstreams", built.status["upstreams"]}};
-    for (const auto kind : kinds) {
-      for (const auto& e : c.entries(kind)) out["entries"].push_back(entry_json(e, kind));
-    }
-    for (const auto& col : c.collisions()) out["collisions"].push_back(collision_json(col));
-    for (const auto& f : c.filtered()) {
-      out["filtered"].push_back({{"kind", ns::to_string(f.kind)}, {"server", f.server},
-                                 {"original", f.original}, {"rule", f.rule}});
-    }
-    for (const auto& r : c.rejected()) out["rejected"].push_back({{"server", r.server}, {"reason", r.reason}});
-    std::cout << out.dump(2) << '\n';
+    std::cout << gateway::catalog_report(c, built.status["upstreams"]).dump(2) << '\n';
   } else {
     std::size_t width = 12;
     for (const auto kind : kinds) {

@@ -14,6 +14,19 @@ struct serve_options {
   std::string listen;     // ADDRESS:PORT: serve HTTP instead of stdio (overrides http.listen)
   std::string port_file;  // written with the bound port once listening
   std::string group;      // stdio: serve only this group's part of the catalog
+  std::string metrics_listen;  // ADDRESS:PORT: /metrics (and the page, the tap) beside stdio
+  std::string log_format;      // text | json; empty: the config's logs.format
+  std::string trace_file;      // the traffic tap into this file (overrides tap.file)
+};
+
+// `manifold tap`: the live traffic of a running manifold, one JSON record per line.
+struct tap_options {
+  std::string url;  // the manifold's base URL (http[s]://host:port[/...])
+  std::string session;
+  std::string upstream;
+  std::string method;  // a glob
+  std::string token;   // sent as `Authorization: Bearer` when auth is on
+  std::string ca_file;  // trust anchor for https
 };
 
 struct catalog_options {
@@ -34,6 +47,9 @@ struct call_options {
 };
 
 int run_serve(const serve_options& options);
+// Streams the tap to stdout until the server ends it or the command is interrupted; exit 1
+// when it cannot connect or is refused.
+int run_tap(const tap_options& options);
 int run_call(const call_options& options);
 int run_catalog(const catalog_options& options);
 int run_check(const std::string& config_path);

@@ -31,6 +31,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
       ->envname("MANIFOLD_CONFIG")
       ->required();
+  serve_cmd->add_option("--metrics-listen", serve.metrics_listen,
+                        "stdio: serve /metrics (and the status page and tap when on) on ADDRESS:PORT "
+                        "(port 0: any; --port-file gets it)");
+  serve_cmd->add_option("--log-format", serve.log_format, "text or json (default: the config's logs.format)")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve_cmd->add_option("--trace-file", serve.trace_file,
+                        "Write every JSON-RPC message (redacted) to this file as JSON lines, rotated by size");
 
   manifold::app::catalog_options catalog;
   auto* catalog_cmd = cli.add_subcommand(
@@ -98,6 +105,16 @@ int main(int argc, char** argv) {
       ->envname("MANIFOLD_CONFIG")
       ->required();
 
+  manifold::app::tap_options tap;
+  auto* tap_cmd = cli.add_subcommand(
+      "tap", "Stream the live JSON-RPC traffic of a running manifold (tap.enabled), one JSON record per line");
+  tap_cmd->add_option("--url", tap.url, "The running manifold's URL, such as http://127.0.0.1:8080")->required();
+  tap_cmd->add_option("--session", tap.session, "Only this host session (its Mcp-Session-Id)");
+  tap_cmd->add_option("--upstream", tap.upstream, "Only traffic with this upstream");
+  tap_cmd->add_option("--method", tap.method, "Only methods matching this glob (tools/*)");
+  tap_cmd->add_option("--token", tap.token, "API key or JWT (when auth is on)")->envname("MANIFOLD_TOKEN");
+  tap_cmd->add_option("--ca-file", tap.ca_file, "Trust anchor for an https URL");
+
   // Identity and access (bodies in access/commands.hpp).
   auto* key_cmd = cli.add_subcommand("key", "API keys for auth.api_keys")->require_subcommand(1);
   auto* key_hash_cmd = key_cmd->add_subcommand("hash", "Read a key on stdin and print its hash line");
@@ -133,6 +150,7 @@ int main(int argc, char** argv) {
   if (*audit_cmd) return manifold::access::run_audit_verify(audit_path, std::cout, std::cerr);
   if (*explain_cmd) return manifold::access::run_explain(explain_config, explain, std::cout, std::cerr);
   if (*serve_cmd) return manifold::app::run_serve(serve);
+  if (*tap_cmd) return manifold::app::run_tap(tap);
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
   if (*collisions_cmd) return manifold::app::run_collisions(collisions);
   if (*check_cmd) return manifold::app::run_check(check_path);

@@ -136,6 +136,7 @@ std::size_t backend::index_of(std::string_view server) const {
 // Sends what upstream `u` (server `index`, the instance of `owner`) says to the right place:
 // list changes of shared instances to the catalog, the rest to the relay.
 void backend::wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner) {
+  watch_traffic(server, u);
   u.on_notification([this, server, owner, self = &u](const protocol::message& msg) {
     const auto i = index_of(server);
     // A retired instance (replaced by a reload) has nobody left to tell.
@@ -154,6 +155,55 @@ void backend::wire(const std::string& server, upstream::upstream& u, proxy::inst
     }
     co_return co_await relay_->upstream_request(name, std::move(msg), owner);
   });
+}
+
+void backend::observe(const observe::telemetry* t) {
+  telemetry_ = t;
+  for (std::size_t i = 0; i < config_.servers.size() && i < supervisor_.all().size(); ++i) {
+    watch_traffic(config_.servers[i].name, *supervisor_.all()[i]);
+  }
+  if (ready_.is_set()) report_catalog();
+}
+
+void backend::watch_traffic(const std::string& server, upstream::upstream& u) {
+  if (telemetry_ == nullptr || (telemetry_->metrics == nullptr && telemetry_->tap == nullptr)) return;
+  auto* series = telemetry_->metrics != nullptr ? &telemetry_->metrics->upstream(server) : nullptr;
+  u.on_traffic([series, tap = telemetry_->tap, server](bool sent, const json& message, std::size_t bytes,
+                                                      std::string_view tag) {
+    if (series != nullptr) {
+      if (sent) {
+        series->bytes_sent(bytes);
+      } else {
+        series->bytes_received(bytes);
+      }
+    }
+    if (tap != nullptr && tap->active() && !message.is_null()) {
+      tap->publish(sent ? observe::tap_direction::manifold_to_upstream : observe::tap_direction::upstream_to_manifold,
+                   tag, server, message);
+    }
+  });
+}
+
+void backend::report_catalog() {
+  if (telemetry_ == nullptr) return;
+  if (auto* m = telemetry_->metrics) {
+    observe::catalog_counts counts;
+    counts.tools = catalog_->tools().size();
+    counts.prompts = catalog_->prompts().size();
+    counts.resources = catalog_->resources().size();
+    counts.resource_templates = catalog_->resource_templates().size();
+    counts.hidden_by_policy = catalog_->filtered().size();
+    counts.collisions = catalog_->collisions().size();
+    m->catalog_rebuilt(counts);
+    std::vector<std::string> names;
+    names.reserve(catalog_->tools().size() + catalog_->prompts().size());
+    for (const auto& t : catalog_->tools()) names.push_back(t.name);
+    for (const auto& p : catalog_->prompts()) names.push_back(p.name);
+    m->set_exposed_tools(names);
+  }
+  if (auto* feed = telemetry_->feed; feed != nullptr && feed->has_subscribers()) {
+    feed->publish("catalog", json{{"rebuilds", generation_}}.dump());
+  }
 }
 
 namespace {
@@ -259,7 +309,11 @@ asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next
       listings.push_back(listing_for(server, &listings_[i]));
       continue;
     }
-    if (i != std::string::npos) retired.push_back(current[i]);
+    if (i != std::string::npos) {
+      retired.push_back(current[i]);
+      // Relaunched with its new settings: a restart.
+      if (telemetry_ != nullptr && telemetry_->metrics != nullptr) telemetry_->metrics->upstream(server.name).restarted();
+    }
     auto u = supervisor_.spawn(server);
     wire(server.name, *u, {});
     fresh.push_back(upstreams.size());
@@ -413,6 +467,7 @@ void backend::rebuild() {
                next->resource_templates().size(), listings_.size());
   generation_ = next->generation();
   catalog_ = std::move(next);
+  report_catalog();
   if (relay_ != nullptr) relay_->catalog_changed();
 }
 

@@ -207,6 +207,11 @@ void upstream_series::set_state(std::string_view state) {
 void upstream_series::restarted() { restarts_->Increment(); }
 void upstream_series::call_started() { in_flight_->Increment(); }
 void upstream_series::call_finished() { in_flight_->Decrement(); }
+std::uint64_t upstream_series::restarts() const { return static_cast<std::uint64_t>(restarts_->Value()); }
+std::uint64_t upstream_series::in_flight() const {
+  const auto n = in_flight_->Value();
+  return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+}
 void upstream_series::health_probe(std::chrono::nanoseconds latency) {
   probe_->Observe(seconds_of(latency));
 }

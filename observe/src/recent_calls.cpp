@@ -40,6 +40,7 @@ void recent_calls::add(call_record call) {
     cut(*s);
   }
   const std::lock_guard lock(mutex_);
+  if (call.outcome != call_outcome::ok) ++failed_;
   if (ring_.size() < capacity_) {
     ring_.push_back(std::move(call));
   } else {
@@ -70,6 +71,11 @@ nlohmann::json recent_calls::to_json() const {
 std::uint64_t recent_calls::total() const {
   const std::lock_guard lock(mutex_);
   return total_;
+}
+
+std::uint64_t recent_calls::failed() const {
+  const std::lock_guard lock(mutex_);
+  return failed_;
 }
 
 }  // namespace manifold::observe

@@ -56,7 +56,10 @@ bool host_can_take(const json& caps, std::string_view method, const json& params
 
 asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string uri) {
   json params{{"uri", std::move(uri)}};
-  co_await peer->call("resources/unsubscribe", std::move(params), {});
+  // (method and options as locals: GCC 12 mis-destroys temporaries inside co_await)
+  std::string method = "resources/unsubscribe";
+  protocol::call_options options;
+  co_await peer->call(std::move(method), std::move(params), std::move(options));
 }
 
 }  // namespace
@@ -182,7 +185,9 @@ asio::awaitable<protocol::rpc_reply> relay_impl::subscribe(std::uint64_t session
     co_return protocol::rpc_reply{json::object(), std::nullopt};
   }
   json params{{"uri", target.uri}};  // (built outside co_await: GCC 12 mis-compiles it inside)
-  auto reply = co_await peer->call("resources/subscribe", std::move(params), {});
+  std::string method = "resources/subscribe";
+  protocol::call_options options;
+  auto reply = co_await peer->call(std::move(method), std::move(params), std::move(options));
   if (reply.ok()) {
     subscriptions_[{target.server, target.uri}][session] = own;
   } else if (subscriptions_[{target.server, target.uri}].empty()) {
@@ -206,7 +211,9 @@ asio::awaitable<protocol::rpc_reply> relay_impl::unsubscribe(std::uint64_t sessi
   auto* peer = backend_.peer(target.server, session, capabilities, principal);
   if (peer == nullptr) co_return protocol::rpc_reply{json::object(), std::nullopt};
   json params{{"uri", target.uri}};
-  co_return co_await peer->call("resources/unsubscribe", std::move(params), {});
+  std::string method = "resources/unsubscribe";
+  protocol::call_options options;
+  co_return co_await peer->call(std::move(method), std::move(params), std::move(options));
 }
 
 asio::awaitable<void> relay_impl::apply_log_levels() {
@@ -222,7 +229,9 @@ asio::awaitable<void> relay_impl::apply_log_levels() {
   co_await io::parallel_for_each(servers, [this, &level](const std::string& server) -> asio::awaitable<void> {
     if (auto* peer = backend_.peer(server)) {
       json params{{"level", level}};
-      auto reply = co_await peer->call("logging/setLevel", std::move(params), {});
+      std::string method = "logging/setLevel";
+      protocol::call_options options;
+      auto reply = co_await peer->call(std::move(method), std::move(params), std::move(options));
       if (!reply.ok()) {
         spdlog::warn("[{}] logging/setLevel {} failed: {}", server, level, reply.error->message);
       }

@@ -100,8 +100,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     json params{{"protocolVersion", protocol::latest_version},
                 {"capabilities", std::move(client_capabilities)},
                 {"clientInfo", {{"name", "manifold"}, {"version", manifold::version}}}};
-    auto reply = co_await request("initialize", std::move(params), deadline,
-                                  server_.startup_timeout, nullptr);
+    // (the method as a local: GCC 12 mis-destroys temporaries passed to a coroutine)
+    std::string method = "initialize";
+    auto reply = co_await request(std::move(method), std::move(params), deadline,
+                                  server_.startup_timeout, nullptr, nullptr);
     if (!reply.ok()) {
       if (reply.error->code == error_code::request_timeout) {
         co_return co_await fail("did not answer initialize within " +
@@ -138,8 +140,11 @@ class client_session final : public upstream, public std::enable_shared_from_thi
               " requests in flight (limits.upstream_max_in_flight); try again shortly");
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
+    // The tag behind a pointer: GCC 12 mis-destroys a second string parameter of request().
+    std::shared_ptr<const std::string> tag;
+    if (!options.tag.empty()) tag = std::make_shared<const std::string>(std::move(options.tag));
     co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
-                               timeout, std::move(options.control), std::move(options.tag));
+                               timeout, std::move(options.control), std::move(tag));
   }
 
   void notify(std::string method, json params) override {
@@ -152,7 +157,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     for (std::size_t page = 0; page < max_pages; ++page) {
       json params = json::object();
       if (!cursor.is_null()) params["cursor"] = cursor;
-      auto reply = co_await call(method, std::move(params), {});
+      protocol::call_options options;  // (a local: GCC 12 mis-destroys a `{}` inside co_await)
+      auto reply = co_await call(method, std::move(params), std::move(options));
       if (!reply.ok()) {
         out.error = std::move(reply.error);
         co_return out;
@@ -211,10 +217,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
                                                clock::time_point deadline, milliseconds timeout,
                                                std::shared_ptr<protocol::call_control> control,
-                                               std::string tag = {}) {
+                                               std::shared_ptr<const std::string> tag) {
     // A tagged request's id, so that its reply carries the tag too (only while it runs).
     std::shared_ptr<std::int64_t> tagged_id;
-    if (!tag.empty()) tagged_id = std::make_shared<std::int64_t>(0);
+    if (tag) tagged_id = std::make_shared<std::int64_t>(0);
     // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
     io::request_tracker::send_fn send = [weak = weak_from_this(), tag, tagged_id](json message) {
       auto self = weak.lock();
@@ -223,10 +229,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
         const auto* id_member = protocol::member(message, "id");
         if (const auto id = id_member != nullptr ? protocol::integer_value(*id_member) : std::nullopt) {
           *tagged_id = *id;
-          self->tags_[*id] = tag;
+          self->tags_[*id] = *tag;
         }
       }
-      self->write(message, tag);
+      self->write(message, tag ? std::string_view(*tag) : std::string_view());
     };
     auto done = co_await requests_.exchange(method, std::move(params), deadline,
                                             std::move(control), std::move(send));

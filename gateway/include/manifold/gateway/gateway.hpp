@@ -11,6 +11,7 @@
 #include "manifold/config/config.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/namespace/catalog.hpp"
+#include "manifold/observe/telemetry.hpp"
 #include "manifold/proxy/backend.hpp"
 #include "manifold/proxy/relay.hpp"
 #include "manifold/upstream/supervisor.hpp"
@@ -67,6 +68,15 @@ class backend final : public proxy::backend {
   }
   // Called once when the first catalog is refused (the server then stops).
   void on_refused(std::function<void()> handler) { on_refused_ = std::move(handler); }
+  // Where upstream traffic (bytes, tap records), catalog rebuilds and restarts are recorded
+  // (observability.hpp); null: nowhere. Before serving; `t` outlives the backend.
+  void observe(const observe::telemetry* t);
+  // The config in force (the latest reload applied).
+  [[nodiscard]] const config::config& settings() const { return config_; }
+  // The pinning lock file's content; null when pinning is off.
+  [[nodiscard]] const protocol::json& pin_lock() const { return lock_; }
+  // Catalogs built and swapped in so far.
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
  private:
   boost::asio::awaitable<void> reload_owned(std::unique_ptr<config::config> next);
@@ -79,6 +89,10 @@ class backend final : public proxy::backend {
   boost::asio::awaitable<void> refresh(std::string server);
   void on_notification(const std::string& server, const protocol::message& msg);
   void wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner);
+  // Hands `u`'s traffic to the telemetry (bytes per upstream, tap records).
+  void watch_traffic(const std::string& server, upstream::upstream& u);
+  // The new catalog to the telemetry: gauges, the `tool` label allowlist, the page's event.
+  void report_catalog();
   // Position of `server` in the current config, or npos.
   [[nodiscard]] std::size_t index_of(std::string_view server) const;
   void load_policy();
@@ -101,6 +115,7 @@ class backend final : public proxy::backend {
   bool stopping_ = false;
   bool refused_ = false;
   std::function<std::string(std::string_view)> subject_tokens_;
+  const observe::telemetry* telemetry_ = nullptr;
   std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
   // Instances of isolated servers, by (server, session) for `isolation: session` and
   // (server, principal) for `isolation: principal`, with the sessions using each.

@@ -96,6 +96,9 @@ class upstream_series {
   void health_probe(std::chrono::nanoseconds latency);
   void bytes_received(std::size_t n);
   void bytes_sent(std::size_t n);
+  // What the series hold now (for the status page).
+  [[nodiscard]] std::uint64_t restarts() const;
+  [[nodiscard]] std::uint64_t in_flight() const;
 
   static constexpr std::array<std::string_view, 7> states{
       "created", "launched", "starting", "ready", "degraded", "failed", "closed"};

@@ -39,6 +39,8 @@ class recent_calls {
   // {"total": calls ever added, "calls": [newest first]}
   [[nodiscard]] nlohmann::json to_json() const;
   [[nodiscard]] std::uint64_t total() const;
+  // Calls ever added whose outcome was not ok.
+  [[nodiscard]] std::uint64_t failed() const;
   [[nodiscard]] std::size_t capacity() const { return capacity_; }
 
  private:
@@ -47,6 +49,7 @@ class recent_calls {
   std::vector<call_record> ring_;
   std::size_t next_ = 0;
   std::uint64_t total_ = 0;
+  std::uint64_t failed_ = 0;
 };
 
 }  // namespace manifold::observe

@@ -1,0 +1,305 @@
+#include "manifold/gateway/observability.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+#include "manifold/access/redactor.hpp"
+#include "manifold/gateway/catalog_report.hpp"
+#include "manifold/gateway/gateway.hpp"
+#include "manifold/io/event.hpp"
+#include "manifold/io/spawn.hpp"
+#include "manifold/observe/otlp_exporter.hpp"
+#include "manifold/observe/status_page.hpp"
+#include "manifold/version.hpp"
+
+namespace manifold::gateway {
+
+namespace asio = boost::asio;
+using protocol::json;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::seconds status_poll{1};  // how often an open page's status is compared
+constexpr std::size_t latency_window = 50;      // recent calls per upstream behind its latency
+
+std::string transport_of(const config::server_config& s) {
+  if (s.exec) return "exec";
+  if (s.url.empty()) return "stdio";
+  switch (s.transport) {
+    case config::transport_kind::sse:
+      return "sse";
+    case config::transport_kind::websocket:
+      return "websocket";
+    default:
+      return "http";
+  }
+}
+
+// Applies `r`'s text redaction (built-in credential patterns, the config's audit.redact
+// patterns, the config's own secrets) to every string of `value`.
+json redact_strings(const access::redactor& r, json value) {
+  if (value.is_string()) return r.redact_text(value.get_ref<const std::string&>());
+  if (value.is_object() || value.is_array()) {
+    for (auto& item : value) item = redact_strings(r, std::move(item));
+  }
+  return value;
+}
+
+std::shared_ptr<access::redactor> tap_redactor(const config::config& cfg) {
+  auto r = std::make_shared<access::redactor>(cfg.audit.redact);
+  if (!cfg.identity_signing_key.empty()) r->add_secret(cfg.identity_signing_key);
+  if (!cfg.auth.jwt.hs256_secret.empty()) r->add_secret(cfg.auth.jwt.hs256_secret);
+  for (const auto& s : cfg.servers) {
+    for (const auto& [name, value] : s.headers) r->add_secret(value);
+    for (const auto& [name, value] : s.env) r->add_secret(value);
+    if (!s.oauth.client_secret.empty()) r->add_secret(s.oauth.client_secret);
+  }
+  return r;
+}
+
+}  // namespace
+
+struct observability::parts {
+  asio::any_io_executor executor;
+  std::uint64_t started_unix_ms = observe::unix_nanos_now() / 1'000'000;
+  std::unique_ptr<observe::metrics> metrics;
+  std::unique_ptr<observe::otlp_exporter> exporter;
+  std::unique_ptr<observe::tracer> tracer;
+  std::unique_ptr<observe::tap> tap;
+  std::unique_ptr<observe::recent_calls> calls;
+  std::unique_ptr<observe::status_feed> feed;
+  backend* source = nullptr;
+  std::set<std::string> upstream_names;  // every upstream that had a state series
+  // The page's status watcher.
+  std::shared_ptr<bool> stopped = std::make_shared<bool>(false);
+  std::shared_ptr<asio::steady_timer> timer;
+  io::event watcher_done;
+  bool watching = false;
+
+  // Upstream states into manifold_upstream_state (an upstream a reload removed: all 0).
+  void sync_states() {
+    if (metrics == nullptr || source == nullptr) return;
+    std::set<std::string> now;
+    for (const auto& u : source->upstreams().all()) {
+      metrics->upstream(u->name()).set_state(upstream::to_string(u->state()));
+      now.insert(u->name());
+      upstream_names.insert(u->name());
+    }
+    for (const auto& name : upstream_names) {
+      if (now.count(name) == 0) metrics->upstream(name).set_state("");
+    }
+  }
+};
+
+observability::observability(asio::any_io_executor executor, const config::config& cfg, settings extra)
+    : parts_(std::make_unique<parts>()) {
+  auto& p = *parts_;
+  p.executor = executor;
+  if (cfg.metrics.enabled) {
+    observe::metrics_options options;
+    options.max_tool_labels = cfg.metrics.max_tool_labels;
+    options.version = manifold::version;
+    p.metrics = std::make_unique<observe::metrics>(options);
+  }
+  if (cfg.tracing.exporting()) {
+    observe::otlp_options options;
+    options.endpoint = cfg.tracing.otlp_endpoint;
+    options.headers = cfg.tracing.headers;
+    options.batch_size = cfg.tracing.batch_size;
+    options.batch_interval = cfg.tracing.batch_interval;
+    options.queue_size = cfg.tracing.queue_size;
+    options.timeout = cfg.tracing.timeout;
+    options.resource.service_version = manifold::version;
+    options.resource.instance_id = std::to_string(::getpid());
+    try {
+      p.exporter = std::make_unique<observe::otlp_exporter>(executor, std::move(options), p.metrics.get());
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("tracing.otlp_endpoint: ") + e.what());
+    }
+    p.tracer = std::make_unique<observe::tracer>(cfg.tracing.sample_ratio, p.exporter.get());
+  }
+  const auto trace_file = extra.trace_file.empty() ? cfg.tap.file : extra.trace_file;
+  if (cfg.tap.enabled || !trace_file.empty()) {
+    observe::tap_options options;
+    options.counters = p.metrics.get();
+    options.redact = [r = tap_redactor(cfg)](const json& message) {
+      return redact_strings(*r, observe::redact_secrets(message));
+    };
+    p.tap = std::make_unique<observe::tap>(std::move(options));
+    if (!trace_file.empty()) {
+      p.tap->set_file_sink(std::make_shared<observe::tap_file_sink>(trace_file, cfg.tap.max_file_size, cfg.tap.files));
+      spdlog::info("tap: writing the traffic to {}", trace_file);
+    }
+  }
+  if (cfg.ui.enabled) {
+    p.calls = std::make_unique<observe::recent_calls>();
+    p.feed = std::make_unique<observe::status_feed>();
+  }
+  telemetry_.metrics = p.metrics.get();
+  telemetry_.tracer = p.tracer.get();
+  telemetry_.tap = p.tap.get();
+  telemetry_.calls = p.calls.get();
+  telemetry_.feed = p.feed.get();
+  endpoints_.telemetry = &telemetry_;
+  endpoints_.tap_buffer = cfg.tap.buffer;
+  if (cfg.tap.enabled) endpoints_.tap = p.tap.get();
+}
+
+observability::~observability() = default;
+
+void observability::attach(backend& b) {
+  auto& p = *parts_;
+  p.source = &b;
+  b.observe(&telemetry_);
+  if (p.metrics != nullptr) {
+    endpoints_.metrics = [&p] {
+      p.sync_states();
+      return p.metrics->serialize();
+    };
+  }
+  if (p.feed != nullptr) {
+    endpoints_.ui = true;
+    endpoints_.status = [this] { return status_json(); };
+    endpoints_.catalog = [this] { return catalog_json(); };
+    endpoints_.calls = [&p] { return p.calls->to_json(); };
+    endpoints_.events = p.feed.get();
+  }
+}
+
+namespace {
+
+// What the page's status says about the upstreams, to notice a change.
+std::string status_fingerprint(const backend& b, observe::metrics* m) {
+  std::string out = b.ready() ? "1" : "0";
+  out += std::to_string(b.generation());
+  for (const auto& u : b.upstreams().all()) {
+    out += '\x1f' + u->name() + '\x1e' + std::string(upstream::to_string(u->state())) + '\x1e' + u->problem();
+    if (m != nullptr) out += '\x1e' + std::to_string(m->upstream(u->name()).restarts());
+  }
+  return out;
+}
+
+// While the listener runs: each second, when a page is open and the status changed, a
+// `status` event.
+asio::awaitable<void> watch_status(observability* self, observe::status_feed* feed, const backend* b,
+                                   observe::metrics* m, std::shared_ptr<asio::steady_timer> timer,
+                                   std::shared_ptr<bool> stopped, io::event* done) {
+  std::string last;
+  while (!*stopped) {
+    timer->expires_after(status_poll);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (*stopped) break;
+    if (!feed->has_subscribers()) {
+      last.clear();
+      continue;
+    }
+    auto now = status_fingerprint(*b, m);
+    if (now == last) continue;
+    last = std::move(now);
+    feed->publish("status", self->status_json().dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  done->set();
+}
+
+}  // namespace
+
+void observability::start() {
+  auto& p = *parts_;
+  if (p.exporter != nullptr) p.exporter->start();
+  if (p.feed != nullptr && p.source != nullptr && !p.watching) {
+    p.watching = true;
+    p.timer = std::make_shared<asio::steady_timer>(p.executor);
+    asio::co_spawn(p.executor, watch_status(this, p.feed.get(), p.source, p.metrics.get(), p.timer, p.stopped, &p.watcher_done),
+                   io::log_failure("status watcher"));
+  }
+}
+
+asio::awaitable<void> observability::stop(clock::time_point deadline) {
+  auto& p = *parts_;
+  *p.stopped = true;
+  if (p.timer) p.timer->cancel();
+  if (p.watching) co_await p.watcher_done.wait_until(deadline);
+  if (p.exporter != nullptr) co_await p.exporter->stop(deadline);
+}
+
+json observability::status_json() const {
+  const auto& p = *parts_;
+  observe::status_snapshot s;
+  s.version = manifold::version;
+  s.started_unix_ms = p.started_unix_ms;
+  if (p.calls != nullptr) {
+    s.calls_total = p.calls->total();
+    s.calls_failed = p.calls->failed();
+  }
+  if (p.source == nullptr) return observe::to_json(s);
+  const auto& b = *p.source;
+  s.ready = b.ready();
+  const auto catalog = b.snapshot();
+  s.catalog.tools = catalog->tools().size();
+  s.catalog.prompts = catalog->prompts().size();
+  s.catalog.resources = catalog->resources().size();
+  s.catalog.resource_templates = catalog->resource_templates().size();
+  s.catalog.hidden_by_policy = catalog->filtered().size();
+  s.catalog.collisions = catalog->collisions().size();
+  s.catalog_rebuilds = b.generation();
+  // Each upstream's latency: the median of its newest calls.
+  std::map<std::string, std::vector<double>, std::less<>> latencies;
+  if (p.calls != nullptr) {
+    for (const auto& c : p.calls->newest_first()) {
+      auto& l = latencies[c.upstream];
+      if (!c.upstream.empty() && l.size() < latency_window && c.outcome != observe::call_outcome::timeout) {
+        l.push_back(c.latency_ms);
+      }
+    }
+  }
+  const auto& servers = b.settings().servers;
+  for (const auto& u : b.upstreams().all()) {
+    observe::upstream_status out;
+    out.name = u->name();
+    out.state = std::string(upstream::to_string(u->state()));
+    for (const auto& cfg : servers) {
+      if (cfg.name == u->name()) out.transport = transport_of(cfg);
+    }
+    if (p.metrics != nullptr) {
+      auto& series = p.metrics->upstream(u->name());
+      out.restarts = series.restarts();
+      out.in_flight = series.in_flight();
+    }
+    if (auto it = latencies.find(u->name()); it != latencies.end() && !it->second.empty()) {
+      auto& l = it->second;
+      std::nth_element(l.begin(), l.begin() + static_cast<std::ptrdiff_t>(l.size() / 2), l.end());
+      out.latency_ms = l[l.size() / 2];
+    }
+    out.last_error = u->problem();
+    out.protocol_version = u->info().protocol_version;
+    out.tools = static_cast<std::size_t>(std::count_if(catalog->tools().begin(), catalog->tools().end(),
+                                                       [&](const auto& t) { return t.server == u->name(); }));
+    s.upstreams.push_back(std::move(out));
+  }
+  return observe::to_json(s);
+}
+
+json observability::catalog_json() const {
+  const auto& p = *parts_;
+  if (p.source == nullptr) return json::object();
+  const auto& b = *p.source;
+  auto status = status_json();
+  story_sources sources;
+  sources.cfg = &b.settings();
+  if (!b.pin_lock().is_null()) sources.lock = &b.pin_lock();
+  return catalog_report(*b.snapshot(), std::move(status["upstreams"]), sources);
+}
+
+}  // namespace manifold::gateway
