@@ -436,7 +436,11 @@ int run_serve(const serve_options& options) {
     // Children start now; their handshake waits for the host's capabilities (initialize).
     asio::co_spawn(io, backend.launch(), asio::detached);
     if (admin) asio::co_spawn(io, admin->run(), io::log_failure("admin listener"));
+    auto* counters = observed->telemetry()->metrics;
+    const auto opened = std::chrono::steady_clock::now();
+    if (counters != nullptr) counters->session_opened(observe::transport::stdio);
     co_await session->run();
+    if (counters != nullptr) counters->session_closed(observe::transport::stdio, std::chrono::steady_clock::now() - opened);
     if (admin) admin->stop();
     reloads.stop();
     co_await host_link->flush(std::chrono::steady_clock::now() + milliseconds(500));

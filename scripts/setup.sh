@@ -3,7 +3,8 @@
 # the C++ toolchain and libraries from Debian, and the npm test peers from the lockfile in
 # tests/e2e (reference MCP servers, the SDK client, the Inspector, the conformance suite,
 # playwright-core, which drives Debian's chromium for the status page test, and Node 22 as
-# the npm package node@22).
+# the npm package node@22). Debian's prometheus is the real scraper of the metrics e2e test
+# (the test starts its own on loopback; the package's service is not used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ packages=(
   prometheus-cpp-dev libssl-dev libgtest-dev
   clang-14 libclang-rt-14-dev util-linux
   libpq-dev libsqlite3-dev postgresql awscli gh
-  chromium
+  chromium prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

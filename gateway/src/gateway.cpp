@@ -169,7 +169,7 @@ void backend::watch_traffic(const std::string& server, upstream::upstream& u) {
   if (telemetry_ == nullptr || (telemetry_->metrics == nullptr && telemetry_->tap == nullptr)) return;
   auto* series = telemetry_->metrics != nullptr ? &telemetry_->metrics->upstream(server) : nullptr;
   u.on_traffic([series, tap = telemetry_->tap, server](bool sent, const json& message, std::size_t bytes,
-                                                      std::string_view tag) {
+                                                      std::string_view tag, std::string_view answers) {
     if (series != nullptr) {
       if (sent) {
         series->bytes_sent(bytes);
@@ -179,7 +179,7 @@ void backend::watch_traffic(const std::string& server, upstream::upstream& u) {
     }
     if (tap != nullptr && tap->active() && !message.is_null()) {
       tap->publish(sent ? observe::tap_direction::manifold_to_upstream : observe::tap_direction::upstream_to_manifold,
-                   tag, server, message);
+                   tag, server, message, answers);
     }
   });
 }

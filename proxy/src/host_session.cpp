@@ -9,6 +9,7 @@
 #include "manifold/protocol/text.hpp"
 #include "manifold/version.hpp"
 #include "call_observer.hpp"
+#include "manifold/observe/json_log.hpp"
 #include "methods.hpp"
 #include "role_admission.hpp"
 
@@ -130,6 +131,8 @@ class session final : public host_session,
 
  private:
   void on_frame(const protocol::frame& frame) {
+    // JSON logs of this message's handling name the session (never across a co_await).
+    const observe::log_scope scope({{}, {}, label_, {}});
     if (frame.oversized) {
       spdlog::warn("host {} sent a message of {} bytes, over the {} byte limit; rejected", id_,
                    frame.size, hub_.options().max_message_bytes);
@@ -232,9 +235,13 @@ class session final : public host_session,
     try {
       out = co_await self->dispatch(msg, control, &observer);
     } catch (const std::exception& e) {
+      const auto trace = observer.trace_id();
+      const observe::log_scope scope({{}, {}, self->label_, trace});
       spdlog::error("internal error handling {}: {}", protocol::log_safe(msg.method(), 100), e.what());
       out = answer::fail({error_code::internal_error, "Internal error in manifold", std::nullopt});
     }
+    const auto trace = observer.trace_id();
+    const observe::log_scope scope({{}, {}, self->label_, trace});
     self->in_flight_.erase(key);
     const bool cancelled = out.silent || control->cancelled;
     if (observer.on()) {

@@ -51,6 +51,13 @@ std::string describe_ms(milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
 
+// Who a call is for (call_options::tag) and its method, told to the traffic watcher with
+// the request and its reply.
+struct call_tag {
+  std::string tag;
+  std::string method;
+};
+
 class client_session final : public upstream, public std::enable_shared_from_this<client_session> {
  public:
   client_session(asio::any_io_executor executor, const config::server_config& server,
@@ -141,8 +148,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
     // The tag behind a pointer: GCC 12 mis-destroys a second string parameter of request().
-    std::shared_ptr<const std::string> tag;
-    if (!options.tag.empty()) tag = std::make_shared<const std::string>(std::move(options.tag));
+    std::shared_ptr<const call_tag> tag;
+    if (!options.tag.empty()) tag = std::make_shared<const call_tag>(call_tag{std::move(options.tag), method});
     co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
                                timeout, std::move(options.control), std::move(tag));
   }
@@ -207,17 +214,17 @@ class client_session final : public upstream, public std::enable_shared_from_thi
 
  private:
   // Writes one message to the upstream, telling the traffic watcher.
-  void write(const json& message, std::string_view tag = {}) {
+  void write(const json& message, const call_tag* tag = nullptr) {
     if (!channel_) return;
     auto text = protocol::serialize(message);
-    if (on_traffic_) on_traffic_(true, message, text.size(), tag);
+    if (on_traffic_) on_traffic_(true, message, text.size(), tag != nullptr ? tag->tag : std::string_view(), {});
     channel_->send(std::move(text));
   }
 
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
                                                clock::time_point deadline, milliseconds timeout,
                                                std::shared_ptr<protocol::call_control> control,
-                                               std::shared_ptr<const std::string> tag) {
+                                               std::shared_ptr<const call_tag> tag) {
     // A tagged request's id, so that its reply carries the tag too (only while it runs).
     std::shared_ptr<std::int64_t> tagged_id;
     if (tag) tagged_id = std::make_shared<std::int64_t>(0);
@@ -232,7 +239,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
           self->tags_[*id] = *tag;
         }
       }
-      self->write(message, tag ? std::string_view(*tag) : std::string_view());
+      self->write(message, tag.get());
     };
     auto done = co_await requests_.exchange(method, std::move(params), deadline,
                                             std::move(control), std::move(send));
@@ -315,7 +322,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   }
 
   void on_frame(const protocol::frame& frame) {
-    if (on_traffic_ && frame.oversized) on_traffic_(false, nullptr, frame.size, {});
+    if (on_traffic_ && frame.oversized) on_traffic_(false, nullptr, frame.size, {}, {});
     if (frame.oversized) {
       unreadable(frame.text, frame.tail,
                  "a message of " + std::to_string(frame.size) + " bytes, over the limit of " +
@@ -325,23 +332,24 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     auto parsed = protocol::parse_message(frame.text);
     if (!parsed.msg) {
       const auto* error = protocol::object_member(*parsed.error_reply, "error");
-      if (on_traffic_) on_traffic_(false, nullptr, frame.text.size(), {});
+      if (on_traffic_) on_traffic_(false, nullptr, frame.text.size(), {}, {});
       unreadable(frame.text, frame.text,
                  "a message manifold cannot read (" +
                      protocol::string_or(error != nullptr ? *error : json(), "message") + ")");
       return;
     }
     if (on_traffic_) {
-      std::string_view tag;
+      const call_tag* tag = nullptr;
       const auto kind = parsed.msg->kind;
       if (!tags_.empty() && (kind == protocol::message_kind::response ||
                              kind == protocol::message_kind::error_response)) {
         const auto* id = protocol::member(parsed.msg->body, "id");
         const auto key = id != nullptr ? protocol::integer_value(*id) : std::nullopt;
         const auto it = key ? tags_.find(*key) : tags_.end();
-        if (it != tags_.end()) tag = it->second;
+        if (it != tags_.end()) tag = &it->second;
       }
-      on_traffic_(false, parsed.msg->body, frame.text.size(), tag);
+      on_traffic_(false, parsed.msg->body, frame.text.size(), tag != nullptr ? tag->tag : std::string_view(),
+                  tag != nullptr ? tag->method : std::string_view());
     }
     dispatch(std::move(*parsed.msg));
   }
@@ -436,7 +444,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   request_handler on_request_;
   traffic_handler on_traffic_;
   // Tags of tagged requests in flight, by manifold's id (see call_options::tag).
-  std::unordered_map<std::int64_t, std::string> tags_;
+  std::unordered_map<std::int64_t, call_tag> tags_;
 };
 
 }  // namespace

@@ -50,10 +50,11 @@ class upstream : public protocol::rpc_peer {
       std::function<boost::asio::awaitable<protocol::rpc_reply>(protocol::message)>;
   // Every message manifold writes to the upstream (`sent`) or reads from it, as it crosses
   // the link, with its size in bytes, for metrics and the traffic tap. `tag` is the
-  // call_options::tag of the call a request, its cancellation or its reply belongs to, empty
-  // otherwise. Called on the upstream's executor, inline: it must not block or re-enter.
-  using traffic_handler =
-      std::function<void(bool sent, const json& message, std::size_t bytes, std::string_view tag)>;
+  // call_options::tag of the call a request or its reply belongs to, empty otherwise;
+  // `answers` the method a tagged call's reply answers (empty otherwise). Called on the
+  // upstream's executor, inline: it must not block or re-enter.
+  using traffic_handler = std::function<void(bool sent, const json& message, std::size_t bytes,
+                                             std::string_view tag, std::string_view answers)>;
 
   [[nodiscard]] virtual const std::string& name() const = 0;
   [[nodiscard]] virtual upstream_state state() const = 0;
