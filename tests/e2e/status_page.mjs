@@ -1,8 +1,8 @@
 // The status page (observe/assets/, embedded in manifold) in a real browser: Debian's
-// chromium driven by playwright-core. Until the listener serves it, a tiny node server here
-// plays the part with the page's files, canned JSON in the shapes status_page.hpp defines,
-// an SSE stream the test pushes events into, and the Content-Security-Policy the listener
-// will send. Checks: upstreams and tools render, the catalog search filters, a pushed `call`
+// chromium driven by playwright-core, against data no real upstream sends (status_page_live.mjs
+// runs it on a real manifold): a tiny node server here plays the listener with the page's
+// files, canned JSON in the shapes status_page.hpp defines, an SSE stream the test pushes
+// events into, and the Content-Security-Policy the listener sends. Checks: upstreams and tools render, the catalog search filters, a pushed `call`
 // appears without a reload, a pushed status turns an upstream red, names are shown as text
 // (never as HTML), no request leaves the origin, no console errors (CSP violations
 // included). Screenshots go to the directory given as the first argument.
