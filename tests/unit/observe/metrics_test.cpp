@@ -158,6 +158,11 @@ TEST(metrics, upstream_state_is_one_hot) {
   EXPECT_EQ(sample(text, R"(manifold_upstream_health_probe_duration_seconds_count{upstream="docs"})"), 1);
   u.set_state("exploded");
   EXPECT_EQ(sample(m.serialize(), R"(manifold_upstream_state{state="ready",upstream="docs"})"), 0);
+  // What the status page reads back.
+  EXPECT_EQ(u.restarts(), 1U);
+  EXPECT_EQ(u.in_flight(), 1U);
+  u.call_finished();
+  EXPECT_EQ(u.in_flight(), 0U);
 }
 
 TEST(metrics, listener_and_catalog) {

@@ -83,6 +83,7 @@ TEST(recent_calls, keeps_the_newest_in_a_bounded_ring) {
                .trace_id = {}});
   }
   EXPECT_EQ(calls.total(), 5U);
+  EXPECT_EQ(calls.failed(), 1U);
   const auto newest = calls.newest_first();
   ASSERT_EQ(newest.size(), 3U);
   EXPECT_EQ(newest[0].tool, "t4");
