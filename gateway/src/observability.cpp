@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -47,27 +48,64 @@ std::string transport_of(const config::server_config& s) {
   }
 }
 
-// Applies `r`'s text redaction (built-in credential patterns, the config's audit.redact
-// patterns, the config's own secrets) to every string of `value`.
-json redact_strings(const access::redactor& r, json value) {
-  if (value.is_string()) return r.redact_text(value.get_ref<const std::string&>());
-  if (value.is_object() || value.is_array()) {
-    for (auto& item : value) item = redact_strings(r, std::move(item));
+// What the tap applies to every message before anyone sees it: observe::redact_secrets
+// (secret-looking keys, Bearer/Basic credentials, long strings cut), then access::redactor's
+// text rules (credential patterns, the config's audit.redact patterns, the config's own
+// secrets) on strings that may hold one. The regular expressions are the expensive part:
+// without configured patterns they run only on strings that contain a hint of a credential.
+class tap_redaction {
+ public:
+  explicit tap_redaction(const config::config& cfg) : rules_(cfg.audit.redact), patterns_(!cfg.audit.redact.empty()) {
+    const auto secret = [this](const std::string& value) {
+      if (value.size() < 8) return;
+      rules_.add_secret(value);
+      secrets_ = true;
+    };
+    secret(cfg.identity_signing_key);
+    secret(cfg.auth.jwt.hs256_secret);
+    for (const auto& s : cfg.servers) {
+      for (const auto& [name, value] : s.headers) secret(value);
+      for (const auto& [name, value] : s.env) secret(value);
+      secret(s.oauth.client_secret);
+    }
   }
-  return value;
-}
 
-std::shared_ptr<access::redactor> tap_redactor(const config::config& cfg) {
-  auto r = std::make_shared<access::redactor>(cfg.audit.redact);
-  if (!cfg.identity_signing_key.empty()) r->add_secret(cfg.identity_signing_key);
-  if (!cfg.auth.jwt.hs256_secret.empty()) r->add_secret(cfg.auth.jwt.hs256_secret);
-  for (const auto& s : cfg.servers) {
-    for (const auto& [name, value] : s.headers) r->add_secret(value);
-    for (const auto& [name, value] : s.env) r->add_secret(value);
-    if (!s.oauth.client_secret.empty()) r->add_secret(s.oauth.client_secret);
+  [[nodiscard]] json operator()(const json& message) const {
+    auto out = observe::redact_secrets(message);
+    strings(out);
+    return out;
   }
-  return r;
-}
+
+ private:
+  void strings(json& value) const {
+    if (value.is_string()) {
+      auto& text = value.get_ref<std::string&>();
+      if (patterns_ || may_hold_credential(text)) {
+        text = rules_.redact_text(text);
+      } else if (secrets_) {
+        text = rules_.scrub_text(text);
+      }
+    } else if (value.is_structured()) {
+      for (auto& item : value) strings(item);
+    }
+  }
+
+  // The hints of redactor's built-in patterns (PEM, Bearer/Basic, JWT, AWS key ids, API
+  // token prefixes, key=value with a secret name), case-folded.
+  static bool may_hold_credential(std::string_view text) {
+    static constexpr std::array<std::string_view, 15> hints{"-----begin", "bearer", "basic", "eyj", "akia", "asia",
+                                                             "mfd", "sk", "gh", "xox", "pass", "pwd", "secret",
+                                                             "token", "key"};
+    std::string folded(text);
+    for (auto& c : folded) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return std::any_of(hints.begin(), hints.end(),
+                       [&](std::string_view h) { return folded.find(h) != std::string::npos; });
+  }
+
+  access::redactor rules_;
+  bool patterns_;
+  bool secrets_ = false;
+};
 
 }  // namespace
 
@@ -134,9 +172,7 @@ observability::observability(asio::any_io_executor executor, const config::confi
   if (cfg.tap.enabled || !trace_file.empty()) {
     observe::tap_options options;
     options.counters = p.metrics.get();
-    options.redact = [r = tap_redactor(cfg)](const json& message) {
-      return redact_strings(*r, observe::redact_secrets(message));
-    };
+    options.redact = [r = std::make_shared<const tap_redaction>(cfg)](const json& message) { return (*r)(message); };
     p.tap = std::make_unique<observe::tap>(std::move(options));
     if (!trace_file.empty()) {
       p.tap->set_file_sink(std::make_shared<observe::tap_file_sink>(trace_file, cfg.tap.max_file_size, cfg.tap.files));

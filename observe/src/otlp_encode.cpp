@@ -1,7 +1,10 @@
 // The OTLP JSON encoding of spans (pure).
 #include <boost/url/parse.hpp>
+#include <array>
+#include <charconv>
 #include <cmath>
 
+#include "manifold/observe/json_log.hpp"
 #include "manifold/observe/otlp_exporter.hpp"
 
 namespace manifold::observe {
@@ -82,6 +85,168 @@ nlohmann::json encode_otlp(std::span<const span> spans, const otlp_resource& res
            json::array({{{"resource", {{"attributes", std::move(attributes)}}},
                          {"scopeSpans", json::array({{{"scope", std::move(scope)},
                                                       {"spans", std::move(encoded)}}})}}})}};
+}
+
+namespace {
+
+// The text writer of encode_otlp_text: the same document, written straight into one string.
+class otlp_writer {
+ public:
+  explicit otlp_writer(std::string& out) : out_(out) {}
+
+  void string(std::string_view text) {
+    out_ += '"';
+    append_json_escaped(text, out_);
+    out_ += '"';
+  }
+  void key(std::string_view k) {
+    string(k);
+    out_ += ':';
+  }
+  void value(const attribute_value& v) {
+    std::visit(
+        [this](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out_ += R"({"stringValue":)";
+            string(x);
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            out_ += R"({"intValue":")";
+            out_ += std::to_string(x);
+            out_ += '"';
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out_ += x ? R"({"boolValue":true)" : R"({"boolValue":false)";
+          } else {
+            out_ += R"({"doubleValue":)";
+            if (std::isnan(x)) {
+              out_ += R"("NaN")";
+            } else if (std::isinf(x)) {
+              out_ += x > 0 ? R"("Infinity")" : R"("-Infinity")";
+            } else {
+              std::array<char, 32> digits{};
+              const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), x);
+              out_.append(digits.data(), ec == std::errc() ? end : digits.data());
+            }
+          }
+          out_ += '}';
+        },
+        v);
+  }
+  void attribute(std::string_view k, const attribute_value& v) {
+    out_ += R"({"key":)";
+    string(k);
+    out_ += R"(,"value":)";
+    value(v);
+    out_ += '}';
+  }
+  void hex_field(std::string_view k, const std::string& hex) {
+    key(k);
+    out_ += '"';
+    out_ += hex;
+    out_ += '"';
+  }
+  void number_field(std::string_view k, std::uint64_t n, bool quoted) {
+    key(k);
+    if (quoted) out_ += '"';
+    out_ += std::to_string(n);
+    if (quoted) out_ += '"';
+  }
+
+  void span(const observe::span& s) {
+    out_ += '{';
+    hex_field("traceId", s.trace.hex());
+    out_ += ',';
+    hex_field("spanId", s.id.hex());
+    if (s.parent.valid()) {
+      out_ += ',';
+      hex_field("parentSpanId", s.parent.hex());
+    }
+    if (!s.tracestate.empty()) {
+      out_ += ',';
+      key("traceState");
+      string(s.tracestate);
+    }
+    out_ += ',';
+    number_field("flags", s.flags, false);
+    out_ += ',';
+    key("name");
+    string(s.name);
+    out_ += ',';
+    number_field("kind", static_cast<std::uint64_t>(s.kind), false);
+    out_ += ',';
+    number_field("startTimeUnixNano", s.start_unix_nanos, true);
+    out_ += ',';
+    number_field("endTimeUnixNano", s.end_unix_nanos, true);
+    out_ += R"(,"attributes":[)";
+    for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+      if (i != 0) out_ += ',';
+      attribute(s.attributes[i].key, s.attributes[i].value);
+    }
+    out_ += ']';
+    if (!s.links.empty()) {
+      out_ += R"(,"links":[)";
+      for (std::size_t i = 0; i < s.links.size(); ++i) {
+        const auto& c = s.links[i].context;
+        out_ += i != 0 ? ",{" : "{";
+        hex_field("traceId", c.trace.hex());
+        out_ += ',';
+        hex_field("spanId", c.span.hex());
+        if (!c.tracestate.empty()) {
+          out_ += ',';
+          key("traceState");
+          string(c.tracestate);
+        }
+        out_ += ',';
+        number_field("flags", c.flags, false);
+        out_ += '}';
+      }
+      out_ += ']';
+    }
+    if (s.error) {
+      out_ += R"(,"status":{"code":2)";  // STATUS_CODE_ERROR
+      if (!s.status_message.empty()) {
+        out_ += ',';
+        key("message");
+        string(s.status_message);
+      }
+      out_ += '}';
+    }
+    out_ += '}';
+  }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace
+
+std::string encode_otlp_text(std::span<const span> spans, const otlp_resource& resource) {
+  std::string out;
+  out.reserve(256 + spans.size() * 640);
+  otlp_writer w(out);
+  out += R"({"resourceSpans":[{"resource":{"attributes":[)";
+  w.attribute("service.name", resource.service_name);
+  if (!resource.service_version.empty()) {
+    out += ',';
+    w.attribute("service.version", resource.service_version);
+  }
+  if (!resource.instance_id.empty()) {
+    out += ',';
+    w.attribute("service.instance.id", resource.instance_id);
+  }
+  out += R"(]},"scopeSpans":[{"scope":{"name":"manifold")";
+  if (!resource.service_version.empty()) {
+    out += ',';
+    w.key("version");
+    w.string(resource.service_version);
+  }
+  out += R"(},"spans":[)";
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    if (i != 0) out += ',';
+    w.span(spans[i]);
+  }
+  out += "]}]}]}";
+  return out;
 }
 
 std::optional<otlp_endpoint> parse_otlp_endpoint(const std::string& url, std::string& error) {

@@ -119,7 +119,7 @@ asio::awaitable<void> otlp_exporter::run(std::shared_ptr<state> s) {
       batch.push_back(std::move(s->queue.front().value));
       s->queue.pop_front();
     }
-    auto body = encode_otlp(batch, s->options.resource).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    auto body = encode_otlp_text(batch, s->options.resource);
     auto req = s->request(std::move(body), now);
     const auto res = co_await io::send_request(s->executor, std::move(req), s->in_flight);
     s->posted(res, n, steady::now());

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <limits>
 
 #include "manifold/observe/metrics.hpp"
 #include "manifold/observe/otlp_exporter.hpp"
@@ -83,6 +84,9 @@ TEST(otlp_encoding, golden) {
            "attributes": []}
         ]}]}]})");
   EXPECT_EQ(encoded, golden) << encoded.dump(2);
+  // The text the exporter posts is the same document.
+  const auto text = encode_otlp_text(spans, {.service_name = "manifold", .service_version = "0.1.0"});
+  EXPECT_EQ(json::parse(text), golden) << text;
 }
 
 TEST(otlp_encoding, odd_values_stay_valid_json) {
@@ -94,6 +98,19 @@ TEST(otlp_encoding, odd_values_stay_valid_json) {
   const auto& attrs = back["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"];
   EXPECT_EQ(attrs[4]["value"]["stringValue"], "\xEF\xBF\xBD\xEF\xBF\xBD ok");
   EXPECT_EQ(attrs[5]["value"]["doubleValue"], "NaN");
+  // The writer: the same replacements, control bytes escaped, doubles exact.
+  s.set("control", std::string("a\"b\\c\n\x01"));
+  s.set("inf", -std::numeric_limits<double>::infinity());
+  s.set("third", 1.0 / 3.0);
+  const std::vector<span> spans{s};
+  const otlp_resource resource{.service_name = "m\"x", .service_version = "", .instance_id = "42"};
+  const auto written = json::parse(encode_otlp_text(spans, resource));
+  EXPECT_EQ(written, json::parse(encode_otlp(spans, resource).dump(-1, ' ', false, json::error_handler_t::replace)));
+  const auto& w = written["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"];
+  EXPECT_EQ(w[4]["value"]["stringValue"], "\xEF\xBF\xBD\xEF\xBF\xBD ok");
+  EXPECT_EQ(w[6]["value"]["stringValue"], "a\"b\\c\n\x01");
+  EXPECT_EQ(w[7]["value"]["doubleValue"], "-Infinity");
+  EXPECT_EQ(w[8]["value"]["doubleValue"].get<double>(), 1.0 / 3.0);
 }
 
 TEST(otlp_endpoint, parses_collector_urls) {

@@ -31,6 +31,9 @@ struct otlp_resource {
 // trace and span ids as lowercase hex, times as decimal strings of Unix nanoseconds, kinds
 // and status codes as their enum numbers, 64-bit integers as decimal strings.
 nlohmann::json encode_otlp(std::span<const span> spans, const otlp_resource& resource);
+// The same document as text, written without building the JSON tree (what the exporter
+// posts; a batch costs one string). Invalid UTF-8 in strings becomes U+FFFD.
+std::string encode_otlp_text(std::span<const span> spans, const otlp_resource& resource);
 
 struct otlp_options {
   std::string endpoint{};  // http(s)://host[:port][/path]; a URL without a path gets /v1/traces
