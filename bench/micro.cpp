@@ -16,7 +16,10 @@
 #include "manifold/namespace/view.hpp"
 #include "manifold/namespace/naming.hpp"
 #include "manifold/namespace/task_ids.hpp"
+#include "call_observer.hpp"
 #include "manifold/observe/metrics.hpp"
+#include "manifold/observe/otlp_exporter.hpp"
+#include "manifold/observe/telemetry.hpp"
 #include "manifold/observe/span.hpp"
 #include "manifold/observe/tap.hpp"
 #include "manifold/protocol/json_rpc.hpp"
@@ -349,6 +352,75 @@ void BM_TapPublish(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_TapPublish)->Arg(0)->Arg(1);
+
+// The whole of what the data path adds to one relayed tools/call (proxy/src/call_observer):
+// the request read for its method, tool and context, the upstream request's metrics and
+// CLIENT span (with its traceparent written into the upstream's params), the host request's
+// metrics, SERVER span and recent-call entry. Range: 0 off (no telemetry), 1 metrics,
+// 2 metrics and the status page's recent calls, 3 spans sampled (into a sink that keeps
+// nothing), 4 spans of an unsampled host trace, 5 everything.
+void BM_ObservedCall(benchmark::State& state) {
+  namespace observe = manifold::observe;
+  struct discard final : observe::span_sink {
+    void export_span(observe::span&& s) override { benchmark::DoNotOptimize(s.name.data()); }
+  } sink;
+  observe::metrics m({.process_metrics = false});
+  m.set_exposed_tools({"everything__echo"});
+  const observe::tracer tracer(1.0, &sink);
+  observe::recent_calls calls;
+  observe::status_feed feed;
+  observe::telemetry t;
+  const auto mode = state.range(0);
+  if (mode == 1 || mode == 2 || mode == 5) t.metrics = &m;
+  if (mode == 2 || mode == 5) t.calls = &calls;
+  if (mode == 2 || mode == 5) t.feed = &feed;
+  if (mode == 3 || mode == 4 || mode == 5) t.tracer = &tracer;
+  const char* flags = mode == 4 ? "00" : "01";
+  const auto request = *manifold::protocol::parse_message(
+      R"({"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"everything__echo","arguments":{"text":"hello"},"_meta":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-)" +
+      std::string(flags) + R"("}}})").msg;
+  const manifold::proxy::request_origin origin{"0123456789abcdef", {"0123456789abcdef", "tcp"}, "2025-11-25"};
+  const json result{{"content", json::array({{{"type", "text"}, {"text", "hello"}}})}};
+  for (auto _ : state) {
+    manifold::proxy::call_observer observer(mode == 0 ? nullptr : &t, request, origin);
+    json upstream_params{{"name", "echo"}, {"arguments", {{"text", "hello"}}}};
+    if (observer.on()) {
+      auto call = observer.upstream_started("everything", "tools/call", upstream_params);
+      observer.upstream_finished(call, "tools/call", manifold::protocol::rpc_reply{result, std::nullopt});
+      observer.finished(nullptr, &result, false, "alice");
+    }
+    benchmark::DoNotOptimize(upstream_params);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ObservedCall)->DenseRange(0, 5);
+
+// One OTLP post of 512 spans of tools/call: the JSON tree dumped (range 0) or the text
+// written directly (range 1, what the exporter sends).
+void BM_OtlpEncodeBatch(benchmark::State& state) {
+  namespace observe = manifold::observe;
+  const observe::tracer tracer(1.0, nullptr);
+  const json id = 42;
+  std::vector<observe::span> spans;
+  for (int i = 0; i < 512; ++i) {
+    auto s = tracer.start_server({.method = "tools/call", .tool = "everything__echo", .request_id = &id,
+                                  .session_id = "0123456789abcdef", .protocol_version = "2025-06-18",
+                                  .network_transport = "tcp", .upstream = "everything"},
+                                 std::nullopt);
+    s.end_unix_nanos = s.start_unix_nanos + 1000;
+    spans.push_back(std::move(s));
+  }
+  const observe::otlp_resource resource{.service_name = "manifold", .service_version = "0.1.0", .instance_id = "1"};
+  for (auto _ : state) {
+    if (state.range(0) == 0) {
+      benchmark::DoNotOptimize(observe::encode_otlp(spans, resource).dump(-1, ' ', false, json::error_handler_t::replace));
+    } else {
+      benchmark::DoNotOptimize(observe::encode_otlp_text(spans, resource));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 512);
+}
+BENCHMARK(BM_OtlpEncodeBatch)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -7,12 +7,14 @@
 # repeated (REPS, default 3); medians are reported.
 #
 #   bash bench/observe.sh          writes bench/out/observe.jsonl and prints a table
+#   TRANSPORTS=stdio REPS=7 bash bench/observe.sh    one transport, more repetitions
 #
 # A benchmark, not a test: nothing here fails on a number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 reps=${REPS:-3}
+transports=${TRANSPORTS:-stdio http}
 
 if [ -z "${MANIFOLD_BENCH_PREBUILT:-}" ]; then
   cmake --preset release >/dev/null
@@ -114,8 +116,12 @@ stdio_run() {
 
 for rep in $(seq 1 "$reps"); do
   echo "bench: repetition $rep of $reps" >&2
-  for name in off metrics traces100 traces1 all; do stdio_run "$name"; done
-  for name in off metrics traces100 traces1 tap all; do http_run "$name"; done
+  if [[ " $transports " == *" stdio "* ]]; then
+    for name in off metrics traces100 traces1 all; do stdio_run "$name"; done
+  fi
+  if [[ " $transports " == *" http "* ]]; then
+    for name in off metrics traces100 traces1 tap all; do http_run "$name"; done
+  fi
 done
 
 "$node" -e '
