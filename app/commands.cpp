@@ -684,7 +684,23 @@ int run_catalog(const catalog_options& options) {
   if (!cfg) return exit_bad_config;
   const auto built = build_once(*cfg);
   if (!options.explain.empty()) {
-    const auto story = explain(*built.catalog, options.explain);
+    auto story = explain(*built.catalog, options.explain);
+    // Tools an exec server's self-check hid (the binary's version, what the credentials allow).
+    for (const auto& u : built.status["upstreams"]) {
+      const auto server = protocol::string_or(u, "name", "");
+      const auto* hidden = protocol::member(u, "hidden");
+      if (hidden == nullptr || !hidden->is_array()) continue;
+      for (const auto& h : *hidden) {
+        const auto tool = protocol::string_or(h, "tool", "");
+        const auto& name = options.explain;
+        const bool named = !tool.empty() && (name == tool || (name.size() > tool.size() + server.size() &&
+                                                               name.rfind(server, 0) == 0 &&
+                                                               name.compare(name.size() - tool.size(), tool.size(), tool) == 0));
+        if (!named) continue;
+        story.push_back("tool `" + tool + "` of upstream [" + server + "] is hidden by its self-check: " +
+                        protocol::string_or(h, "reason", "no reason given"));
+      }
+    }
     if (story.empty()) {
       std::cout << "`" << options.explain << "` is offered by no upstream that started";
       for (const auto& u : built.status["upstreams"]) {

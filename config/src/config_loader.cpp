@@ -21,6 +21,44 @@ namespace manifold::config {
 
 namespace {
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): what JSON text, and so every string manifold relays, must be.
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (b < 0x80U) {
+      ++i;
+      continue;
+    }
+    if ((b & 0xE0U) == 0xC0U) {
+      extra = 1;
+      cp = b & 0x1FU;
+    } else if ((b & 0xF0U) == 0xE0U) {
+      extra = 2;
+      cp = b & 0x0FU;
+    } else if ((b & 0xF8U) == 0xF0U) {
+      extra = 3;
+      cp = b & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // cut short
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xC0U) != 0x80U) return false;
+      cp = (cp << 6U) | (c & 0x3FU);
+    }
+    static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[extra] || cp > 0x10FFFFU || (cp >= 0xD800U && cp <= 0xDFFFU)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
@@ -253,6 +291,10 @@ class reader {
     // A NUL would cut a path or an argument where the operating system reads it.
     if (expanded.value.find('\0') != std::string::npos) {
       fail(node, path, "contains a NUL byte");
+      return std::nullopt;
+    }
+    if (!valid_utf8(expanded.value)) {
+      fail(node, path, "is not valid UTF-8");
       return std::nullopt;
     }
     return std::move(expanded.value);
@@ -1682,7 +1724,13 @@ config parse_config(std::string_view text, const std::string& source_name,
     std::istringstream scan{std::string(text)};
     YAML::Parser parser(scan);
     alias_finder finder;
-    while (parser.HandleNextDocument(finder)) {
+    // A config is one document. yaml-cpp 0.7 can report documents forever without reading on
+    // (a stray `,` at the top level): stop after a few and refuse the text.
+    constexpr int max_documents = 8;
+    int documents = 0;
+    while (documents < max_documents && parser.HandleNextDocument(finder)) ++documents;
+    if (documents == max_documents) {
+      r.fail_at(YAML::Mark(), "the text is not one YAML document (a stray `,`, `]` or `}` at the top level?)");
     }
     for (const auto& mark : finder.aliases) {
       r.fail_at(mark, "YAML aliases (*name) are not allowed in a manifold config; repeat the value");
@@ -1700,7 +1748,10 @@ config parse_config(std::string_view text, const std::string& source_name,
 
 namespace {
 
-std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+// (Strings were checked for UTF-8 at load; a value set in code is replaced, never thrown on.)
+std::string quoted(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 

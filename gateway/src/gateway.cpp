@@ -463,6 +463,16 @@ json backend::status() const {
     json entry{{"name", u->name()}, {"state", upstream::to_string(u->state())}};
     if (!u->problem().empty()) entry["problem"] = u->problem();
     if (!u->info().protocol_version.empty()) entry["protocolVersion"] = u->info().protocol_version;
+    // An exec server's self-check: the binary's version and the tools it hides, with why.
+    if (const auto exec = u->info().meta.find("manifold/exec");
+        exec != u->info().meta.end() && exec->is_object()) {
+      if (const auto hidden = exec->find("hidden"); hidden != exec->end() && hidden->is_array() && !hidden->empty()) {
+        entry["hidden"] = *hidden;
+      }
+      if (const auto version = exec->find("version"); version != exec->end() && version->is_string()) {
+        entry["binaryVersion"] = *version;
+      }
+    }
     upstreams.push_back(std::move(entry));
   }
   return {{"ready", ready_.is_set()},
