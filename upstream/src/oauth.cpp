@@ -342,7 +342,15 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   state(asio::any_io_executor ex, config::server_config s, std::function<std::string()> subject)
       : executor(std::move(ex)), server(std::move(s)), subject_token(std::move(subject)) {}
 
-  [[nodiscard]] config::oauth_grant grant() const { return server.oauth.grant; }
+  // The grant this instance uses. A token_exchange server's launch instance serves no caller
+  // (it only lists the catalog), so it signs in as manifold itself with client_credentials;
+  // every caller's own instance exchanges that caller's token.
+  [[nodiscard]] config::oauth_grant grant() const {
+    if (server.oauth.grant == config::oauth_grant::token_exchange && !subject_token) {
+      return config::oauth_grant::client_credentials;
+    }
+    return server.oauth.grant;
+  }
 
   void begin() {
     running = true;
