@@ -60,6 +60,7 @@ struct row {
   std::vector<double> latencies;
   std::optional<double> recovery_ms;
   std::uint64_t restarts = 0;
+  std::uint64_t retried = 0;  // calls manifold sent again after the link broke under them
   std::string note;
 };
 
@@ -188,6 +189,7 @@ class drill {
     }
     const bool crash = options_.scenario == "crash-each";
     const auto restarts_before = t.upstream->supervision().restarts;
+    const auto retries_before = t.upstream->supervision().retries;
     const auto began = clock::now();
     const auto give_up = began + options_.recovery_timeout;
     t.upstream->inject(crash ? config::fault_action::crash : config::fault_action::stall, options_.duration);
@@ -212,6 +214,7 @@ class drill {
     }
     if (t.tool.empty()) r.note = "no read-only tool to call (--call " + r.upstream + "=TOOL names one)";
     r.restarts = t.upstream->supervision().restarts - restarts_before;
+    r.retried = t.upstream->supervision().retries - retries_before;
     if (!r.recovery_ms) {
       r.note = "did not recover within " + std::to_string(options_.recovery_timeout.count()) + " ms" +
                (r.note.empty() ? "" : "; " + r.note);
@@ -269,7 +272,7 @@ json to_json(const row& r) {
   json errors = json::object();
   for (const auto& [what, n] : r.errors) errors[what] = n;
   json out{{"upstream", r.upstream}, {"tool", r.tool}, {"calls", r.calls}, {"ok", r.ok}, {"errors", errors},
-           {"restarts", r.restarts}};
+           {"restarts", r.restarts}, {"retried", r.retried}};
   out["latencyMs"] = r.latencies.empty() ? json(nullptr)
                                          : json{{"p50", round3(percentile(r.latencies, 0.5))},
                                                 {"max", round3(percentile(r.latencies, 1.0))}};
@@ -297,13 +300,15 @@ void print_table(const drill_options& options, const std::vector<row>& rows) {
     wu = std::max(wu, r.upstream.size());
     wt = std::max(wt, r.tool.size());
   }
-  std::cout << pad("UPSTREAM", wu + 2) << pad("TOOL", wt + 2) << "CALLS  OK     RECOVERY    P50        MAX        HOST SAW\n";
+  std::cout << pad("UPSTREAM", wu + 2) << pad("TOOL", wt + 2)
+            << "CALLS  OK     RETRIED  RECOVERY    P50        MAX        HOST SAW\n";
   for (const auto& r : rows) {
     std::string saw;
     for (const auto& [what, n] : r.errors) saw += (saw.empty() ? "" : "; ") + what + " x" + std::to_string(n);
     if (saw.empty()) saw = "no errors";
     std::cout << pad(r.upstream, wu + 2) << pad(r.tool, wt + 2) << pad(std::to_string(r.calls), 7)
-              << pad(std::to_string(r.ok), 7) << pad(r.recovery_ms ? ms_text(*r.recovery_ms) : "-", 12)
+              << pad(std::to_string(r.ok), 7) << pad(std::to_string(r.retried), 9)
+              << pad(r.recovery_ms ? ms_text(*r.recovery_ms) : "-", 12)
               << pad(r.latencies.empty() ? "-" : ms_text(percentile(r.latencies, 0.5)), 11)
               << pad(r.latencies.empty() ? "-" : ms_text(percentile(r.latencies, 1.0)), 11) << saw << '\n';
     if (!r.note.empty()) std::cout << "  " << r.upstream << ": " << r.note << '\n';

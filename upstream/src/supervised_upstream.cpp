@@ -158,11 +158,12 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     // Safe to send again: once the upstream is back, within the call's own deadline.
     spdlog::info("[{}] {} broke with the link ({}); it is sent again once the upstream is back", server_.name,
                  method, protocol::log_safe(reply.error->message, 200));
-    while (!is_serving(state_) && !stopping_ && clock::now() < deadline) {
+    // (A fresh session: the one the call broke on may not have been replaced yet.)
+    while ((!is_serving(state_) || generation_ == first.generation) && !stopping_ && clock::now() < deadline) {
       if (state_ == upstream_state::failed || state_ == upstream_state::closed) break;
       co_await changed_.wait_until(deadline);
     }
-    if (!is_serving(state_)) co_return unknown_outcome(method, std::move(reply));
+    if (!is_serving(state_) || generation_ == first.generation) co_return unknown_outcome(method, std::move(reply));
     if (auto refused = refusal(probe)) co_return std::move(*refused);
     ++retries_;
     fault_plan none;
@@ -507,6 +508,7 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   struct sent {
     rpc_reply reply;
     bool broke = false;  // the link broke under the call (not an error the upstream answered)
+    std::uint64_t generation = 0;  // of the session it went to
   };
 
   asio::awaitable<sent> send(const std::string& method, json params,
@@ -532,8 +534,12 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     const bool link_broke = !reply.ok() && !reply.cancelled && reply.error->code == error_code::connection_closed &&
                             (gen != generation_ || !is_serving(inner->state()));
     const bool timed_out = !reply.ok() && !reply.cancelled && reply.error->code == error_code::request_timeout;
-    account(link_broke || timed_out, probe, reply);
-    co_return sent{std::move(reply), link_broke};
+    // A connection that could not be made or broke under one request (HTTP upstreams) is
+    // manifold's own error, worded "upstream 'name' ...": it counts toward the breaker.
+    const bool unreachable = !reply.ok() && !reply.cancelled && reply.error->code == error_code::connection_closed &&
+                             reply.error->message.rfind("upstream '" + server_.name + "'", 0) == 0;
+    account(link_broke || timed_out || unreachable, probe, reply);
+    co_return sent{std::move(reply), link_broke, gen};
   }
 
   void account(bool failed, bool probe, const rpc_reply& reply) {
