@@ -2,15 +2,16 @@
 // The upstreams run in this process's manifold (the same supervision, catalog and relay as
 // `serve`); a host session of its own calls one tool per upstream while each upstream in turn
 // is crashed, stalled, slowed or made flaky.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <iostream>
 #include <map>
-#include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "manifold/config/config_error.hpp"
@@ -39,8 +40,12 @@ struct scenario_info {
   std::string_view what;
 };
 constexpr std::array<scenario_info, 4> scenarios{{
-    {"crash-each", "kill each upstream in turn (SIGKILL, or a dropped connection) while calling it; time until it answers again"},
-    {"hang-each", "stall each upstream's stream for --duration in turn while calling it; time until it answers again"},
+    {"crash-each",
+     "kill each upstream in turn (SIGKILL, or a dropped connection) while calling it; time until "
+     "it answers again"},
+    {"hang-each",
+     "stall each upstream's stream for --duration in turn while calling it; time until it answers "
+     "again"},
     {"slow", "add --duration of latency to every call of each upstream in turn"},
     {"flaky", "answer half of each upstream's calls with a JSON-RPC error, in turn"},
 }};
@@ -69,7 +74,8 @@ std::string label_of(const protocol::rpc_error& e) {
   const auto& m = e.message;
   std::string what;
   if (m.find("temporarily unavailable") != std::string::npos) {
-    what = m.find("circuit breaker") != std::string::npos ? "breaker open" : "temporarily unavailable";
+    what =
+        m.find("circuit breaker") != std::string::npos ? "breaker open" : "temporarily unavailable";
   } else if (m.find("outcome is unknown") != std::string::npos) {
     what = "broken in flight, outcome unknown";
   } else if (m.rfind("Unknown tool", 0) == 0) {
@@ -86,7 +92,9 @@ std::string label_of(const protocol::rpc_error& e) {
 bool callable(const protocol::rpc_reply& r) {
   if (r.ok()) return true;
   const auto code = r.error->code;
-  if (code == protocol::error_code::connection_closed || code == protocol::error_code::request_timeout) return false;
+  if (code == protocol::error_code::connection_closed ||
+      code == protocol::error_code::request_timeout)
+    return false;
   return r.error->message.rfind("Unknown tool", 0) != 0;
 }
 
@@ -101,15 +109,20 @@ double round3(double v) { return std::round(v * 1000) / 1000; }
 
 class drill {
  public:
-  drill(const drill_options& options, const config::config& cfg, gateway::backend& backend, proxy::relay& relay,
-        asio::io_context& io)
-      : options_(options), cfg_(cfg), backend_(backend), io_(io),
+  drill(const drill_options& options, const config::config& cfg, gateway::backend& backend,
+        proxy::relay& relay, asio::io_context& io)
+      : options_(options),
+        cfg_(cfg),
+        backend_(backend),
+        io_(io),
         host_(io.get_executor(), relay, {}, {}, [](const protocol::message&) {
-          return protocol::rpc_reply::failure(protocol::error_code::method_not_found, "a drill answers no requests");
+          return protocol::rpc_reply::failure(protocol::error_code::method_not_found,
+                                              "a drill answers no requests");
         }) {}
 
   asio::awaitable<void> run() {
-    const auto started = co_await host_.initialize(json::object(), clock::now() + std::chrono::seconds(120));
+    const auto started =
+        co_await host_.initialize(json::object(), clock::now() + std::chrono::seconds(120));
     if (!started.ok()) {
       error_ = "initialize failed: " + started.error->message;
       co_await host_.close();
@@ -183,7 +196,8 @@ class drill {
     r.tool = t.tool.empty() ? "-" : t.tool;
     const auto per_call = t.upstream->settings().timeout + options_.duration;
     if (!upstream::is_serving(t.upstream->state())) {
-      r.note = "not running before the drill (" + std::string(upstream::to_string(t.upstream->state())) + ")";
+      r.note = "not running before the drill (" +
+               std::string(upstream::to_string(t.upstream->state())) + ")";
       rows_.push_back(std::move(r));
       co_return;
     }
@@ -192,7 +206,8 @@ class drill {
     const auto retries_before = t.upstream->supervision().retries;
     const auto began = clock::now();
     const auto give_up = began + options_.recovery_timeout;
-    t.upstream->inject(crash ? config::fault_action::crash : config::fault_action::stall, options_.duration);
+    t.upstream->inject(crash ? config::fault_action::crash : config::fault_action::stall,
+                       options_.duration);
     while (clock::now() < give_up) {
       const bool restarted = t.upstream->supervision().restarts > restarts_before;
       if (t.tool.empty()) {
@@ -212,12 +227,13 @@ class drill {
       }
       co_await pause();
     }
-    if (t.tool.empty()) r.note = "no read-only tool to call (--call " + r.upstream + "=TOOL names one)";
+    if (t.tool.empty())
+      r.note = "no read-only tool to call (--call " + r.upstream + "=TOOL names one)";
     r.restarts = t.upstream->supervision().restarts - restarts_before;
     r.retried = t.upstream->supervision().retries - retries_before;
     if (!r.recovery_ms) {
-      r.note = "did not recover within " + std::to_string(options_.recovery_timeout.count()) + " ms" +
-               (r.note.empty() ? "" : "; " + r.note);
+      r.note = "did not recover within " + std::to_string(options_.recovery_timeout.count()) +
+               " ms" + (r.note.empty() ? "" : "; " + r.note);
     }
     rows_.push_back(std::move(r));
   }
@@ -271,8 +287,8 @@ class drill {
 json to_json(const row& r) {
   json errors = json::object();
   for (const auto& [what, n] : r.errors) errors[what] = n;
-  json out{{"upstream", r.upstream}, {"tool", r.tool}, {"calls", r.calls}, {"ok", r.ok}, {"errors", errors},
-           {"restarts", r.restarts}, {"retried", r.retried}};
+  json out{{"upstream", r.upstream}, {"tool", r.tool},         {"calls", r.calls},    {"ok", r.ok},
+           {"errors", errors},       {"restarts", r.restarts}, {"retried", r.retried}};
   out["latencyMs"] = r.latencies.empty() ? json(nullptr)
                                          : json{{"p50", round3(percentile(r.latencies, 0.5))},
                                                 {"max", round3(percentile(r.latencies, 1.0))}};
@@ -304,13 +320,15 @@ void print_table(const drill_options& options, const std::vector<row>& rows) {
             << "CALLS  OK     RETRIED  RECOVERY    P50        MAX        HOST SAW\n";
   for (const auto& r : rows) {
     std::string saw;
-    for (const auto& [what, n] : r.errors) saw += (saw.empty() ? "" : "; ") + what + " x" + std::to_string(n);
+    for (const auto& [what, n] : r.errors)
+      saw += (saw.empty() ? "" : "; ") + what + " x" + std::to_string(n);
     if (saw.empty()) saw = "no errors";
     std::cout << pad(r.upstream, wu + 2) << pad(r.tool, wt + 2) << pad(std::to_string(r.calls), 7)
               << pad(std::to_string(r.ok), 7) << pad(std::to_string(r.retried), 9)
               << pad(r.recovery_ms ? ms_text(*r.recovery_ms) : "-", 12)
               << pad(r.latencies.empty() ? "-" : ms_text(percentile(r.latencies, 0.5)), 11)
-              << pad(r.latencies.empty() ? "-" : ms_text(percentile(r.latencies, 1.0)), 11) << saw << '\n';
+              << pad(r.latencies.empty() ? "-" : ms_text(percentile(r.latencies, 1.0)), 11) << saw
+              << '\n';
     if (!r.note.empty()) std::cout << "  " << r.upstream << ": " << r.note << '\n';
   }
 }
@@ -322,8 +340,10 @@ int run_drill(const drill_options& options) {
     for (const auto& s : scenarios) std::cout << pad(std::string(s.name), 12) << s.what << '\n';
     return exit_ok;
   }
-  if (std::none_of(scenarios.begin(), scenarios.end(), [&](const auto& s) { return s.name == options.scenario; })) {
-    std::cerr << "no drill scenario `" << options.scenario << "` (crash-each, hang-each, slow, flaky; list: describe them)\n";
+  if (std::none_of(scenarios.begin(), scenarios.end(),
+                   [&](const auto& s) { return s.name == options.scenario; })) {
+    std::cerr << "no drill scenario `" << options.scenario
+              << "` (crash-each, hang-each, slow, flaky; list: describe them)\n";
     return exit_bad_config;
   }
   config::config cfg;
@@ -364,7 +384,9 @@ int run_drill(const drill_options& options) {
   bool passed = true;
   for (const auto& r : rows) passed = passed && (!outage || r.recovery_ms.has_value());
   if (options.format == "json") {
-    json out{{"scenario", options.scenario}, {"config", options.config_path}, {"passed", passed},
+    json out{{"scenario", options.scenario},
+             {"config", options.config_path},
+             {"passed", passed},
              {"upstreams", json::array()}};
     for (const auto& r : rows) out["upstreams"].push_back(to_json(r));
     std::cout << out.dump(2) << '\n';

@@ -1,9 +1,10 @@
 // `manifold status --url URL`: what a running manifold says about its upstreams (/readyz).
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/url/parse.hpp>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "manifold/io/http_client.hpp"
@@ -30,9 +31,11 @@ std::string text_of(const json& object, std::string_view key, std::string fallba
 }
 
 void print_table(const json& status, const std::string& url) {
-  std::cout << "manifold at " << url << ": " << (protocol::bool_member(status, "ready").value_or(false) ? "ready" : "NOT READY")
-            << ", " << text_of(status, "tools", "0") << " tools, " << text_of(status, "prompts", "0") << " prompts, "
-            << text_of(status, "resources", "0") << " resources\n";
+  std::cout << "manifold at " << url << ": "
+            << (protocol::bool_member(status, "ready").value_or(false) ? "ready" : "NOT READY")
+            << ", " << text_of(status, "tools", "0") << " tools, "
+            << text_of(status, "prompts", "0") << " prompts, " << text_of(status, "resources", "0")
+            << " resources\n";
   const auto* upstreams = protocol::array_member(status, "upstreams");
   if (upstreams == nullptr) return;
   struct column {
@@ -46,12 +49,14 @@ void print_table(const json& status, const std::string& url) {
       {"TOOLS", [](const json& u) { return text_of(u, "tools", "0"); }},
       {"RESTARTS", [](const json& u) { return text_of(u, "restarts", "0"); }},
       {"BREAKER", [](const json& u) { return text_of(u, "breaker"); }},
-      {"PROBE", [](const json& u) {
+      {"PROBE",
+       [](const json& u) {
          const auto ms = text_of(u, "probeLatencyMs", "");
          return ms.empty() ? std::string("-") : ms + " ms";
        }},
       {"LAST SUCCESS", [](const json& u) { return text_of(u, "lastSuccess"); }},
-      {"LAST ERROR", [](const json& u) { return protocol::log_safe(text_of(u, "lastError"), 120); }},
+      {"LAST ERROR",
+       [](const json& u) { return protocol::log_safe(text_of(u, "lastError"), 120); }},
   };
   std::vector<std::vector<std::string>> rows;
   for (const auto& u : *upstreams) {
@@ -66,7 +71,8 @@ void print_table(const json& status, const std::string& url) {
     widths.push_back(w);
   }
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    std::cout << (i + 1 == columns.size() ? std::string(columns[i].title) : pad(columns[i].title, widths[i] + 2));
+    std::cout << (i + 1 == columns.size() ? std::string(columns[i].title)
+                                          : pad(columns[i].title, widths[i] + 2));
   }
   std::cout << '\n';
   for (const auto& row : rows) {
@@ -77,7 +83,8 @@ void print_table(const json& status, const std::string& url) {
   }
   for (const auto& u : *upstreams) {
     if (const auto problem = protocol::string_member(u, "problem")) {
-      std::cout << "upstream " << text_of(u, "name") << ": " << protocol::log_safe(*problem, 300) << '\n';
+      std::cout << "upstream " << text_of(u, "name") << ": " << protocol::log_safe(*problem, 300)
+                << '\n';
     }
   }
 }
@@ -87,7 +94,8 @@ void print_table(const json& status, const std::string& url) {
 int run_status(const status_options& options) {
   const auto parsed = boost::urls::parse_uri(options.url);
   if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https")) {
-    std::cerr << "--url must be an http(s) URL such as http://127.0.0.1:8080, not `" << options.url << "`\n";
+    std::cerr << "--url must be an http(s) URL such as http://127.0.0.1:8080, not `" << options.url
+              << "`\n";
     return exit_bad_config;
   }
   io::http_request request;
@@ -129,7 +137,8 @@ int run_status(const status_options& options) {
   }
   const auto status = protocol::parse_json(response.body);
   if (!status.ok() || !status.value.is_object()) {
-    std::cerr << options.url << " answered HTTP " << response.status << " without a status object\n";
+    std::cerr << options.url << " answered HTTP " << response.status
+              << " without a status object\n";
     return exit_bad_config;
   }
   if (options.format == "json") {
@@ -137,7 +146,9 @@ int run_status(const status_options& options) {
   } else {
     print_table(status.value, options.url);
   }
-  return protocol::bool_member(status.value, "ready").value_or(false) && response.status == 200 ? exit_ok : exit_failure;
+  return protocol::bool_member(status.value, "ready").value_or(false) && response.status == 200
+             ? exit_ok
+             : exit_failure;
 }
 
 }  // namespace manifold::app

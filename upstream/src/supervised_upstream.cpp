@@ -1,12 +1,12 @@
 #include "manifold/upstream/supervised_upstream.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <random>
 
 #include "manifold/io/spawn.hpp"
@@ -92,11 +92,18 @@ struct fault_plan {
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-class supervised final : public supervised_upstream, public std::enable_shared_from_this<supervised> {
+class supervised final : public supervised_upstream,
+                         public std::enable_shared_from_this<supervised> {
  public:
-  supervised(asio::any_io_executor executor, const config::server_config& server, session_factory factory)
-      : executor_(std::move(executor)), server_(server), factory_(std::move(factory)),
-        restart_timer_(executor_), probe_timer_(executor_), idle_timer_(executor_), rng_(std::random_device{}()) {
+  supervised(asio::any_io_executor executor, const config::server_config& server,
+             session_factory factory)
+      : executor_(std::move(executor)),
+        server_(server),
+        factory_(std::move(factory)),
+        restart_timer_(executor_),
+        probe_timer_(executor_),
+        idle_timer_(executor_),
+        rng_(std::random_device{}()) {
     if (server_.supervision.start == config::start_mode::lazy) state_ = upstream_state::idle;
   }
 
@@ -105,9 +112,13 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   [[nodiscard]] upstream_state state() const override { return state_; }
   [[nodiscard]] const upstream_info& info() const override { return info_; }
   [[nodiscard]] std::string problem() const override { return problem_; }
-  void on_notification(notification_handler handler) override { on_notification_ = std::move(handler); }
+  void on_notification(notification_handler handler) override {
+    on_notification_ = std::move(handler);
+  }
   void on_request(request_handler handler) override { on_request_ = std::move(handler); }
-  void on_ended(std::function<void(const std::string&)> handler) override { on_ended_ = std::move(handler); }
+  void on_ended(std::function<void(const std::string&)> handler) override {
+    on_ended_ = std::move(handler);
+  }
   void abort() override {
     if (inner_) inner_->abort();
   }
@@ -129,15 +140,17 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     caps_ = std::move(client_capabilities);
     if (stopping_) co_return false;
     if (is_serving(state_)) co_return true;
-    if (attempting_) co_return co_await wait_attempt(clock::now() + server_.startup_timeout + milliseconds(500));
+    if (attempting_)
+      co_return co_await wait_attempt(clock::now() + server_.startup_timeout + milliseconds(500));
     const bool ok = co_await attempt();
     if (!ok && !stopping_ && state_ == upstream_state::starting) after_failure(problem_);
     co_return ok;
   }
 
-  asio::awaitable<rpc_reply> call(std::string method, json params, protocol::call_options options) override {
+  asio::awaitable<rpc_reply> call(std::string method, json params,
+                                  protocol::call_options options) override {
     const auto policy = policy_ ? policy_(method, params) : call_policy{};
-    const auto timeout = options.timeout.count() > 0 ? options.timeout
+    const auto timeout = options.timeout.count() > 0  ? options.timeout
                          : policy.timeout.count() > 0 ? policy.timeout
                                                       : server_.timeout;
     const auto deadline = clock::now() + timeout;
@@ -150,25 +163,29 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
       co_return std::move(*plan.answer);
     }
     json again = policy.retry ? params : json();
-    auto first = co_await send(method, std::move(params), options.control, timeout, deadline, probe, plan);
+    auto first =
+        co_await send(method, std::move(params), options.control, timeout, deadline, probe, plan);
     if (!first.broke) co_return std::move(first.reply);
     auto reply = std::move(first.reply);
     const bool cancelled = options.control && options.control->cancelled;
     if (!policy.retry || cancelled) co_return unknown_outcome(method, std::move(reply));
     // Safe to send again: once the upstream is back, within the call's own deadline.
-    spdlog::info("[{}] {} broke with the link ({}); it is sent again once the upstream is back", server_.name,
-                 method, protocol::log_safe(reply.error->message, 200));
+    spdlog::info("[{}] {} broke with the link ({}); it is sent again once the upstream is back",
+                 server_.name, method, protocol::log_safe(reply.error->message, 200));
     // (A fresh session: the one the call broke on may not have been replaced yet.)
-    while ((!is_serving(state_) || generation_ == first.generation) && !stopping_ && clock::now() < deadline) {
+    while ((!is_serving(state_) || generation_ == first.generation) && !stopping_ &&
+           clock::now() < deadline) {
       if (state_ == upstream_state::failed || state_ == upstream_state::closed) break;
       co_await changed_.wait_until(deadline);
     }
-    if (!is_serving(state_) || generation_ == first.generation) co_return unknown_outcome(method, std::move(reply));
+    if (!is_serving(state_) || generation_ == first.generation)
+      co_return unknown_outcome(method, std::move(reply));
     if (auto refused = refusal(probe)) co_return std::move(*refused);
     ++retries_;
     fault_plan none;
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - clock::now());
-    auto second = co_await send(method, std::move(again), options.control, left, deadline, probe, none);
+    auto second =
+        co_await send(method, std::move(again), options.control, left, deadline, probe, none);
     if (second.broke) co_return unknown_outcome(method, std::move(second.reply));
     co_return std::move(second.reply);
   }
@@ -180,7 +197,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   asio::awaitable<list_outcome> list_all(std::string method, std::string key) override {
     if (!inner_ || !is_serving(state_)) {
       list_outcome out;
-      out.error = protocol::rpc_error{error_code::connection_closed, unavailable_text(), std::nullopt};
+      out.error =
+          protocol::rpc_error{error_code::connection_closed, unavailable_text(), std::nullopt};
       co_return out;
     }
     const auto inner = inner_;
@@ -211,7 +229,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   void set_faults(std::vector<config::fault_rule> rules) override {
     if (rules == faults_) return;
     if (!rules.empty() || !faults_.empty()) {
-      spdlog::warn("[{}] {} fault rule{} active", server_.name, rules.size(), rules.size() == 1 ? "" : "s");
+      spdlog::warn("[{}] {} fault rule{} active", server_.name, rules.size(),
+                   rules.size() == 1 ? "" : "s");
     }
     faults_ = std::move(rules);
     fault_counts_.assign(faults_.size(), 0);
@@ -257,7 +276,9 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     out.restarts = restarts_;
     out.last_error = last_error_;
     out.last_success = last_success_;
-    out.breaker = !breaker_open_ ? "closed" : probe_in_flight_ || clock::now() >= open_until_ ? "half-open" : "open";
+    out.breaker = !breaker_open_                                    ? "closed"
+                  : probe_in_flight_ || clock::now() >= open_until_ ? "half-open"
+                                                                    : "open";
     out.probe_latency_ms = probe_latency_ms_;
     out.probe_failures = probe_failures_;
     out.in_flight = in_flight_;
@@ -314,7 +335,7 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     attempting_ = true;
     set_state(upstream_state::starting, starting_for_call_ ? "a call needs it"
                                         : restarts_ == 0   ? "starting"
-                                                           : "restart " + std::to_string(restarts_));
+                                                         : "restart " + std::to_string(restarts_));
     if (!inner_ || inner_used_) {
       retire();
       inner_ = make_inner();
@@ -334,7 +355,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
       up_since_ = clock::now();
       last_activity_ = *up_since_;
       probe_failures_ = 0;
-      set_state(upstream_state::ready, restarts_ == 0 ? "started" : "back after restart " + std::to_string(restarts_));
+      set_state(upstream_state::ready,
+                restarts_ == 0 ? "started" : "back after restart " + std::to_string(restarts_));
       start_loops();
     } else {
       problem_ = inner->problem();
@@ -359,7 +381,9 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     last_error_ = why;
     problem_ = why;
     retire();
-    if (sup().restart.enabled && up_since_ && clock::now() - *up_since_ >= sup().restart.reset_after) streak_ = 0;
+    if (sup().restart.enabled && up_since_ &&
+        clock::now() - *up_since_ >= sup().restart.reset_after)
+      streak_ = 0;
     after_failure(why);
   }
 
@@ -381,7 +405,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     ++streak_;
     next_attempt_ = clock::now() + delay;
     set_state(upstream_state::backing_off, why + "; restart " + std::to_string(streak_) + " of " +
-                                               std::to_string(r.max_restarts) + " in " + describe(delay));
+                                               std::to_string(r.max_restarts) + " in " +
+                                               describe(delay));
     asio::co_spawn(executor_, restart_later(shared_from_this(), delay, ++restart_epoch_),
                    io::log_failure("upstream restart"));
   }
@@ -401,7 +426,9 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
                                              std::uint64_t epoch) {
     self->restart_timer_.expires_after(delay);
     co_await self->restart_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (self->stopping_ || epoch != self->restart_epoch_ || self->state_ != upstream_state::backing_off) co_return;
+    if (self->stopping_ || epoch != self->restart_epoch_ ||
+        self->state_ != upstream_state::backing_off)
+      co_return;
     co_await restart_now(self);
   }
 
@@ -409,22 +436,26 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     self->next_attempt_.reset();
     ++self->restarts_;
     const bool ok = co_await self->attempt();
-    if (!ok && !self->stopping_ && self->state_ == upstream_state::starting) self->after_failure(self->problem_);
+    if (!ok && !self->stopping_ && self->state_ == upstream_state::starting)
+      self->after_failure(self->problem_);
   }
 
   static asio::awaitable<void> start_from_idle(std::shared_ptr<supervised> self) {
     self->starting_for_call_ = true;
     const bool ok = co_await self->attempt();
     self->starting_for_call_ = false;
-    if (!ok && !self->stopping_ && self->state_ == upstream_state::starting) self->after_failure(self->problem_);
+    if (!ok && !self->stopping_ && self->state_ == upstream_state::starting)
+      self->after_failure(self->problem_);
   }
 
   // A call for an idle upstream: start it, and wait for the outcome within `deadline`.
   asio::awaitable<void> wake(clock::time_point deadline) {
     if (state_ == upstream_state::idle && !attempting_ && !stopping_) {
-      asio::co_spawn(executor_, start_from_idle(shared_from_this()), io::log_failure("upstream start"));
+      asio::co_spawn(executor_, start_from_idle(shared_from_this()),
+                     io::log_failure("upstream start"));
     }
-    while ((state_ == upstream_state::idle || attempting_) && !stopping_ && clock::now() < deadline) {
+    while ((state_ == upstream_state::idle || attempting_) && !stopping_ &&
+           clock::now() < deadline) {
       co_await changed_.wait_until(deadline);
     }
   }
@@ -441,7 +472,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
         spdlog::info("[{}] {} -> {}: {}", server_.name, to_string(previous), to_string(next), text);
         break;
       case upstream_state::failed:
-        spdlog::error("[{}] {} -> {}: {}", server_.name, to_string(previous), to_string(next), text);
+        spdlog::error("[{}] {} -> {}: {}", server_.name, to_string(previous), to_string(next),
+                      text);
         break;
       default:
         spdlog::warn("[{}] {} -> {}: {}", server_.name, to_string(previous), to_string(next), text);
@@ -454,7 +486,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   // ---- calls ----
 
   [[nodiscard]] std::string unavailable_text() const {
-    std::string out = "upstream '" + server_.name + "' is temporarily unavailable (" + std::string(to_string(state_));
+    std::string out = "upstream '" + server_.name + "' is temporarily unavailable (" +
+                      std::string(to_string(state_));
     if (!problem_.empty()) out += ": " + problem_;
     out += ")";
     if (state_ == upstream_state::backing_off && next_attempt_) {
@@ -479,12 +512,16 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     if (!breaker_open_) return std::nullopt;
     const auto now = clock::now();
     if (now < open_until_ || probe_in_flight_) {
-      const auto wait = std::chrono::duration_cast<milliseconds>(std::max(open_until_ - now, clock::duration(0)));
+      const auto wait =
+          std::chrono::duration_cast<milliseconds>(std::max(open_until_ - now, clock::duration(0)));
       auto out = rpc_reply::failure(
           error_code::connection_closed,
-          "upstream '" + server_.name + "' is temporarily unavailable: its circuit breaker opened after " +
-              std::to_string(sup().breaker.failures) + " failed calls in a row (" + last_error_ + "); " +
-              (probe_in_flight_ ? std::string("a probe call is in flight") : "the next call is let through in " + describe(wait)));
+          "upstream '" + server_.name +
+              "' is temporarily unavailable: its circuit breaker opened after " +
+              std::to_string(sup().breaker.failures) + " failed calls in a row (" + last_error_ +
+              "); " +
+              (probe_in_flight_ ? std::string("a probe call is in flight")
+                                : "the next call is let through in " + describe(wait)));
       out.error->data = json{{"upstream", server_.name}, {"breaker", "open"}};
       return out;
     }
@@ -497,10 +534,12 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     const auto why = reply.error->message;
     auto out = rpc_reply::failure(
         error_code::connection_closed,
-        why + " while " + method + " was in flight; its outcome is unknown (it may or may not have run). " +
-            (method == "tools/call" ? "It was not sent again: only tools annotated readOnlyHint or idempotentHint, "
-                                      "or with `retry: true` under tools:, are retried."
-                                    : "It was not sent again."));
+        why + " while " + method +
+            " was in flight; its outcome is unknown (it may or may not have run). " +
+            (method == "tools/call"
+                 ? "It was not sent again: only tools annotated readOnlyHint or idempotentHint, "
+                   "or with `retry: true` under tools:, are retried."
+                 : "It was not sent again."));
     out.error->data = json{{"upstream", server_.name}, {"outcome", "unknown"}};
     return out;
   }
@@ -512,8 +551,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   };
 
   asio::awaitable<sent> send(const std::string& method, json params,
-                                  std::shared_ptr<protocol::call_control> control, milliseconds timeout,
-                                  clock::time_point deadline, bool probe, const fault_plan& plan) {
+                             std::shared_ptr<protocol::call_control> control, milliseconds timeout,
+                             clock::time_point deadline, bool probe, const fault_plan& plan) {
     const auto inner = inner_;
     const auto gen = generation_;
     // The whole deadline unless a fault's delay or a wait for a restart used some of it.
@@ -531,12 +570,15 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     --in_flight_;
     last_activity_ = clock::now();
     if (in_flight_ == 0) drained_.wake_all();
-    const bool link_broke = !reply.ok() && !reply.cancelled && reply.error->code == error_code::connection_closed &&
+    const bool link_broke = !reply.ok() && !reply.cancelled &&
+                            reply.error->code == error_code::connection_closed &&
                             (gen != generation_ || !is_serving(inner->state()));
-    const bool timed_out = !reply.ok() && !reply.cancelled && reply.error->code == error_code::request_timeout;
+    const bool timed_out =
+        !reply.ok() && !reply.cancelled && reply.error->code == error_code::request_timeout;
     // A connection that could not be made or broke under one request (HTTP upstreams) is
     // manifold's own error, worded "upstream 'name' ...": it counts toward the breaker.
-    const bool unreachable = !reply.ok() && !reply.cancelled && reply.error->code == error_code::connection_closed &&
+    const bool unreachable = !reply.ok() && !reply.cancelled &&
+                             reply.error->code == error_code::connection_closed &&
                              reply.error->message.rfind("upstream '" + server_.name + "'", 0) == 0;
     account(link_broke || timed_out || unreachable, probe, reply);
     co_return sent{std::move(reply), link_broke, gen};
@@ -560,23 +602,28 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     if (probe || (!breaker_open_ && fail_streak_ >= b.failures)) {
       breaker_open_ = true;
       open_until_ = clock::now() + b.cooldown;
-      spdlog::warn("[{}] breaker open for {}: {} failed call{} in a row ({})", server_.name, describe(b.cooldown),
-                   fail_streak_, fail_streak_ == 1 ? "" : "s", protocol::log_safe(last_error_, 200));
-      asio::co_spawn(executor_, announce_half_open(shared_from_this(), open_until_), io::log_failure("breaker"));
+      spdlog::warn("[{}] breaker open for {}: {} failed call{} in a row ({})", server_.name,
+                   describe(b.cooldown), fail_streak_, fail_streak_ == 1 ? "" : "s",
+                   protocol::log_safe(last_error_, 200));
+      asio::co_spawn(executor_, announce_half_open(shared_from_this(), open_until_),
+                     io::log_failure("breaker"));
     }
   }
 
   // Logs when the cool-down of the breaker opened at `until` is over.
-  static asio::awaitable<void> announce_half_open(std::shared_ptr<supervised> self, clock::time_point until) {
+  static asio::awaitable<void> announce_half_open(std::shared_ptr<supervised> self,
+                                                  clock::time_point until) {
     asio::steady_timer wait(self->executor_, until);
     co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
     if (self->stopping_ || !self->breaker_open_ || self->open_until_ != until) co_return;
-    spdlog::info("[{}] breaker half-open: the next call goes through as a probe", self->server_.name);
+    spdlog::info("[{}] breaker half-open: the next call goes through as a probe",
+                 self->server_.name);
   }
 
   // ---- faults ----
 
-  asio::awaitable<fault_plan> plan_fault(const std::string& method, const json& params, clock::time_point deadline) {
+  asio::awaitable<fault_plan> plan_fault(const std::string& method, const json& params,
+                                         clock::time_point deadline) {
     fault_plan plan;
     if (faults_.empty() || method != "tools/call") co_return plan;
     const auto tool = protocol::string_member(params, "name");
@@ -597,15 +644,17 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
     }
     if (hit == nullptr) co_return plan;
     ++faults_injected_;
-    spdlog::warn("[{}] fault injected: {} on tools/call {} ({}:{})", server_.name, action_name(hit->action),
-                 protocol::log_safe(*tool, 100), hit->position.file, hit->position.line);
+    spdlog::warn("[{}] fault injected: {} on tools/call {} ({}:{})", server_.name,
+                 action_name(hit->action), protocol::log_safe(*tool, 100), hit->position.file,
+                 hit->position.line);
     switch (hit->action) {
       case config::fault_action::delay: {
         asio::steady_timer wait(executor_, std::min(clock::now() + hit->delay, deadline));
         co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
         if (clock::now() >= deadline) {
-          plan.answer = rpc_reply::failure(error_code::request_timeout,
-                                           "upstream '" + server_.name + "' did not answer tools/call in time (injected delay)");
+          plan.answer = rpc_reply::failure(
+              error_code::request_timeout,
+              "upstream '" + server_.name + "' did not answer tools/call in time (injected delay)");
         }
         break;
       }
@@ -615,7 +664,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
       case config::fault_action::is_error: {
         json content = json::array();
         content.push_back(json{{"type", "text"}, {"text", hit->message}});
-        plan.answer = rpc_reply{json{{"content", std::move(content)}, {"isError", true}}, std::nullopt};
+        plan.answer =
+            rpc_reply{json{{"content", std::move(content)}, {"isError", true}}, std::nullopt};
         break;
       }
       case config::fault_action::drop:
@@ -680,18 +730,20 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
       probe_failures_ = 0;
       if (probed_generation_ != generation_) {  // once per session: probes work
         probed_generation_ = generation_;
-        spdlog::info("[{}] health probe answered in {:.2f} ms (every {} ms)", server_.name, *probe_latency_ms_,
-                     health.interval.count());
+        spdlog::info("[{}] health probe answered in {:.2f} ms (every {} ms)", server_.name,
+                     *probe_latency_ms_, health.interval.count());
       }
-      if (state_ == upstream_state::degraded) set_state(upstream_state::ready, "health probe answered again");
+      if (state_ == upstream_state::degraded)
+        set_state(upstream_state::ready, "health probe answered again");
       co_return;
     }
     ++probe_failures_;
     const auto why = "health probe failed (" + reply.error->message + ")";
     last_error_ = why;
     if (probe_failures_ >= health.failures) {
-      went_down(std::to_string(probe_failures_) + " health probe" + (probe_failures_ == 1 ? "" : "s") +
-                " failed in a row (" + reply.error->message + ")");
+      went_down(std::to_string(probe_failures_) + " health probe" +
+                (probe_failures_ == 1 ? "" : "s") + " failed in a row (" + reply.error->message +
+                ")");
     } else {
       set_state(upstream_state::degraded, why + ", " + std::to_string(probe_failures_) + " of " +
                                               std::to_string(health.failures));
@@ -712,7 +764,8 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
       }
       const auto due = self->last_activity_ + limit;
       if (self->in_flight_ == 0 && now >= due) {
-        std::string why = "no calls for " + describe(limit) + " (idle_timeout); starts again at the next call";
+        std::string why =
+            "no calls for " + describe(limit) + " (idle_timeout); starts again at the next call";
         co_await self->park(std::move(why));
         continue;
       }
@@ -726,7 +779,7 @@ class supervised final : public supervised_upstream, public std::enable_shared_f
   config::server_config server_;
   session_factory factory_;
   std::shared_ptr<upstream> inner_;
-  bool inner_used_ = false;      // start() was tried on inner_ (else launch() made it)
+  bool inner_used_ = false;       // start() was tried on inner_ (else launch() made it)
   std::uint64_t generation_ = 0;  // bumped whenever inner_ changes: stale events are ignored
   upstream_state state_ = upstream_state::created;
   upstream_info info_;  // from the last session that became ready

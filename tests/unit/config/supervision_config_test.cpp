@@ -13,7 +13,8 @@ namespace {
 using std::chrono::milliseconds;
 
 config parse(const std::string& text) {
-  return parse_config(text, "test.yaml", [](const std::string&) { return std::optional<std::string>(); });
+  return parse_config(text, "test.yaml",
+                      [](const std::string&) { return std::optional<std::string>(); });
 }
 
 std::vector<diagnostic> errors_of(const std::string& text) {
@@ -26,7 +27,8 @@ std::vector<diagnostic> errors_of(const std::string& text) {
 }
 
 TEST(supervision_config, defaults_keep_processes_restarting_and_network_upstreams_listed) {
-  const auto cfg = parse("servers:\n  proc: {command: x}\n  net: {url: \"http://127.0.0.1:1/mcp\"}\n");
+  const auto cfg =
+      parse("servers:\n  proc: {command: x}\n  net: {url: \"http://127.0.0.1:1/mcp\"}\n");
   const auto& proc = cfg.servers[0].supervision;
   EXPECT_EQ(proc.start, start_mode::eager);
   EXPECT_EQ(proc.idle_timeout, milliseconds(0));
@@ -38,7 +40,8 @@ TEST(supervision_config, defaults_keep_processes_restarting_and_network_upstream
   EXPECT_TRUE(proc.health.enabled);
   EXPECT_EQ(proc.health.interval, std::chrono::seconds(30));
   EXPECT_EQ(proc.breaker.failures, 5U);
-  EXPECT_EQ(cfg.servers[1].supervision.on_down, down_mode::error);  // keeps its catalog while reconnecting
+  EXPECT_EQ(cfg.servers[1].supervision.on_down,
+            down_mode::error);  // keeps its catalog while reconnecting
   EXPECT_EQ(cfg.lifecycle.initialize_grace, std::chrono::seconds(3));
   EXPECT_TRUE(cfg.faults.empty());
 }
@@ -80,7 +83,7 @@ tools:
   EXPECT_EQ(a.health.failures, 2U);
   EXPECT_EQ(a.breaker.failures, 3U);
   const auto& b = cfg.servers[1].supervision;
-  EXPECT_EQ(b.on_down, down_mode::error);           // lifecycle's
+  EXPECT_EQ(b.on_down, down_mode::error);                 // lifecycle's
   EXPECT_EQ(b.restart.backoff, std::chrono::seconds(1));  // lifecycle's
   EXPECT_EQ(b.restart.max_restarts, 9U);
   EXPECT_FALSE(b.health.enabled);
@@ -130,7 +133,8 @@ tools:
   std::vector<std::string> seen;
   for (const auto& d : errors) seen.push_back(d.to_string());
   auto has = [&](const std::string& text) {
-    return std::any_of(seen.begin(), seen.end(), [&](const std::string& s) { return s.find(text) != std::string::npos; });
+    return std::any_of(seen.begin(), seen.end(),
+                       [&](const std::string& s) { return s.find(text) != std::string::npos; });
   };
   EXPECT_TRUE(has("test.yaml:4:12")) << ::testing::PrintToString(seen);
   EXPECT_TRUE(has("start must be `eager`"));

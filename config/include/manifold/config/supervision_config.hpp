@@ -106,7 +106,7 @@ struct fault_rule {
   std::string server = "*";
   std::string tool = "*";
   fault_action action = fault_action::error;
-  double probability = 0;   // 0..1; used when `every` is 0
+  double probability = 0;  // 0..1; used when `every` is 0
   std::size_t every = 0;
   std::chrono::milliseconds delay{0};  // delay: added latency; stall: how long the stream stalls
   int code = -32603;                   // error: the JSON-RPC error
