@@ -38,11 +38,12 @@ function alive(pid) {
   }
 }
 
-async function serve(name, yaml) {
+async function serve(name, yaml, listenPort = 0) {
   const config = join(dir, `${name}.yaml`);
   writeFileSync(config, yaml);
   const portFile = join(dir, `${name}.port`);
-  const child = spawn(manifold, ['--log-level', 'info', 'serve', '--config', config, '--listen', '127.0.0.1:0',
+  rmSync(portFile, { force: true });
+  const child = spawn(manifold, ['--log-level', 'info', 'serve', '--config', config, '--listen', `127.0.0.1:${listenPort}`,
     '--port-file', portFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let stderr = '';
@@ -147,5 +148,37 @@ await run('integration_supervision_http', async () => {
   assert.equal(await never, 'failed');
   const beta = Number(readFileSync(join(dir, 'beta.pid'), 'utf8'));
   assert.ok(!alive(beta), 'beta outlived manifold');
+
+  // ---- a network upstream that goes away is reconnected when it is back ----
+  // The outer manifold reaches an inner one over Streamable HTTP; the inner one is stopped
+  // and started again on the same port.
+  const innerYaml = `servers:\n${fakeServer('gamma')}`;
+  let inner = await serve('inner', innerYaml);
+  const innerPort = inner.port;
+  const outer = await serve('outer', `servers:
+  remote:
+    url: http://127.0.0.1:${innerPort}/mcp
+    transport: http
+    health: {interval: 1h, timeout: 300ms, failures: 2}
+    restart: {backoff: 50ms, max_backoff: 200ms, max_restarts: 1000}
+`);
+  const viaOuter = await connect(outer.url);
+  assert.equal(text(await viaOuter.callTool({ name: 'remote__gamma__echo', arguments: { text: 'before' } })), 'before');
+  inner.child.kill('SIGTERM');
+  await inner.exited;
+  // The call fails at once (the connection is refused), and probes start at once.
+  await assert.rejects(viaOuter.callTool({ name: 'remote__gamma__echo', arguments: { text: 'gone' } }));
+  await outer.logged('[remote] degraded -> backing-off');
+  // Still listed meanwhile (a network upstream keeps its catalog: on_down: error).
+  const listed = (await viaOuter.listTools()).tools.map((t) => t.name);
+  assert.ok(listed.includes('remote__gamma__echo'), listed.join(','));
+  inner = await serve('inner', innerYaml, innerPort);
+  await outer.logged('[remote] starting -> ready: back after restart');
+  assert.equal(text(await viaOuter.callTool({ name: 'remote__gamma__echo', arguments: { text: 'after' } })), 'after');
+  await viaOuter.close();
+  outer.child.kill('SIGTERM');
+  inner.child.kill('SIGTERM');
+  await outer.exited;
+  await inner.exited;
 });
 rmSync(dir, { recursive: true, force: true });

@@ -581,6 +581,9 @@ class supervised final : public supervised_upstream,
                              reply.error->code == error_code::connection_closed &&
                              reply.error->message.rfind("upstream '" + server_.name + "'", 0) == 0;
     account(link_broke || timed_out || unreachable, probe, reply);
+    // A connection that failed: probe now rather than at the next interval, so a network
+    // upstream that went away is reconnected (health.failures probes, then a restart).
+    if (unreachable && sup().health.enabled) cancel_timer(probe_timer_);
     co_return sent{std::move(reply), link_broke, gen};
   }
 
@@ -707,7 +710,9 @@ class supervised final : public supervised_upstream,
         co_await self->settings_changed_.wait_until(clock::now() + settings_poll);
         continue;
       }
-      self->probe_timer_.expires_after(health.interval);
+      // A failed probe is confirmed sooner: the next one after `timeout`, not `interval`.
+      self->probe_timer_.expires_after(self->probe_failures_ > 0 ? std::min(health.interval, health.timeout)
+                                                                 : health.interval);
       co_await self->probe_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
       if (self->stopping_ || !is_serving(self->state_) || !self->inner_) continue;
       co_await self->probe(health);
