@@ -24,6 +24,7 @@
 #include "manifold/gateway/pinning.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
+#include "manifold/config/units.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/io/hosts.hpp"
@@ -379,6 +380,16 @@ int run_serve(const serve_options& options) {
       for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
       return exit_bad_config;
     }
+  }
+  if (!options.initialize_grace.empty()) {
+    const auto grace = options.initialize_grace == "0" ? std::optional<milliseconds>(0)
+                                                        : config::parse_duration(options.initialize_grace);
+    if (!grace) {
+      std::cerr << "--initialize-grace must be a duration such as 500ms or 10s, not `" << options.initialize_grace
+                << "`\n";
+      return exit_bad_config;
+    }
+    cfg->lifecycle.initialize_grace = *grace;
   }
   if (!cfg->faults.empty()) {
     spdlog::warn("faults: {} rule{} injecting failures on purpose (a drill)", cfg->faults.size(),

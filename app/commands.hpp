@@ -17,6 +17,7 @@ struct serve_options {
   std::string port_file;  // written with the bound port once listening
   std::string group;      // stdio: serve only this group's part of the catalog
   std::string faults_path;  // --faults FILE: failure drills added to the config's `faults:`
+  std::string initialize_grace;  // overrides lifecycle.initialize_grace (a duration)
 };
 
 struct catalog_options {

@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
       ->envname("MANIFOLD_CONFIG")
       ->required();
+  serve_cmd->add_option("--initialize-grace", serve.initialize_grace,
+                        "Answer a host's initialize after at most this long with the upstreams that are "
+                        "ready (overrides lifecycle.initialize_grace; 0: at once)")
+      ->envname("MANIFOLD_INITIALIZE_GRACE");
   serve_cmd->add_option("--faults", serve.faults_path,
                         "A YAML file with a `faults:` list, added to the config's (failure drills; "
                         "edit it to start or stop a drill on a running manifold)");

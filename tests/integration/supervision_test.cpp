@@ -187,30 +187,39 @@ TEST_F(supervision_test, failed_health_probes_mark_it_degraded_then_restart_it) 
   EXPECT_EQ(text_of(echo), "healthy again");
 }
 
+
 TEST_F(supervision_test, lazy_start_at_the_first_call_and_idle_stop) {
   const auto pids = pid_file("sleepy");
   auto& h = start({{"sleepy",
                     {"--pid-file", pids},
-                    "    start: lazy\n    idle_timeout: 300ms\n    health: false\n"}});
-  h.initialize();
-  // Listed once, then stopped: idle until a call needs it.
-  ASSERT_TRUE(h.wait_for_stderr("[sleepy] ready -> idle: start: lazy", 20s)) << h.stderr_text();
-  const auto first = read_pid_file(pids, 5s);
-  ASSERT_TRUE(first);
-  wait_gone(*first);
-  EXPECT_FALSE(process_alive(*first));
-  EXPECT_TRUE(tool_names(h).count("sleepy__echo"));
-  std::filesystem::remove(pids);
-  EXPECT_EQ(text_of(call(h, "sleepy__echo", {{"text", "woken"}})), "woken");
-  EXPECT_NE(h.stderr_text().find("[sleepy] idle -> starting: a call needs it"), std::string::npos);
-  const auto second = read_pid_file(pids, 5s);
-  ASSERT_TRUE(second);
-  EXPECT_NE(*first, *second);
-  // No calls for idle_timeout: stopped again, and started again by the next call.
-  ASSERT_TRUE(h.wait_for_stderr("no calls for 300ms (idle_timeout)", 20s)) << h.stderr_text();
-  wait_gone(*second);
-  EXPECT_FALSE(process_alive(*second));
-  EXPECT_EQ(text_of(call(h, "sleepy__echo", {{"text", "again"}})), "again");
+                    "    start: lazy\n    idle_timeout: 300ms\n    health: false\n    startup_timeout: 10s\n"}});
+  // (A lambda: a throw then shows manifold's log.)
+  const auto steps = [&] {
+    h.initialize();
+    // Listed once, then stopped: idle until a call needs it.
+    ASSERT_TRUE(h.wait_for_stderr("[sleepy] ready -> idle: start: lazy", 20s)) << h.stderr_text();
+    const auto first = read_pid_file(pids, 5s);
+    ASSERT_TRUE(first);
+    wait_gone(*first);
+    EXPECT_FALSE(process_alive(*first));
+    EXPECT_TRUE(tool_names(h).count("sleepy__echo"));
+    std::filesystem::remove(pids);
+    EXPECT_EQ(text_of(call(h, "sleepy__echo", {{"text", "woken"}})), "woken");
+    EXPECT_NE(h.stderr_text().find("[sleepy] idle -> starting: a call needs it"), std::string::npos);
+    const auto second = read_pid_file(pids, 5s);
+    ASSERT_TRUE(second);
+    EXPECT_NE(*first, *second);
+    // No calls for idle_timeout: stopped again, and started again by the next call.
+    ASSERT_TRUE(h.wait_for_stderr("no calls for 300ms (idle_timeout)", 20s)) << h.stderr_text();
+    wait_gone(*second);
+    EXPECT_FALSE(process_alive(*second));
+    EXPECT_EQ(text_of(call(h, "sleepy__echo", {{"text", "again"}})), "again");
+  };
+  try {
+    steps();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what() << "\n" << h.stderr_text();
+  }
 }
 
 TEST_F(supervision_test, initialize_is_answered_within_the_grace_period_and_late_upstreams_join) {

@@ -201,8 +201,15 @@ class supervised final : public supervised_upstream,
           protocol::rpc_error{error_code::connection_closed, unavailable_text(), std::nullopt};
       co_return out;
     }
+    // In flight like a call: an idle stop waits for it (a listing is never cut short).
     const auto inner = inner_;
-    co_return co_await inner->list_all(std::move(method), std::move(key));
+    ++in_flight_;
+    last_activity_ = clock::now();
+    auto out = co_await inner->list_all(std::move(method), std::move(key));
+    --in_flight_;
+    last_activity_ = clock::now();
+    if (in_flight_ == 0) drained_.wake_all();
+    co_return out;
   }
 
   asio::awaitable<void> drain() override {
