@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { manifoldBinary, referenceSetup, run } from './lib.mjs';
+import { manifoldBinary, manifoldEnv, referenceSetup, run } from './lib.mjs';
 
 // The children of `parent` whose command line contains `needle`, from /proc.
 function childrenOf(parent, needle) {
@@ -48,7 +48,8 @@ await run('e2e_supervision', async () => {
     if (next) next();
   });
   const transport = new StdioClientTransport({ command: manifoldBinary(),
-    args: ['--log-level', 'info', 'serve', '--config', setup.config], stderr: 'inherit' });
+    args: ['--log-level', 'info', 'serve', '--config', setup.config], stderr: 'inherit',
+    env: manifoldEnv(getDefaultEnvironment()) });
   try {
     await client.connect(transport);
     const before = new Set((await client.listTools()).tools.map((t) => t.name));
