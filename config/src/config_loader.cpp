@@ -13,6 +13,7 @@
 
 #include "exec_reader.hpp"
 #include "observe_reader.hpp"
+#include "supervision_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
 #include "manifold/config/units.hpp"
@@ -148,6 +149,20 @@ class reader {
     return out;
   }
 
+  // A `--faults FILE`: a mapping with only `faults:`.
+  std::vector<fault_rule> read_faults_document(const YAML::Node& root) {
+    std::vector<fault_rule> out;
+    if (!root.IsMap()) {
+      fail(root, "", "a faults file is a mapping with `faults:` (a list)");
+      return out;
+    }
+    for_each_key(root, "", {"faults"}, [&](const std::string&, const YAML::Node& value, const std::string& path) {
+      detail::yaml_context ctx(file_, env_, diagnostics_);
+      detail::read_faults(ctx, value, path, out);
+    });
+    return out;
+  }
+
   config read_document(const YAML::Node& root) {
     if (is_host_config(root, file_)) return read_host_config(root);
     config out;
@@ -162,10 +177,18 @@ class reader {
     }
     for_each_key(root, "",
                  {"naming", "limits", "http", "servers", "tools", "groups", "pinning", "auth", "roles", "audit",
-                  "identity_signing_key", "include", "metrics", "tracing", "logs", "tap", "ui"},
+                  "identity_signing_key", "include", "metrics", "tracing", "logs", "tap", "ui", "lifecycle",
+                  "faults"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                    if (detail::is_observe_key(key)) {
                      read_observe_section(key, value, path, out);
+                   } else if (key == "lifecycle" || key == "faults") {
+                     detail::yaml_context ctx(file_, env_, diagnostics_);
+                     if (key == "lifecycle") {
+                       detail::read_lifecycle(ctx, value, path, out.lifecycle);
+                     } else {
+                       detail::read_faults(ctx, value, path, out.faults);
+                     }
                    } else if (key == "include") {
                      read_includes(value, path, out);
                    } else if (key == "auth") {
@@ -194,6 +217,7 @@ class reader {
                  });
     check_unique_servers(out.servers);
     check_access(root, out);
+    detail::apply_lifecycle_defaults(out);
     // With authentication on, a stdio server nobody configured otherwise gets an instance per
     // principal: one caller's files, memory or credentials are never another's.
     for (auto& s : out.servers) {
@@ -556,9 +580,13 @@ class reader {
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
          "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
-         "forward_identity", "concurrency", "exec"},
+         "forward_identity", "concurrency", "exec", "start", "idle_timeout", "on_down", "restart", "health",
+         "breaker"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-          if (k == "exec") {
+          if (detail::is_supervision_server_key(k)) {
+            detail::yaml_context ctx(file_, env_, diagnostics_);
+            detail::read_server_supervision(ctx, k, value, child, out.supervision);
+          } else if (k == "exec") {
             read_exec_section(value, child, out);
           } else if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -817,9 +845,19 @@ class reader {
       const auto mark = entry.first.Mark();
       o.position = {file_, mark.line + 1, mark.column + 1};
       if (!expect_map(entry.second, child)) continue;
-      for_each_key(entry.second, child, {"name", "title", "description", "annotations", "arguments"},
+      for_each_key(entry.second, child,
+                   {"name", "title", "description", "annotations", "arguments", "timeout", "retry"},
                    [&](const std::string& k, const YAML::Node& value, const std::string& field) {
-                     if (k == "name") {
+                     if (k == "timeout") {
+                       if (auto d = duration_value(value, field)) o.timeout = *d;
+                     } else if (k == "retry") {
+                       const auto v = string_value(value, field);
+                       if (v && (*v == "true" || *v == "false")) {
+                         o.retry = *v == "true";
+                       } else if (v) {
+                         fail(value, field, "retry must be true or false");
+                       }
+                     } else if (k == "name") {
                        if (auto v = string_value(value, field)) {
                          if (v->empty() || v->size() > 128 ||
                              !std::all_of(v->begin(), v->end(), [](char c) { return is_name_char(c) || c == '.'; })) {
@@ -1781,6 +1819,31 @@ std::string to_yaml(const config& cfg) {
       for (const auto& [k, v] : *map) out += "      " + quoted(k) + ": " + quoted(v) + "\n";
     }
   }
+  return out;
+}
+
+std::vector<fault_rule> load_faults_file(const std::string& path, const env_lookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error({{{path, 0, 0}, "", "cannot open the faults file"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  reader r(path, env);
+  YAML::Node root;
+  try {
+    std::istringstream scan{text.str()};
+    YAML::Parser parser(scan);
+    alias_finder finder;
+    while (parser.HandleNextDocument(finder)) {
+    }
+    for (const auto& mark : finder.aliases) r.fail_at(mark, "YAML aliases (*name) are not allowed; repeat the value");
+    if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
+    root = YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    r.fail_at(e.mark, "YAML syntax error: " + e.msg);
+    throw config_error(std::move(r.diagnostics()));
+  }
+  auto out = r.read_faults_document(root);
+  if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
   return out;
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { here, manifoldBinary, run } from './lib.mjs';
+import { here, manifoldBinary, run, manifoldEnv } from './lib.mjs';
 import { startKubeApi } from './fakes/kube_api.mjs';
 import { startAwsApi } from './fakes/aws_api.mjs';
 import { startGithubApi } from './fakes/github_api.mjs';
@@ -214,7 +214,8 @@ await run('e2e_exec_packs', async () => {
   try {
     await client.connect(new StdioClientTransport({
       command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
-      env: { PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }, stderr: 'inherit',
+      env: manifoldEnv({ PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }),
+      stderr: 'inherit',
     }));
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
