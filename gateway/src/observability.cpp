@@ -126,12 +126,25 @@ struct observability::parts {
   io::event watcher_done;
   bool watching = false;
 
-  // Upstream states into manifold_upstream_state (an upstream a reload removed: all 0).
+  // What open pages last heard (status_fingerprint), so that they hear only changes.
+  std::string last_status;
+  // Per upstream: the instance whose supervision restarts were last counted, and how many.
+  std::map<std::string, std::pair<const void*, std::uint64_t>, std::less<>> restarts_seen;
+
+  // Upstream states into manifold_upstream_state (an upstream a reload removed: all 0), and
+  // supervision's restarts into manifold_upstream_restarts_total.
   void sync_states() {
     if (metrics == nullptr || source == nullptr) return;
     std::set<std::string> now;
     for (const auto& u : source->upstreams().all()) {
-      metrics->upstream(u->name()).set_state(upstream::to_string(u->state()));
+      auto& series = metrics->upstream(u->name());
+      series.set_state(upstream::to_string(u->state()));
+      auto& [instance, counted] = restarts_seen[u->name()];
+      if (instance != u.get()) {
+        instance = u.get();
+        counted = 0;
+      }
+      for (const auto restarts = u->supervision().restarts; counted < restarts; ++counted) series.restarted();
       now.insert(u->name());
       upstream_names.insert(u->name());
     }
@@ -206,6 +219,7 @@ void observability::attach(backend& b) {
     };
   }
   if (p.feed != nullptr) {
+    telemetry_.status_changed = [this] { publish_status(); };
     endpoints_.ui = true;
     endpoints_.status = [this] { return status_json(); };
     endpoints_.catalog = [this] { return catalog_json(); };
@@ -217,34 +231,25 @@ void observability::attach(backend& b) {
 namespace {
 
 // What the page's status says about the upstreams, to notice a change.
-std::string status_fingerprint(const backend& b, observe::metrics* m) {
+std::string status_fingerprint(const backend& b) {
   std::string out = b.ready() ? "1" : "0";
   out += std::to_string(b.generation());
   for (const auto& u : b.upstreams().all()) {
-    out += '\x1f' + u->name() + '\x1e' + std::string(upstream::to_string(u->state())) + '\x1e' + u->problem();
-    if (m != nullptr) out += '\x1e' + std::to_string(m->upstream(u->name()).restarts());
+    out += '\x1f' + u->name() + '\x1e' + std::string(upstream::to_string(u->state())) + '\x1e' + u->problem() +
+           '\x1e' + std::to_string(u->supervision().restarts);
   }
   return out;
 }
 
-// While the listener runs: each second, when a page is open and the status changed, a
-// `status` event.
-asio::awaitable<void> watch_status(observability* self, observe::status_feed* feed, const backend* b,
-                                   observe::metrics* m, std::shared_ptr<asio::steady_timer> timer,
+// While the listener runs: each second, the status to open pages when it changed (a state
+// change also sends it at once: telemetry::status_changed).
+asio::awaitable<void> watch_status(observability* self, std::shared_ptr<asio::steady_timer> timer,
                                    std::shared_ptr<bool> stopped, io::event* done) {
-  std::string last;
   while (!*stopped) {
     timer->expires_after(status_poll);
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (*stopped) break;
-    if (!feed->has_subscribers()) {
-      last.clear();
-      continue;
-    }
-    auto now = status_fingerprint(*b, m);
-    if (now == last) continue;
-    last = std::move(now);
-    feed->publish("status", self->status_json().dump(-1, ' ', false, json::error_handler_t::replace));
+    self->publish_status();
   }
   done->set();
 }
@@ -257,7 +262,7 @@ void observability::start() {
   if (p.feed != nullptr && p.source != nullptr && !p.watching) {
     p.watching = true;
     p.timer = std::make_shared<asio::steady_timer>(p.executor);
-    asio::co_spawn(p.executor, watch_status(this, p.feed.get(), p.source, p.metrics.get(), p.timer, p.stopped, &p.watcher_done),
+    asio::co_spawn(p.executor, watch_status(this, p.timer, p.stopped, &p.watcher_done),
                    io::log_failure("status watcher"));
   }
 }
@@ -268,6 +273,19 @@ asio::awaitable<void> observability::stop(clock::time_point deadline) {
   if (p.timer) p.timer->cancel();
   if (p.watching) co_await p.watcher_done.wait_until(deadline);
   if (p.exporter != nullptr) co_await p.exporter->stop(deadline);
+}
+
+void observability::publish_status() {
+  auto& p = *parts_;
+  if (p.feed == nullptr || p.source == nullptr) return;
+  if (!p.feed->has_subscribers()) {
+    p.last_status.clear();  // a page that opens gets the status with its first event anyway
+    return;
+  }
+  auto now = status_fingerprint(*p.source);
+  if (now == p.last_status) return;
+  p.last_status = std::move(now);
+  p.feed->publish("status", status_json().dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 json observability::status_json() const {
@@ -308,17 +326,17 @@ json observability::status_json() const {
     for (const auto& cfg : servers) {
       if (cfg.name == u->name()) out.transport = transport_of(cfg);
     }
-    if (p.metrics != nullptr) {
-      auto& series = p.metrics->upstream(u->name());
-      out.restarts = series.restarts();
-      out.in_flight = series.in_flight();
-    }
-    if (auto it = latencies.find(u->name()); it != latencies.end() && !it->second.empty()) {
-      auto& l = it->second;
+    const auto supervision = u->supervision();
+    out.restarts = supervision.restarts;
+    out.in_flight = supervision.in_flight;
+    if (supervision.probe_latency_ms) {
+      out.latency_ms = supervision.probe_latency_ms;  // the last health probe
+    } else if (auto it = latencies.find(u->name()); it != latencies.end() && !it->second.empty()) {
+      auto& l = it->second;  // else the median of its recent calls
       std::nth_element(l.begin(), l.begin() + static_cast<std::ptrdiff_t>(l.size() / 2), l.end());
       out.latency_ms = l[l.size() / 2];
     }
-    out.last_error = u->problem();
+    out.last_error = !u->problem().empty() ? u->problem() : supervision.last_error;
     out.protocol_version = u->info().protocol_version;
     out.tools = static_cast<std::size_t>(std::count_if(catalog->tools().begin(), catalog->tools().end(),
                                                        [&](const auto& t) { return t.server == u->name(); }));

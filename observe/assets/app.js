@@ -4,8 +4,8 @@
 'use strict';
 
 const MAX_CALLS = 200;
-const BAD_STATES = new Set(['failed', 'closed', 'degraded']);
-const WAIT_STATES = new Set(['created', 'launched', 'starting']);
+const BAD_STATES = new Set(['failed', 'stopped', 'closed', 'degraded', 'backing-off']);
+const WAIT_STATES = new Set(['created', 'launched', 'starting', 'idle']);
 
 let catalog = { entries: [], collisions: [], filtered: [] };
 

@@ -41,7 +41,7 @@ asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& serv
   options.control = ctx.control;
   const auto* telemetry = ctx.hub.options().telemetry;
   // The tap attributes the upstream side of the call to this session.
-  if (telemetry != nullptr && telemetry->tap != nullptr && telemetry->tap->active()) options.tag = ctx.session.label();
+  if (telemetry != nullptr && telemetry->tap != nullptr && telemetry->tap->active()) options.tag = std::make_shared<const std::string>(ctx.session.label());
   std::optional<call_observer::upstream_call> watched;
   std::string watched_method;
   if (ctx.observer != nullptr && ctx.observer->on()) {

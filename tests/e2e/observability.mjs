@@ -71,7 +71,7 @@ const textOf = (result) => result.content[0].text;
 // ---- metrics: every outcome, both sides, upstreams, listener, catalog, process ----
 async function metricsCase() {
   const config = writeConfig('metrics', `servers:
-${fakeServer('fake', '    timeout: 1s\n')}tools:
+${fakeServer('fake', '    timeout: 1s\n    health: {interval: 100ms}\n')}tools:
   fake__echo:
     arguments:
       text: {maxLength: 10}
@@ -118,6 +118,13 @@ limits:
     assert.equal(sample(s, 'manifold_upstream_state', { upstream: 'fake', state: 'failed' }), 0);
     assert.equal(sample(s, 'manifold_upstream_in_flight', { upstream: 'fake' }), 0);
     assert.equal(sample(s, 'manifold_upstream_restarts_total', { upstream: 'fake' }), 0);
+    // Health probes (every 100 ms here) are timed; wait for the first one that answered.
+    for (const deadline = Date.now() + 20000; ; ) {
+      const probes = sample(await scrape(m.url), 'manifold_upstream_health_probe_duration_seconds_count', { upstream: 'fake' });
+      if (probes > 0) break;
+      assert.ok(Date.now() < deadline, 'no health probe was timed');
+      await new Promise((r) => setTimeout(r, 100));  // the next scrape, not a synchronisation
+    }
     assert.ok(sample(s, 'manifold_upstream_sent_bytes_total', { upstream: 'fake' }) > 300);
     assert.ok(sample(s, 'manifold_upstream_received_bytes_total', { upstream: 'fake' }) > 1000);
     // Listener.
@@ -548,8 +555,14 @@ ${fakeServer('fake')}${fakeServer('other', '    tools: {deny: ["crash"]}\n')}gro
     await assert.rejects(client.callTool({ name: 'fake__crash', arguments: {} }));
     const down = (await next('status', (d) => d.upstreams[0].state !== 'ready')).data.upstreams[0];
     assert.equal(down.name, 'fake');
-    assert.ok(['closed', 'failed'].includes(down.state), down.state);
+    assert.ok(['backing-off', 'failed', 'stopped'].includes(down.state), down.state);
     assert.match(down.last_error, /exit|closed/);
+    // Supervision brings it back: the page hears that too, and the restart is counted.
+    const back = (await next('status', (d) => d.upstreams[0].state === 'ready' && d.upstreams[0].restarts === 1)).data;
+    assert.equal(back.upstreams[0].restarts, 1);
+    const s = await scrape(m.url);
+    assert.equal(sample(s, 'manifold_upstream_restarts_total', { upstream: 'fake' }), 1);
+    assert.equal(sample(s, 'manifold_upstream_state', { upstream: 'fake', state: 'ready' }), 1);
     controller.abort();
     await transport.terminateSession();
     await client.close();

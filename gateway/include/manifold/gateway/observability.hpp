@@ -46,6 +46,8 @@ class observability {
   // Posts the spans still queued (within `deadline`) and stops the watcher.
   boost::asio::awaitable<void> stop(std::chrono::steady_clock::time_point deadline);
 
+  // The status to open pages, when it changed since they last heard it.
+  void publish_status();
   // The status page's JSON (observe/status_page.hpp), now.
   [[nodiscard]] protocol::json status_json() const;
   [[nodiscard]] protocol::json catalog_json() const;

@@ -86,8 +86,8 @@ class call_series {
 // One upstream's series (label `upstream`).
 class upstream_series {
  public:
-  // `state` is one of created, launched, starting, ready, degraded, failed, closed: the
-  // series `manifold_upstream_state{upstream, state}` of that state becomes 1, the others 0.
+  // `state` is one of `states` (upstream::to_string's names): the series
+  // `manifold_upstream_state{upstream, state}` of that state becomes 1, the others 0.
   // Another value sets them all to 0.
   void set_state(std::string_view state);
   void restarted();
@@ -100,8 +100,8 @@ class upstream_series {
   [[nodiscard]] std::uint64_t restarts() const;
   [[nodiscard]] std::uint64_t in_flight() const;
 
-  static constexpr std::array<std::string_view, 7> states{
-      "created", "launched", "starting", "ready", "degraded", "failed", "closed"};
+  static constexpr std::array<std::string_view, 9> states{
+      "created", "launched", "starting", "ready", "degraded", "backing-off", "idle", "failed", "stopped"};
 
  private:
   friend class metrics;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "manifold/observe/metrics.hpp"
 #include "manifold/observe/recent_calls.hpp"
 #include "manifold/observe/span.hpp"
@@ -18,6 +20,8 @@ struct telemetry {
   observe::tap* tap = nullptr;               // tap endpoint or trace file (check tap->active())
   observe::recent_calls* calls = nullptr;    // the status page's recent calls
   observe::status_feed* feed = nullptr;      // the status page's live events
+  // Something the page's status shows changed (an upstream's state): tell open pages now.
+  std::function<void()> status_changed{};
 
   // A finished call for the status page: kept among the recent calls, and sent to open pages.
   void call_finished(call_record call) const {

@@ -38,8 +38,10 @@ struct call_options {
   std::chrono::milliseconds timeout{0};
   std::shared_ptr<call_control> control;
   // Who the call is for (the host session), handed back with the request and its reply to
-  // whoever watches the peer's traffic (the traffic tap); empty: nobody in particular.
-  std::string tag{};
+  // whoever watches the peer's traffic (the traffic tap); null: nobody in particular. (Behind
+  // a pointer: call_options must survive GCC 12 moving it bitwise when it is built inside a
+  // co_await expression, which a std::string with its inline buffer does not.)
+  std::shared_ptr<const std::string> tag;
 };
 
 // Something manifold can send requests and notifications to: an upstream server.
