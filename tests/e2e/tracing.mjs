@@ -83,6 +83,9 @@ tracing:
     await viaHeaders.transport.terminateSession();
     await viaHeaders.client.close();
     console.log(`tracing: ${receiver.all().length} spans received`);
+  } catch (e) {
+    if (m) console.error(`manifold's log:\n${m.stderr().slice(-4000)}`);
+    throw e;
   } finally {
     if (m) await m.stop();
     await remote.stop();

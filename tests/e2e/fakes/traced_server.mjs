@@ -8,7 +8,7 @@
 //   node traced_server.mjs http <port file>      (Streamable HTTP, stateless, 127.0.0.1:0)
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -57,7 +57,11 @@ if (mode === 'stdio') {
     await server.connect(transport);
     await transport.handleRequest(req, res);
   });
-  http.listen(0, '127.0.0.1', () => writeFileSync(process.argv[3], String(http.address().port)));
+  // Written whole (rename): the test may read the file the moment it exists.
+  http.listen(0, '127.0.0.1', () => {
+    writeFileSync(`${process.argv[3]}.tmp`, String(http.address().port));
+    renameSync(`${process.argv[3]}.tmp`, process.argv[3]);
+  });
 } else {
   throw new Error('usage: traced_server.mjs stdio | http <port file>');
 }
