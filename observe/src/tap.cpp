@@ -255,7 +255,7 @@ std::shared_ptr<const tap_record> tap_subscription::lost_marker(std::uint64_t co
 }
 
 bool tap_subscription::push(const std::shared_ptr<const tap_record>& record) {
-  bool was_empty = false;
+  bool notify = false;
   {
     const std::lock_guard lock(mutex_);
     // A gap is written down as a `lost` record before the next record: that takes two slots.
@@ -265,14 +265,16 @@ bool tap_subscription::push(const std::shared_ptr<const tap_record>& record) {
       ++lost_total_;
       return false;
     }
-    was_empty = size_ == 0;
+    const auto before = size_;
     if (lost_pending_ != 0) {
       ring_[(head_ + size_++) % capacity_] = lost_marker(lost_pending_);
       lost_pending_ = 0;
     }
     ring_[(head_ + size_++) % capacity_] = record;
+    const auto quarter = capacity_ / 4;
+    notify = before == 0 || (before < quarter && size_ >= quarter);
   }
-  if (was_empty && on_ready_) on_ready_();
+  if (notify && on_ready_) on_ready_();
   return true;
 }
 

@@ -124,7 +124,7 @@ TEST(tap, a_subscriber_that_never_reads_loses_records_and_is_told_how_many) {
   }
   EXPECT_EQ(read, static_cast<std::size_t>(total));
   EXPECT_EQ(reader->lost_total(), 0U);
-  EXPECT_EQ(wakes, 1);  // only the empty -> not empty transition
+  EXPECT_EQ(wakes, 2);  // empty -> not empty, then a quarter full; never once per record
   EXPECT_EQ(stuck->pending(), 8U);
   EXPECT_EQ(stuck->lost_total(), static_cast<std::uint64_t>(total - 8));
   const auto got = stuck->take();
@@ -155,6 +155,23 @@ TEST(tap, a_gap_is_marked_where_it_happened) {
   EXPECT_EQ(rest[4]->type, tap_record::kind::lost);
   EXPECT_EQ(rest[4]->lost, 1U);
   EXPECT_TRUE(sub->take().empty());
+}
+
+TEST(tap, the_reader_is_woken_when_records_arrive_and_again_at_a_quarter_full) {
+  tap t;
+  int woken = 0;
+  auto sub = t.subscribe({}, 16, [&woken] { ++woken; });
+  t.publish(tap_direction::host_to_manifold, "s", "", call(1));
+  EXPECT_EQ(woken, 1) << "empty -> not empty";
+  for (int i = 2; i <= 3; ++i) t.publish(tap_direction::host_to_manifold, "s", "", call(i));
+  EXPECT_EQ(woken, 1) << "records gather without waking the reader";
+  t.publish(tap_direction::host_to_manifold, "s", "", call(4));
+  EXPECT_EQ(woken, 2) << "a quarter full: the reader should not wait longer";
+  for (int i = 5; i <= 18; ++i) t.publish(tap_direction::host_to_manifold, "s", "", call(i));
+  EXPECT_EQ(woken, 2);
+  EXPECT_EQ(sub->take().size(), 17U) << "16 records and the lost marker";
+  t.publish(tap_direction::host_to_manifold, "s", "", call(19));
+  EXPECT_EQ(woken, 3);
 }
 
 TEST(tap, subscriptions_end_with_their_last_reference) {

@@ -82,6 +82,7 @@ class tap_subscription {
   // place.
   std::vector<std::shared_ptr<const tap_record>> take(std::size_t max = SIZE_MAX);
   [[nodiscard]] std::size_t pending() const;
+  [[nodiscard]] std::size_t capacity() const { return capacity_; }
   [[nodiscard]] std::uint64_t lost_total() const;
   [[nodiscard]] const tap_filter& filter() const { return filter_; }
 
@@ -143,8 +144,10 @@ class tap {
   explicit tap(tap_options options = {});
 
   // A subscriber whose ring holds `capacity` (at least 2) records. `on_ready` (optional) is
-  // called by the producer, outside any lock, when the ring goes from empty to not empty:
-  // wake the reader there (post to its executor), never read inline. The subscription ends
+  // called by the producer, outside any lock, when the ring goes from empty to not empty and
+  // when it fills to a quarter of its capacity (a reader that lets records gather before it
+  // writes them learns that it should not wait longer): wake the reader there (post to its
+  // executor), never read inline. The subscription ends
   // when the last shared_ptr to it goes.
   std::shared_ptr<tap_subscription> subscribe(tap_filter filter, std::size_t capacity,
                                               std::function<void()> on_ready = {});
