@@ -78,10 +78,13 @@ int run_tap(const tap_options& options) {
   auto cancel = std::make_shared<io::http_cancel>();
   bool interrupted = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  // Ctrl-C or SIGTERM ends the tap at once, whatever the stream is doing (cancelling the read
+  // alone misses a signal that lands between two reads).
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     interrupted = true;
     if (cancel->cancel) cancel->cancel();
+    io.stop();
   });
   io::http_response response;
   asio::co_spawn(
