@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # What observability costs per call: the same manifold (release build) in front of the fake
 # upstream, with metrics, traces (sampled at 100% and at 1%, exported to a local OTLP
-# receiver), the tap (a `manifold tap` subscriber attached) and all of them, each against the
-# same run with everything off. Latency at 1 call in flight (p50) and calls/s at 64 in flight,
-# over stdio (one host session) and over HTTP (one session). Runs are interleaved and
-# repeated (REPS, default 3); medians are reported.
+# receiver), the tap (a `manifold tap` subscriber attached) and all of them, each against
+# everything off. Latency at 1 call in flight (p50) and calls/s at 64 in flight, over stdio
+# (one host session) and over HTTP (one session).
+#
+# On a shared machine the load drifts while the benchmark runs, so every configuration runs
+# between two runs with everything off (off, A, off, B, off, ...), and its cost in one
+# repetition is its difference from the mean of those two neighbours. The table gives the
+# median over REPS repetitions (default 3) of those paired differences, and the median of
+# the absolute figures.
 #
 #   bash bench/observe.sh          writes bench/out/observe.jsonl and prints a table
 #   TRANSPORTS=stdio REPS=7 bash bench/observe.sh    one transport, more repetitions
+#   MANIFOLD_BENCH_PREBUILT=1 ...  use build/release as it is
 #
 # A benchmark, not a test: nothing here fails on a number.
 set -euo pipefail
@@ -15,6 +21,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 reps=${REPS:-3}
 transports=${TRANSPORTS:-stdio http}
+calls1=${CALLS1:-20000}     # calls per run at 1 in flight
+calls64=${CALLS64:-100000}  # calls per run at 64 in flight
 
 if [ -z "${MANIFOLD_BENCH_PREBUILT:-}" ]; then
   cmake --preset release >/dev/null
@@ -80,7 +88,7 @@ tap: {enabled: true}"
 
 record() {
   local line
-  line=$(printf '%s' "$4" | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);o.transport=process.argv[1];o.config=process.argv[2];o.inflight=Number(process.argv[3]);console.log(JSON.stringify(o))})' "$1" "$2" "$3")
+  line=$(printf '%s' "$4" | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);o.transport=process.argv[1];o.config=process.argv[2];o.inflight=Number(process.argv[3]);o.rep=Number(process.env.BENCH_REP);o.seq=Number(process.env.BENCH_SEQ);console.log(JSON.stringify(o))})' "$1" "$2" "$3")
   echo "$line" >> "$results"
   echo "  $line" >&2
 }
@@ -102,43 +110,65 @@ http_run() {
     # Attached once its first record (the start line) is out.
     for _ in $(seq 1 300); do [ -s "$work/tap.out" ] && break; sleep 0.05; done
   fi
-  record http "$name" 1 "$("$loadgen" http --url "http://127.0.0.1:$port/mcp" --sessions 1 --inflight 1 --calls 20000 --seconds 0)"
-  record http "$name" 64 "$("$loadgen" http --url "http://127.0.0.1:$port/mcp" --sessions 1 --inflight 64 --calls 100000 --seconds 0)"
+  record http "$name" 1 "$("$loadgen" http --url "http://127.0.0.1:$port/mcp" --sessions 1 --inflight 1 --calls "$calls1" --seconds 0)"
+  record http "$name" 64 "$("$loadgen" http --url "http://127.0.0.1:$port/mcp" --sessions 1 --inflight 64 --calls "$calls64" --seconds 0)"
   [ -n "$tpid" ] && stop "$tpid"
   stop "$mpid"
 }
 
 stdio_run() {
   local name=$1
-  record stdio "$name" 1 "$("$loadgen" stdio --inflight 1 --calls 20000 --seconds 0 -- "$manifold" --log-level warn serve --config "$work/$name.yaml" 2>/dev/null)"
-  record stdio "$name" 64 "$("$loadgen" stdio --inflight 64 --calls 100000 --seconds 0 -- "$manifold" --log-level warn serve --config "$work/$name.yaml" 2>/dev/null)"
+  record stdio "$name" 1 "$("$loadgen" stdio --inflight 1 --calls "$calls1" --seconds 0 -- "$manifold" --log-level warn serve --config "$work/$name.yaml" 2>/dev/null)"
+  record stdio "$name" 64 "$("$loadgen" stdio --inflight 64 --calls "$calls64" --seconds 0 -- "$manifold" --log-level warn serve --config "$work/$name.yaml" 2>/dev/null)"
 }
 
+# One repetition: off, then each configuration followed by off again. `seq` numbers the runs
+# so that the report can find each configuration's neighbours.
+seq_no=0
 for rep in $(seq 1 "$reps"); do
   echo "bench: repetition $rep of $reps" >&2
   if [[ " $transports " == *" stdio "* ]]; then
-    for name in off metrics traces100 traces1 all; do stdio_run "$name"; done
+    for name in off metrics off traces100 off traces1 off all off; do
+      seq_no=$((seq_no + 1)); export BENCH_REP=$rep BENCH_SEQ=$seq_no; stdio_run "$name"
+    done
   fi
   if [[ " $transports " == *" http "* ]]; then
-    for name in off metrics traces100 traces1 tap all; do http_run "$name"; done
+    for name in off metrics off traces100 off traces1 off tap off all off; do
+      seq_no=$((seq_no + 1)); export BENCH_REP=$rep BENCH_SEQ=$seq_no; http_run "$name"
+    done
   fi
 done
 
 "$node" -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
-const pick = (t, c, n, f) => median(rows.filter((r) => r.transport === t && r.config === c && r.inflight === n).map((r) => r[f]));
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const names = { off: "all off", metrics: "metrics on", traces100: "traces on, 100% sampled", traces1: "traces on, 1% sampled",
   tap: "tap attached", all: "metrics + page + traces 1% + tap" };
+// The paired differences of configuration c on transport t: each run against the mean of the
+// off runs just before and just after it (same repetition, same in-flight count).
+const paired = (t, c, n, f) => rows.filter((r) => r.transport === t && r.config === c && r.inflight === n).map((r) => {
+  const near = rows.filter((o) => o.transport === t && o.config === "off" && o.inflight === n && o.rep === r.rep && Math.abs(o.seq - r.seq) === 1);
+  const base = near.reduce((sum, o) => sum + o[f], 0) / near.length;
+  return f === "calls_per_s" ? (r[f] / base - 1) * 100 : r[f] - base;
+});
+const abs = (t, c, n, f) => median(rows.filter((r) => r.transport === t && r.config === c && r.inflight === n).map((r) => r[f]));
+const reps = new Set(rows.map((r) => r.rep)).size;
+console.log(`Medians over ${reps} repetitions; "added" and "vs off" are the medians of the paired differences (min..max in brackets).`);
+console.log("");
 console.log("| transport | configuration | p50 at 1 in flight | added p50 | calls/s at 64 in flight | throughput vs off |");
 console.log("| --- | --- | --- | --- | --- | --- |");
+const range = (a, d, unit) => `[${Math.min(...a).toFixed(d)}..${Math.max(...a).toFixed(d)}]`;
 for (const t of ["stdio", "http"]) {
-  const p0 = pick(t, "off", 1, "p50_us"), c0 = pick(t, "off", 64, "calls_per_s");
   for (const c of Object.keys(names)) {
     if (!rows.some((r) => r.transport === t && r.config === c)) continue;
-    const p = pick(t, c, 1, "p50_us"), cps = pick(t, c, 64, "calls_per_s");
-    const dp = c === "off" ? "" : `${p - p0 >= 0 ? "+" : ""}${(p - p0).toFixed(1)} µs`;
-    const dc = c === "off" ? "" : `${((cps / c0 - 1) * 100).toFixed(1)}%`;
+    const p = abs(t, c, 1, "p50_us"), cps = abs(t, c, 64, "calls_per_s");
+    let dp = "", dc = "";
+    if (c !== "off") {
+      const a = paired(t, c, 1, "p50_us"), b = paired(t, c, 64, "calls_per_s");
+      const sign = (x) => (x >= 0 ? "+" : "");
+      dp = `${sign(median(a))}${median(a).toFixed(1)} µs ${range(a, 1)}`;
+      dc = `${sign(median(b))}${median(b).toFixed(1)}% ${range(b, 1)}`;
+    }
     console.log(`| ${t} | ${names[c]} | ${p.toFixed(1)} µs | ${dp} | ${Math.round(cps).toLocaleString("en-US")} | ${dc} |`);
   }
 }' "$results" | tee "$out/observe.md"
