@@ -114,6 +114,13 @@ principal authenticator::stdio_principal() const {
   return p;
 }
 
+bool authenticator::may_administer(const principal& who) const {
+  if (config_.admin_roles.empty() || !config_.enabled()) return true;
+  return std::any_of(config_.admin_roles.begin(), config_.admin_roles.end(), [&who](const std::string& role) {
+    return std::binary_search(who.roles.begin(), who.roles.end(), role);
+  });
+}
+
 bool authenticator::is_public(std::string_view path) const {
   return path == "/healthz" ||
          std::find(config_.public_endpoints.begin(), config_.public_endpoints.end(), path) != config_.public_endpoints.end();

@@ -1025,7 +1025,7 @@ class reader {
     if (!expect_map(node, path)) return;
     for_each_key(node, path,
                  {"api_keys", "api_key_header", "jwt", "resource", "stdio_identity", "public_endpoints",
-                  "anonymous_roles"},
+                  "anonymous_roles", "admin_roles"},
                  [&](const std::string& k, const YAML::Node& value, const std::string& child) {
                    if (k == "api_keys") {
                      read_api_keys(value, child, out.api_keys);
@@ -1046,6 +1046,8 @@ class reader {
                    } else if (k == "public_endpoints") {
                      out.public_endpoints.clear();
                      read_public_endpoints(value, child, out.public_endpoints);
+                   } else if (k == "admin_roles") {
+                     read_role_names(value, child, out.admin_roles);
                    } else {
                      read_role_names(value, child, out.anonymous_roles);
                    }

@@ -148,6 +148,13 @@ class admin_listener final : public admin_server {
         auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
         co_return !ec && req.keep_alive();
       }
+      if (!options_.auth->may_administer(*outcome.who)) {
+        spdlog::info("admin: {} may not use {} (auth.admin_roles)", outcome.who->name, protocol::log_safe(path, 200));
+        std::string message = "Forbidden: the admin endpoints need one of the roles";
+        for (const auto& r : options_.auth->admin_roles()) message += " " + r;
+        co_return co_await admin_detail::reply_error(stream, req, admin_, http::status::forbidden, std::move(message),
+                                                     write_timeout);
+      }
     }
     co_return co_await serve_admin(stream, req, path, admin_, streams_,
                                    std::chrono::duration_cast<std::chrono::milliseconds>(write_timeout));

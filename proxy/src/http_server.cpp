@@ -452,13 +452,22 @@ class server_impl final : public http_server {
   }
 
   // Metrics, the status page and the tap: for the hosts and origins the MCP endpoints serve,
-  // and for authenticated callers unless auth.public_endpoints opens the path (/metrics).
+  // and for authenticated callers with one of auth.admin_roles (when listed) unless
+  // auth.public_endpoints opens the path (/metrics).
   template <typename Stream>
   asio::awaitable<bool> admin_request(Stream& stream, request& req, const std::string& path) {
     if (!co_await check_origin_and_host(stream, req)) co_return false;
     if (options_.auth != nullptr && !options_.auth->is_public(path)) {
       const auto who = co_await identify(stream, req);
       if (!who) co_return false;
+      if (who->who != nullptr && !options_.auth->may_administer(*who->who)) {
+        spdlog::info("http: {} may not use {} (auth.admin_roles)", who->principal_name(), protocol::log_safe(path, 200));
+        std::string message = "Forbidden: the admin endpoints need one of the roles";
+        for (const auto& r : options_.auth->admin_roles()) message += " " + r;
+        co_await respond_error(stream, req.version(), req.keep_alive(), http::status::forbidden,
+                               error_code::invalid_request, std::move(message));
+        co_return req.keep_alive();
+      }
     }
     co_return co_await serve_admin(stream, req, path, *options_.admin, admin_streams_,
                                    options_.client_limits.write_timeout);

@@ -491,6 +491,39 @@ tap:
   } finally {
     await open.stop();
   }
+
+  // auth.admin_roles: only those roles may use the admin endpoints; others may still call tools.
+  const devKey = spawnSync(manifold, ['key', 'new'], { encoding: 'utf8' }).stdout.match(/key:\s+(\S+)/)[1];
+  const devHash = spawnSync(manifold, ['key', 'hash'], { input: devKey, encoding: 'utf8' }).stdout.trim().split(/\s+/).pop();
+  const admins = await serveHttp(manifold, writeConfig('auth-admin', `servers:
+${fakeServer('fake')}auth:
+  api_keys:
+    - {principal: ops, hash: ${q(hash)}, roles: [ops]}
+    - {principal: dev, hash: ${q(devHash)}, roles: [dev]}
+  admin_roles: [ops]
+roles:
+  ops: {tools: ["*"]}
+  dev: {tools: ["*"]}
+tap:
+  enabled: true
+`));
+  try {
+    for (const path of ['/metrics', '/ui/', '/ui/api/status', '/ui/events', '/admin/tap']) {
+      const refused = await fetch(`${admins.url}${path}`, { headers: { Authorization: `Bearer ${devKey}` } });
+      assert.equal(refused.status, 403, path);
+      assert.match((await refused.json()).error.message, /need one of the roles ops/);
+    }
+    assert.equal((await fetch(`${admins.url}/ui/api/status`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+    const dev = await connect(`${admins.url}/mcp`, { Authorization: `Bearer ${devKey}` });
+    assert.equal(textOf(await dev.client.callTool({ name: 'fake__echo', arguments: { text: 'still a caller' } })), 'still a caller');
+    await dev.transport.terminateSession();
+    await dev.client.close();
+    const tap = tapProcess(['--url', admins.url, '--token', devKey]);
+    assert.equal((await tap.exited).code, 1);
+    assert.match(tap.stderr(), /403/);
+  } finally {
+    await admins.stop();
+  }
 }
 
 // ---- the status page's data and live events ----

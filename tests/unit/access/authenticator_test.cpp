@@ -247,6 +247,26 @@ TEST_F(authenticator_test, remembered_tokens_still_expire_and_go_with_their_key)
   EXPECT_EQ(r.refused.message, "unknown key id");
 }
 
+TEST_F(authenticator_test, admin_endpoints_need_one_of_the_admin_roles_when_they_are_listed) {
+  const auto with_roles = [](std::vector<std::string> roles) {
+    principal p;
+    p.name = "someone";
+    p.roles = normalized_roles(std::move(roles));
+    return p;
+  };
+  const auto dev = with_roles({"dev"});
+  EXPECT_TRUE(make().may_administer(dev)) << "no admin_roles: anyone authenticated";
+  cfg.admin_roles = {"ops", "admin"};
+  auto a = make();
+  EXPECT_FALSE(a.may_administer(dev));
+  EXPECT_TRUE(a.may_administer(with_roles({"ops", "dev"})));
+  EXPECT_TRUE(a.may_administer(with_roles({"admin"})));
+  EXPECT_FALSE(a.may_administer(a.anonymous()));
+  cfg.api_keys.clear();
+  cfg.jwt = {};
+  EXPECT_TRUE(make().may_administer(dev)) << "auth off: nobody is told apart";
+}
+
 TEST_F(authenticator_test, stdio_identity_public_paths_and_metadata) {
   cfg.stdio_identity = {"local", {"b", "a"}};
   cfg.public_endpoints = {"/readyz"};

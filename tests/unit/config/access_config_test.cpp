@@ -136,6 +136,7 @@ TEST(access_config, defaults) {
   EXPECT_EQ(cfg.servers.size(), 0U);
   EXPECT_EQ(cfg.auth.public_endpoints, std::vector<std::string>{"/readyz"});
   EXPECT_TRUE(cfg.auth.anonymous_roles.empty());
+  EXPECT_TRUE(cfg.auth.admin_roles.empty());
   EXPECT_TRUE(cfg.roles.empty());
   EXPECT_FALSE(cfg.limits.global.limited());
   EXPECT_FALSE(cfg.audit.enabled());
@@ -207,6 +208,7 @@ INSTANTIATE_TEST_SUITE_P(
         error_case{"auth:\n  public_endpoints: [/mcp]\n", 2, 22, "auth.public_endpoints[0]", "/readyz"},
         error_case{"auth:\n  stdio_identity: {roles: []}\n", 2, 19, "auth.stdio_identity", "needs `principal`"},
         error_case{"auth:\n  anonymous_roles: [nobody]\n", 2, 21, "auth.anonymous_roles[0]", "unknown role"},
+        error_case{"auth:\n  admin_roles: [nobody]\n", 2, 17, "auth.admin_roles[0]", "unknown role"},
         error_case{"roles:\n  dev:\n    tools: {allow: [x], block: [y]}\n", 3, 25, "roles.dev.tools.block",
                    "unknown key"},
         error_case{"roles:\n  dev:\n    tool: [x]\n", 3, 5, "roles.dev.tool", "unknown key"},
@@ -244,10 +246,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "number"}));
 
 TEST(access_config, roles_and_groups_may_be_declared_after_their_use) {
-  const auto cfg = parse_config("auth:\n  anonymous_roles: [viewer]\nroles:\n  viewer: {groups: [ro]}\n"
+  const auto cfg = parse_config("auth:\n  anonymous_roles: [viewer]\n  admin_roles: [ops]\nroles:\n"
+                                "  viewer: {groups: [ro]}\n  ops: {tools: [\"*\"]}\n"
                                 "groups:\n  ro: {include: [\"*\"]}\n",
                                 "c.yaml", env());
   EXPECT_EQ(cfg.auth.anonymous_roles, std::vector<std::string>{"viewer"});
+  EXPECT_EQ(cfg.auth.admin_roles, std::vector<std::string>{"ops"});
   EXPECT_EQ(cfg.roles[0].groups, std::vector<std::string>{"ro"});
 }
 

@@ -74,6 +74,10 @@ class authenticator {
 
   // Paths served without credentials: /healthz always, and auth.public_endpoints.
   [[nodiscard]] bool is_public(std::string_view path) const;
+  // Whether `who` may use the admin endpoints (the tap, the status page, /metrics unless
+  // public): one of auth.admin_roles; anyone when that list is empty or auth is off.
+  [[nodiscard]] bool may_administer(const principal& who) const;
+  [[nodiscard]] const std::vector<std::string>& admin_roles() const { return config_.admin_roles; }
 
   // RFC 9728 metadata document and the paths to serve it on; null / empty without resource.url.
   [[nodiscard]] nlohmann::json resource_metadata() const;

@@ -246,6 +246,9 @@ struct pinning_config {
 //                                   # (default [/readyz]; /healthz is always open)
 //   anonymous_roles: []             # roles of sessions without identity (auth off, or
 //                                   # stdio without stdio_identity); none: everything visible
+//   admin_roles: [admin]            # the admin endpoints (tap, status page, /metrics unless
+//                                   # public) only for principals with one of these roles;
+//                                   # default []: any authenticated principal
 // roles:                            # absent: any authenticated principal sees everything
 //   dev:
 //     tools: {allow: ["k8s__*"], deny: ["k8s__delete_namespace"]}   # or a plain list: allow
@@ -317,6 +320,7 @@ struct auth_config {
   identity_config stdio_identity;
   std::vector<std::string> public_endpoints{"/readyz"};
   std::vector<std::string> anonymous_roles;
+  std::vector<std::string> admin_roles;  // empty: any authenticated principal
   // Authentication is on: requests without valid credentials are refused.
   [[nodiscard]] bool enabled() const { return !api_keys.empty() || jwt.configured(); }
 };
