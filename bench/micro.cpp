@@ -381,12 +381,14 @@ void BM_ObservedCall(benchmark::State& state) {
       std::string(flags) + R"("}}})").msg;
   const manifold::proxy::request_origin origin{"0123456789abcdef", {"0123456789abcdef", "tcp"}, "2025-11-25"};
   const json result{{"content", json::array({{{"type", "text"}, {"text", "hello"}}})}};
+  // The reply exists on the data path anyway: built once, not timed.
+  const manifold::protocol::rpc_reply reply{result, std::nullopt};
   for (auto _ : state) {
     manifold::proxy::call_observer observer(mode == 0 ? nullptr : &t, request, origin);
     json upstream_params{{"name", "echo"}, {"arguments", {{"text", "hello"}}}};
     if (observer.on()) {
       auto call = observer.upstream_started("everything", "tools/call", upstream_params);
-      observer.upstream_finished(call, "tools/call", manifold::protocol::rpc_reply{result, std::nullopt});
+      observer.upstream_finished(call, "tools/call", reply);
       observer.finished(nullptr, &result, false, "alice");
     }
     benchmark::DoNotOptimize(upstream_params);

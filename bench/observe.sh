@@ -13,6 +13,7 @@
 #
 #   bash bench/observe.sh          writes bench/out/observe.jsonl and prints a table
 #   TRANSPORTS=stdio REPS=7 bash bench/observe.sh    one transport, more repetitions
+#   CONFIGS="metrics" ...          only these configurations (each still between two offs)
 #   MANIFOLD_BENCH_PREBUILT=1 ...  use build/release as it is
 #
 # A benchmark, not a test: nothing here fails on a number.
@@ -21,6 +22,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 reps=${REPS:-3}
 transports=${TRANSPORTS:-stdio http}
+# CONFIGS: a subset of metrics traces100 traces1 tap all (tap: HTTP only).
+configs=${CONFIGS:-metrics traces100 traces1 tap all}
+stdio_configs=$(for c in $configs; do [ "$c" != tap ] && echo "$c"; done || true)
+http_configs=$configs
 calls1=${CALLS1:-20000}     # calls per run at 1 in flight
 calls64=${CALLS64:-100000}  # calls per run at 64 in flight
 
@@ -128,12 +133,12 @@ seq_no=0
 for rep in $(seq 1 "$reps"); do
   echo "bench: repetition $rep of $reps" >&2
   if [[ " $transports " == *" stdio "* ]]; then
-    for name in off metrics off traces100 off traces1 off all off; do
+    for name in off $(for c in $stdio_configs; do echo "$c off"; done); do
       seq_no=$((seq_no + 1)); export BENCH_REP=$rep BENCH_SEQ=$seq_no; stdio_run "$name"
     done
   fi
   if [[ " $transports " == *" http "* ]]; then
-    for name in off metrics off traces100 off traces1 off tap off all off; do
+    for name in off $(for c in $http_configs; do echo "$c off"; done); do
       seq_no=$((seq_no + 1)); export BENCH_REP=$rep BENCH_SEQ=$seq_no; http_run "$name"
     done
   fi

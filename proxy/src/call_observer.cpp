@@ -60,10 +60,10 @@ call_observer::call_observer(const observe::telemetry* t, const protocol::messag
   const auto info = info_of(method_, params);
   tool_ = std::string(!info.tool.empty() ? info.tool : info.prompt);
   uri_ = std::string(info.resource_uri);
+  if (t_->tracer == nullptr) return;
   session_ = std::string(origin.session);
   protocol_version_ = std::string(origin.protocol_version);
   network_transport_ = origin.link.network_transport;
-  if (t_->tracer == nullptr) return;
   auto attributes = info;
   const auto* id = protocol::member(request.body, "id");
   attributes.request_id = id;
@@ -97,7 +97,10 @@ call_observer::upstream_call call_observer::upstream_started(const std::string& 
   target(upstream);
   call.started = clock::now();
   call.upstream = upstream;
-  if (t_->metrics != nullptr) t_->metrics->upstream(upstream).call_started();
+  if (t_->metrics != nullptr) {
+    call.series = &t_->metrics->upstream(upstream);
+    call.series->call_started();
+  }
   if (span_) {
     auto info = info_of(method, params);
     info.upstream = upstream;
@@ -114,7 +117,7 @@ void call_observer::upstream_finished(upstream_call& call, std::string_view meth
   const auto* error = reply.ok() ? nullptr : &*reply.error;
   const auto* result = reply.ok() ? &reply.result : nullptr;
   if (t_->metrics != nullptr) {
-    t_->metrics->upstream(call.upstream).call_finished();
+    if (call.series != nullptr) call.series->call_finished();
     t_->metrics->record_client_call(method, tool_, call.upstream, outcome_of(error, result, reply.cancelled),
                                     clock::now() - call.started);
   }

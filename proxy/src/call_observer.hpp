@@ -47,6 +47,7 @@ class call_observer {
     std::chrono::steady_clock::time_point started{};
     std::optional<observe::span> span;
     std::string upstream;
+    observe::upstream_series* series = nullptr;  // the upstream's metrics, when on
   };
   upstream_call upstream_started(const std::string& upstream, std::string_view method, protocol::json& params);
   void upstream_finished(upstream_call& call, std::string_view method, const protocol::rpc_reply& reply);
