@@ -410,7 +410,7 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
   std::shared_ptr<host_endpoint> only;
   std::size_t operating = 0;
   for (const auto& [id, weak] : sessions_) {
-    if (auto s = weak.lock(); s && s->operating() && s->served_by(owner)) {
+    if (auto s = weak.lock(); s && s->accepts_requests() && s->served_by(owner)) {
       ++operating;
       only = s;
     }

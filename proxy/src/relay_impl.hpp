@@ -25,7 +25,12 @@ class host_endpoint {
   virtual ~host_endpoint() = default;
 
   [[nodiscard]] virtual std::uint64_t id() const = 0;
+  // Whether it hears broadcasts (list changes, logs): an initialized session, or one with a
+  // 2026-07-28 subscriptions/listen open.
   [[nodiscard]] virtual bool operating() const = 0;
+  // Whether a server's request (sampling, elicitation, roots) may be sent to it: only a
+  // handshake-era session; a 2026-07-28 host takes no requests from servers.
+  [[nodiscard]] virtual bool accepts_requests() const = 0;
   // Whether this session may receive what instance `owner` sends: its own (session or
   // principal) or a shared instance's.
   [[nodiscard]] virtual bool served_by(const instance_owner& owner) const = 0;
