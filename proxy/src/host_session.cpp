@@ -107,13 +107,58 @@ class session final : public host_session,
   }
   void set_log_threshold(int severity) override { log_threshold_ = severity; }
 
+  std::optional<rpc_reply> refuse_request(std::string_view method, const json& params,
+                                          const json& related) override {
+    const auto it = related.is_null() ? modern_requests_.end() : modern_requests_.find(related.dump());
+    if (it == modern_requests_.end()) return std::nullopt;
+    // A 2026-07-28 host takes no requests from servers. When the request needs a capability
+    // the host's request did not declare, the host hears -32021 (it may add it and retry)
+    // and the upstream call is cancelled.
+    auto needed = required_capability(method, params);
+    if (!needed.is_null() && !declares(it->second.capabilities, needed)) {
+      it->second.required = std::move(needed);
+      if (const auto call = in_flight_.find(it->first); call != in_flight_.end() && call->second->cancel) {
+        call->second->cancel("the host's request lacks a capability the server needs");
+      }
+    }
+    return rpc_reply::failure(error_code::method_not_found,
+                              "the host's request uses MCP 2026-07-28, which takes no " + std::string(method) +
+                                  " requests from servers");
+  }
+
+  // The client capability a server's request needs, as -32021 names it; null for requests
+  // that need none.
+  static json required_capability(std::string_view method, const json& params) {
+    if (method == "sampling/createMessage") return {{"sampling", json::object()}};
+    if (method == "roots/list") return {{"roots", json::object()}};
+    if (method == "elicitation/create") {
+      const bool url = protocol::string_or(params, "mode") == "url";
+      return {{"elicitation", {{url ? "url" : "form", json::object()}}}};
+    }
+    return nullptr;
+  }
+
+  // Whether `capabilities` declare `needed` (an elicitation declared as {} means form).
+  static bool declares(const json& capabilities, const json& needed) {
+    for (const auto& [name, detail] : needed.items()) {
+      const auto* have = protocol::object_member(capabilities, name);
+      if (have == nullptr) return false;
+      if (name == "elicitation" && detail.contains("url") && protocol::member(*have, "url") == nullptr) return false;
+      if (name == "elicitation" && detail.contains("form") && !have->empty() &&
+          protocol::member(*have, "form") == nullptr) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   void notify(std::string_view method, json params, const json& related) override {
     if (related.is_null() && !listens_.empty()) to_listens(method, params);
     if (!related.is_null()) {
       // A 2026-07-28 request hears its progress, and log messages only at the level it asked.
       if (const auto it = modern_requests_.find(related.dump()); it != modern_requests_.end()) {
         if (method == "notifications/message" &&
-            log_severity(protocol::string_or(params, "level")) < it->second) {
+            log_severity(protocol::string_or(params, "level")) < it->second.log_threshold) {
           return;
         }
         send(protocol::make_notification(method, std::move(params)), related);
@@ -128,12 +173,7 @@ class session final : public host_session,
   asio::awaitable<rpc_reply> request(std::string method, json params,
                                      std::shared_ptr<protocol::call_control> control,
                                      const json& related) override {
-    if (!related.is_null() && modern_requests_.count(related.dump()) != 0) {
-      // A 2026-07-28 host takes no requests from servers.
-      co_return rpc_reply::failure(error_code::method_not_found,
-                                   "the host's request uses MCP 2026-07-28, which takes no " + method +
-                                       " requests from servers");
-    }
+    if (auto refused = refuse_request(method, params, related)) co_return std::move(*refused);
     // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
     io::request_tracker::send_fn send = [weak = weak_from_this(), related](json message) {
       if (auto self = weak.lock()) self->send(message, related);
@@ -333,7 +373,8 @@ class session final : public host_session,
     }
     if (method == "server/discover") co_return answer::ok(stamp(method, discover_result()));
     const auto key = msg.id().dump();
-    modern_requests_[key] = envelope.log_level ? std::max(0, log_severity(*envelope.log_level)) : 8;
+    modern_requests_[key] = {envelope.log_level ? std::max(0, log_severity(*envelope.log_level)) : 8,
+                             envelope.client_capabilities, nullptr};
     modern_caller caller(*this, envelope.client_capabilities);
     protocol::modern::strip_envelope(params);
     const auto uri = protocol::string_or(params, "uri");
@@ -344,12 +385,22 @@ class session final : public host_session,
       request_context ctx{caller, hub_, method, msg.id(), control, view_};
       out = co_await find_method(method)(ctx, std::move(params));
     }
+    if (auto required = std::move(modern_requests_[key].required); !required.is_null()) {
+      const auto what = required.begin().key();
+      out = answer::fail({error_code::missing_client_capability,
+                          "the server needs the client capability `" + what +
+                              "`, which this request does not declare",
+                          json{{"requiredCapabilities", std::move(required)}}});
+    }
     modern_requests_.erase(key);
     if (out.result) out.result = stamp(method, std::move(*out.result));
-    if (out.error && out.error->code == error_code::resource_not_found) {
-      // 2026-07-28 reports a missing resource as invalid params, naming the URI.
+    if (out.error && (out.error->code == error_code::resource_not_found ||
+                      (method == "resources/read" && out.error->code == error_code::invalid_params))) {
+      // 2026-07-28 reports a missing resource as invalid params naming the URI (a handshake-era
+      // upstream says -32002, or -32602 without the URI).
       out.error->code = error_code::invalid_params;
-      out.error->data = json{{"uri", uri}};
+      if (!out.error->data || !out.error->data->is_object()) out.error->data = json::object();
+      (*out.error->data)["uri"] = uri;
     }
     co_return out;
   }
@@ -548,8 +599,14 @@ class session final : public host_session,
   std::string negotiated_;
   json client_capabilities_ = json::object();
   int log_threshold_ = -1;
-  // 2026-07-28 requests in flight (id as JSON text) -> the lowest log severity they hear.
-  std::unordered_map<std::string, int> modern_requests_;
+  // A 2026-07-28 request in flight: the lowest log severity it hears, the capabilities it
+  // declares, and the capability a server asked for that it lacks (null: none).
+  struct modern_request {
+    int log_threshold = 8;
+    json capabilities;
+    json required;
+  };
+  std::unordered_map<std::string, modern_request> modern_requests_;  // by id as JSON text
   std::map<std::string, listen_record> listens_;  // open subscriptions/listen, by id
   // Host requests in flight by their id (as JSON text), each with its cancel handle.
   std::unordered_map<std::string, std::shared_ptr<protocol::call_control>> in_flight_;

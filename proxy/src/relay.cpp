@@ -458,6 +458,10 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
                                            "no host session is connected to answer " + method);
   }
+  if (auto refused = session->refuse_request(method, params, target.related)) {
+    spdlog::info("[{}] sent {} during a 2026-07-28 request; refused", server, method);
+    co_return std::move(*refused);
+  }
   if (!host_can_take(session->client_capabilities(), method, params)) {
     spdlog::info("[{}] sent {}; the host did not declare that capability", server, method);
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
