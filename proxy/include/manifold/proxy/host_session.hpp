@@ -20,6 +20,9 @@ class host_session {
   virtual boost::asio::awaitable<void> run() = 0;
   // Stops now: the link is closed; in-flight requests are cancelled without replies.
   virtual void stop() = 0;
+  // Ends its 2026-07-28 subscriptions/listen streams gracefully (each gets its result, which
+  // tells the host the subscription is over), e.g. before a shutdown.
+  virtual void end_subscriptions() = 0;
 };
 
 }  // namespace manifold::proxy
