@@ -581,7 +581,7 @@ class reader {
     bool transport_set = false;
     for_each_key(
         node, path,
-        {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
+        {"command", "args", "env", "cwd", "url", "transport", "protocol", "headers", "namespace", "timeout",
          "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
          "forward_identity", "concurrency", "exec", "start", "idle_timeout", "on_down", "restart", "health",
          "breaker"},
@@ -627,6 +627,18 @@ class reader {
                 out.transport = transport_kind::automatic;
               } else {
                 fail(value, child, "transport must be one of auto, http, sse, websocket, stdio");
+              }
+            }
+          } else if (k == "protocol") {
+            if (auto v = string_value(value, child)) {
+              if (*v == "legacy") {
+                out.protocol = server_config::era::legacy;
+              } else if (*v == "modern") {
+                out.protocol = server_config::era::modern;
+              } else if (*v == "auto") {
+                out.protocol = server_config::era::automatic;
+              } else {
+                fail(value, child, "protocol must be one of legacy, modern, auto");
               }
             }
           } else if (k == "namespace") {
@@ -686,6 +698,11 @@ class reader {
       return false;
     }
     if (out.exec && !node["timeout"]) out.timeout = longest_run(*out.exec);
+    if (out.protocol != server_config::era::legacy && out.command.empty()) {
+      fail(node["protocol"], path + ".protocol",
+           "MCP 2026-07-28 upstreams are supported over stdio (`command`) only, for now");
+      return false;
+    }
     if (out.exec && transport_set) {
       fail(node["transport"], path + ".transport", "an `exec` server is served in-process");
       return false;

@@ -8,14 +8,19 @@
 //   - the stateless HTTP checks, on the wire: envelope (-32602, 400), header mismatch
 //     (-32020, 400), version (-32022, 400, with the supported list), removed methods (-32601,
 //     404), GET without a session (405), results stamped (resultType, serverInfo, cache hints);
-//   - a handshake-era SDK 1.x client on the same endpoint at the same time is unaffected.
+//   - a handshake-era SDK 1.x client on the same endpoint at the same time is unaffected;
+//   - an upstream that speaks only 2026-07-28 (SDK v2 server, `legacy: 'reject'`) is fronted
+//     (`protocol: auto` finds it by server/discover, `protocol: modern` requires it) and
+//     served to both a 2026-07-28 host and a handshake-era SDK 1.x host.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { join } from 'node:path';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
+import { here, manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
 
 const modern = '2026-07-28';
 const envelope = { 'io.modelcontextprotocol/protocolVersion': modern, 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -169,6 +174,42 @@ await run('e2e_modern_era', async () => {
       assert.equal(get.headers.get('allow'), 'POST');
     } finally {
       await server.stop();
+    }
+
+    // 4. Upstreams that speak only 2026-07-28, behind manifold, for hosts of both eras.
+    const modernOnly = join(here, 'fakes', 'modern_server.mjs');
+    writeFileSync(setup.config, `servers:
+  found:
+    command: ${JSON.stringify(node)}
+    args: [${JSON.stringify(modernOnly)}]
+    protocol: auto
+  pinned:
+    command: ${JSON.stringify(node)}
+    args: [${JSON.stringify(modernOnly)}]
+    protocol: modern
+  everything:
+    command: ${JSON.stringify(node)}
+    args: [${JSON.stringify(pkg('server-everything'))}, stdio]
+`);
+    const stdio = { command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', setup.config],
+      env: manifoldEnv({ PATH: process.env.PATH }), stderr: 'inherit' };
+    for (const client of [v2({ mode: { pin: modern } }), new ClientV1({ name: 'legacy-e2e', version: '1.0.0' })]) {
+      await client.connect(client instanceof ClientV1 ? new StdioV1(stdio) : new StdioV2(stdio));
+      try {
+        const { tools } = await client.listTools();
+        for (const n of ['found__echo', 'pinned__echo', 'everything__echo']) assert.ok(tools.some((t) => t.name === n), n);
+        for (const n of ['found__echo', 'pinned__echo']) {
+          assert.equal(text(await client.callTool({ name: n, arguments: { text: 'both eras' } })), 'modern echo: both eras');
+        }
+        const { resources } = await client.listResources();
+        const note = resources.find((r) => r.uri.endsWith('note://modern/readme') || r.uri.includes('modern/readme'));
+        assert.ok(note, JSON.stringify(resources.map((r) => r.uri)));
+        assert.equal((await client.readResource({ uri: note.uri })).contents[0].text, 'served statelessly');
+        const greeting = await client.getPrompt({ name: 'pinned__greet', arguments: { who: 'Ada' } });
+        assert.equal(greeting.messages[0].content.text, 'Greet Ada');
+      } finally {
+        await client.close();
+      }
     }
   } finally {
     setup.cleanup();

@@ -155,6 +155,11 @@ struct server_config {
   // network upstream.
   std::string url;
   transport_kind transport = transport_kind::stdio;
+  // Which protocol era manifold speaks to it: the handshake era (`initialize`, the default),
+  // MCP 2026-07-28 stateless requests (`modern`), or whichever `server/discover` shows
+  // (`auto`). Modern upstreams are supported over stdio.
+  enum class era { legacy, modern, automatic };
+  era protocol = era::legacy;
   std::map<std::string, std::string> headers;
   oauth_config oauth;
 
