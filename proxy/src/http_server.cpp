@@ -22,6 +22,8 @@
 
 #include "http_channel.hpp"
 #include "manifold/io/hosts.hpp"
+#include "manifold/io/http_client.hpp"
+#include "portable_sessions.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
@@ -51,6 +53,7 @@ constexpr std::chrono::milliseconds max_accept_backoff{1000};
 constexpr std::chrono::seconds accept_log_interval{10};
 constexpr int max_shed_per_cycle = 1024;
 constexpr std::chrono::milliseconds reconnect_delay{1000};
+constexpr std::chrono::seconds relay_timeout{10};
 // A request whose reply comes within this window, with nothing before it, is answered with
 // one JSON object (one write, no stream framing). Anything sent before the reply (progress,
 // logging, a request to the host) turns the answer into an SSE stream at once, as does the
@@ -95,14 +98,42 @@ std::string_view host_part(std::string_view authority) {
 }
 
 struct mcp_session {
-  std::string id;
+  std::string id;  // its name here: random, or the sid of a sealed session
   std::string principal;  // who opened it: only that principal may use it
   std::string group;  // the endpoint's group ("" for /mcp)
   std::shared_ptr<http_channel> channel;
   std::shared_ptr<host_session> host;
   clock::time_point last_seen = clock::now();
   bool legacy = false;
+  // Sealed sessions (http.sessions): the state in its id, the id handed out last, the
+  // host state it was sealed from and the key that sealed it.
+  std::optional<sealed_session> sealed;
+  std::string token;  // the Mcp-Session-Id to send; `id` when not sealed
+  std::uint64_t sealed_changes = 0;
+  std::string sealed_key;
 };
+
+// Request headers not passed on when a host's answer is relayed to another replica.
+bool hop_by_hop(std::string_view name) {
+  for (const auto* h : {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+                        "content-length", "origin", "proxy-authorization", "proxy-connection",
+                        "x-manifold-relayed"}) {
+    if (beast::iequals(name, h)) return true;
+  }
+  return false;
+}
+
+// The base URL the other replicas reach this one at, when the listen address says it.
+std::string advertise_url(const http_options& options, const asio::ip::address& address, std::uint16_t port) {
+  if (!options.advertise.empty()) {
+    auto url = options.advertise;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  }
+  if (address.is_unspecified()) return {};
+  const auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return (options.tls_cert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port);
+}
 
 class server_impl final : public http_server {
  public:
@@ -123,6 +154,11 @@ class server_impl final : public http_server {
     }
     port_ = acceptor_.local_endpoint().port();
     loopback_ = address.is_loopback();
+    portable_ = std::make_shared<portable_sessions>(
+        portable_sessions::options{options_.session_max_lifetime, options_.ended_sessions,
+                                   advertise_url(options_, address, port_)},
+        protocol::hex(protocol::random_bytes(6)));
+    set_session_keys(options_.session_keys);
     if (!options_.tls_cert.empty()) {
       if (auto error = set_tls(options_.tls_cert, options_.tls_key, options_.tls_client_ca); !error.empty()) {
         throw std::runtime_error(error);
@@ -147,6 +183,19 @@ class server_impl final : public http_server {
     } catch (const std::exception& e) {
       return "TLS: cannot use " + cert + " and " + key + ": " + e.what();
     }
+  }
+
+  void set_session_keys(std::shared_ptr<const key_ring> keys) override {
+    if (keys) {
+      const auto ids = keys->key_ids();
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+      spdlog::info("http: session ids sealed with key {} (ring: {}); replies routed via {}", keys->sealing_key(),
+                   list, portable_->advertise().empty() ? "nowhere (no http.sessions.advertise)" : portable_->advertise());
+    } else if (portable_->enabled()) {
+      spdlog::info("http: session keys removed; new sessions live in this process only");
+    }
+    portable_->set_keys(std::move(keys));
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
@@ -502,7 +551,13 @@ class server_impl final : public http_server {
     session->last_seen = clock::now();
 
     if (msg.kind != protocol::message_kind::request) {
-      session->channel->push_inbound(std::string(req.body()));
+      std::string body(req.body());
+      const bool answer = msg.kind == protocol::message_kind::response ||
+                          msg.kind == protocol::message_kind::error_response;
+      if (answer && portable_->enabled() && !co_await route_answer(req, *session, msg, body)) {
+        co_return co_await respond(stream, req, http::status::accepted, "", "");
+      }
+      session->channel->push_inbound(std::move(body));
       co_return co_await respond(stream, req, http::status::accepted, "", "");
     }
     const auto key = msg.id().dump();
@@ -519,7 +574,7 @@ class server_impl final : public http_server {
         co_return co_await respond(stream, req, http::status::accepted, "", "");  // cancelled
       }
       header_list headers;
-      headers.emplace_back("Mcp-Session-Id", session->id);
+      headers.emplace_back("Mcp-Session-Id", current_token(*session));
       const auto status = status_of(*slot->response, headers);
       co_return co_await respond(stream, req, status, std::move(*slot->response), "application/json",
                                  std::move(headers));
@@ -532,12 +587,12 @@ class server_impl final : public http_server {
       events->delivered = pending.front().seq;
       session->channel->forget_stream(events);
       header_list headers;
-      headers.emplace_back("Mcp-Session-Id", session->id);
+      headers.emplace_back("Mcp-Session-Id", current_token(*session));
       const auto status = status_of(pending.front().data, headers);
       co_return co_await respond(stream, req, status, pending.front().data, "application/json",
                                  std::move(headers));
     }
-    co_return co_await write_stream(stream, req, events, 0, session->id, true);
+    co_return co_await write_stream(stream, req, events, 0, current_token(*session), true);
   }
 
   template <typename Stream>
@@ -557,14 +612,40 @@ class server_impl final : public http_server {
                              error_code::invalid_request, "Bad Request: Mcp-Session-Id header is required");
       co_return false;
     }
-    const auto it = sessions_.find(id);
+    // A sealed id names its session by the sid inside; one this process does not hold is
+    // continued here when it opens, has not expired, was not ended here, and belongs to this
+    // endpoint and to the caller.
+    std::optional<sealed_session> sealed;
+    std::string key_id;
+    if (portable_->enabled() && looks_sealed(id)) {
+      auto found = portable_->open(id);
+      if (!found.state) {
+        spdlog::info("http: session id refused: {}", found.problem);
+        co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                               error_code::invalid_request,
+                               found.expired ? "Session not found (it expired)"
+                                             : found.ended ? "Session not found (it ended)" : "Session not found");
+        co_return false;
+      }
+      sealed = std::move(found.state);
+      key_id = std::move(found.key_id);
+    }
+    auto it = sessions_.find(sealed ? sealed->sid : id);
     if (it != sessions_.end() && it->second->channel->closed()) {
       // It ended itself (a client that stopped reading): gone for good.
+      if (it->second->sealed) portable_->ended(*it->second->sealed);
       end_session(*it->second);
       sessions_.erase(it);
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                              error_code::invalid_request, "Session not found (it ended)");
       co_return false;
+    }
+    if (it == sessions_.end() && sealed && sealed->group == group.name && sealed->principal == who.principal_name()) {
+      if (session_count() >= options_.max_sessions) {
+        co_await too_many_sessions(stream, req);
+        co_return false;
+      }
+      it = resume_session(*sealed, id, key_id, group, who);
     }
     // Another principal's session id is as unknown as one that never existed.
     if (it == sessions_.end() || it->second->legacy || it->second->group != group.name ||
@@ -602,26 +683,70 @@ class server_impl final : public http_server {
       std::uint64_t seq = 0;
       const auto digits = colon == std::string::npos ? std::string_view() : std::string_view(last_event).substr(colon + 1);
       const auto [end, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-      if (!events || digits.empty() || parse_error != std::errc{} || end != digits.data() + digits.size()) {
+      const bool resumable = events && !digits.empty() && parse_error == std::errc{} &&
+                             end == digits.data() + digits.size();
+      // A stream of another process (a replica that is gone, or another one: sealed
+      // sessions move): the standalone stream starts afresh here (what it held is lost);
+      // a request's stream cannot be continued, and the host hears that its request failed.
+      const auto foreign = resumable || colon == std::string::npos || !portable_->enabled()
+                               ? std::nullopt
+                               : http_channel::parse_stream_id(std::string_view(last_event).substr(0, colon));
+      if (foreign && foreign->instance != portable_->instance() && foreign->request_id) {
+        co_return co_await write_lost(stream, req, *session, *foreign->request_id);
+      }
+      if (!resumable && !(foreign && foreign->instance != portable_->instance() && foreign->standalone)) {
         co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
                                          error_code::invalid_request,
                                          "unknown Last-Event-ID: " + protocol::log_safe(last_event, 100));
       }
       // Resumption takes the stream over from a connection the client has given up on.
-      co_return co_await write_stream(stream, req, events, seq, session->id, false);
+      if (resumable) co_return co_await write_stream(stream, req, events, seq, current_token(*session), false);
     }
     // A new GET stream replaces an older one (a client reconnecting before the server noticed
     // its old connection died).
     auto standalone = session->channel->standalone();
-    co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
+    co_return co_await write_stream(stream, req, standalone, standalone->delivered, current_token(*session), true);
+  }
+
+  // The answer to a resumption of request `request_id`'s stream that lived in another process:
+  // an SSE response with one JSON-RPC error for it (retryable: whether it ran is unknown). Its
+  // event id names no stream, so a client that resumes again is refused and stops.
+  template <typename Stream>
+  asio::awaitable<bool> write_lost(Stream& stream, const request& req, mcp_session& session,
+                                   const json& request_id) {
+    spdlog::info("http: session {}: request {} was being answered by another process; the host is told it failed",
+                 session.id, protocol::log_safe(request_id.dump(), 100));
+    const auto error = protocol::serialize(protocol::make_error(
+        request_id, {error_code::connection_closed,
+                     "The server instance answering this request went away before it answered; it may or may "
+                     "not have run. Retry it if that is safe.",
+                     json{{"retryable", true}}}));
+    auto body = "id: " + portable_->instance() + "-x0:1\nevent: message\ndata: " + error + "\n\n";
+    header_list headers;
+    headers.emplace_back("Mcp-Session-Id", current_token(session));
+    headers.emplace_back("Cache-Control", "no-cache");
+    co_return co_await respond(stream, req, http::status::ok, std::move(body), "text/event-stream",
+                               std::move(headers));
   }
 
   template <typename Stream>
   asio::awaitable<bool> delete_mcp(Stream& stream, request& req, const group_view& group,
                                    const session_identity& who) {
+    const auto id = std::string(req["Mcp-Session-Id"]);
+    if (portable_->enabled() && looks_sealed(id)) {
+      // A sealed session this process does not hold: remembered as ended, not continued first.
+      auto found = portable_->open(id);
+      if (found.state && sessions_.count(found.state->sid) == 0 && found.state->group == group.name &&
+          found.state->principal == who.principal_name()) {
+        spdlog::info("http: session {} ended by the host", found.state->sid);
+        portable_->ended(*found.state);
+        co_return co_await respond(stream, req, http::status::ok, "", "");
+      }
+    }
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
+    if (!co_await find_session(stream, req, id, group, who, session)) co_return true;
     spdlog::info("http: session {} ended by the host", session->id);
+    if (session->sealed) portable_->ended(*session->sealed);
     end_session(*session);
     sessions_.erase(session->id);
     co_return co_await respond(stream, req, http::status::ok, "", "");
@@ -782,18 +907,132 @@ class server_impl final : public http_server {
   // ---- sessions ----
 
   std::shared_ptr<mcp_session> open_session(bool legacy, const group_view& group, const session_identity& who) {
-    auto session = std::make_shared<mcp_session>();
-    session->id = random_id();
-    session->group = group.name;
-    session->legacy = legacy;
-    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
-                                                      options_.client_limits.max_queued_bytes, legacy);
-    session->principal = who.principal_name();
-    session->host = relay_.open_session(session->channel, group, who);
+    auto session = make_session(random_id(), legacy, group, who);
     sessions_[session->id] = session;
     asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
     return session;
+  }
+
+  // A sealed session this process does not hold, continued from its id (`token`): no
+  // initialize; upstream instances of its own start when first used.
+  std::unordered_map<std::string, std::shared_ptr<mcp_session>>::iterator resume_session(
+      const sealed_session& sealed, const std::string& token, const std::string& key_id, const group_view& group,
+      const session_identity& who) {
+    auto session = make_session(sealed.sid, false, group, who);
+    session->sealed = sealed;
+    session->token = token;
+    session->sealed_key = key_id;
+    host_session_state state;
+    state.protocol_version = sealed.protocol_version;
+    state.client_capabilities = sealed.client_capabilities;
+    state.client_info = sealed.client_info;
+    state.log_level = sealed.log_level;
+    state.subscriptions = sealed.subscriptions;
+    session->host->resume(std::move(state));
+    session->sealed_changes = session->host->state_changes();
+    const auto it = sessions_.emplace(session->id, session).first;
+    asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
+    spdlog::info("http: session {} of {} continued here from its id (opened {} s ago)", session->id,
+                 session->principal, portable_sessions::now() - sealed.created);
+    return it;
+  }
+
+  std::shared_ptr<mcp_session> make_session(std::string id, bool legacy, const group_view& group,
+                                            const session_identity& who) {
+    auto session = std::make_shared<mcp_session>();
+    session->id = std::move(id);
+    session->token = session->id;
+    session->group = group.name;
+    session->legacy = legacy;
+    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
+                                                      options_.client_limits.max_queued_bytes, legacy,
+                                                      portable_->instance());
+    if (!legacy) {
+      session->channel->route_requests([weak = std::weak_ptr<portable_sessions>(portable_)]() -> std::string {
+        const auto portable = weak.lock();
+        return portable ? portable->route_prefix() : std::string();
+      });
+    }
+    session->principal = who.principal_name();
+    session->host = relay_.open_session(session->channel, group, who);
+    return session;
+  }
+
+  // The Mcp-Session-Id to send for `s`: sealed again when what it carries changed since (the
+  // host's log level, its subscriptions) or the ring seals with another key now. Clients
+  // that take the id of every response (the TypeScript SDK does) carry the newest state;
+  // others keep the one from initialize, which other replicas continue from.
+  const std::string& current_token(mcp_session& s) {
+    if (s.legacy || !portable_->enabled()) return s.token;
+    const auto changes = s.host->state_changes();
+    if (s.sealed && changes == s.sealed_changes && !portable_->stale_key(s.sealed_key)) return s.token;
+    auto state = s.host->state();
+    if (state.protocol_version.empty()) return s.token;  // not initialized (yet)
+    if (s.sealed) {
+      portable_sessions::update(*s.sealed, std::move(state));
+    } else {
+      s.sealed = portable_->fresh(s.id, s.principal, s.group, std::move(state));
+    }
+    s.sealed_changes = changes;
+    if (auto token = portable_->seal(*s.sealed); !token.empty()) {
+      s.token = std::move(token);
+      s.sealed_key = portable_->sealing_key();
+    }
+    return s.token;
+  }
+
+  // A host's answer (`msg`, `body`) to a request manifold sent it over a sealed session. True:
+  // deliver `body` (its id restored when it was routed) to `session`. False: it was relayed
+  // to the replica that sent the request, or dropped (a request of an earlier instance of
+  // the session, or a relay loop).
+  asio::awaitable<bool> route_answer(const request& req, const mcp_session& session, const protocol::message& msg,
+                                     std::string& body) {
+    const auto* id = protocol::member(msg.body, "id");
+    const auto route = id != nullptr ? portable_->route_of(*id) : std::nullopt;
+    if (!route) co_return true;
+    if (portable_->local(*route)) {
+      if (route->channel != session.channel->tag()) {
+        spdlog::info("http: session {}: an answer to a request sent before the session moved is dropped", session.id);
+        co_return false;
+      }
+      auto restored = msg.body;
+      restored["id"] = route->id;
+      body = protocol::serialize(restored);
+      co_return true;
+    }
+    if (!req["X-Manifold-Relayed"].empty()) {
+      spdlog::warn("http: session {}: a relayed answer belongs to {}, not here; dropped", session.id, route->address);
+      co_return false;
+    }
+    co_await relay_answer(req, route->address);
+    co_return false;
+  }
+
+  // POSTs the host's request `req` (an answer) to the replica at `address`, with the host's
+  // own headers (it authenticates the host as this one did), bounded in time.
+  asio::awaitable<void> relay_answer(const request& req, const std::string& address) {
+    const auto url = boost::urls::parse_uri(address);
+    if (!url) co_return;
+    io::http_request out;
+    out.method = "POST";
+    out.tls = url->scheme() == "https";
+    out.host = url->host_type() == boost::urls::host_type::ipv6 ? url->host_ipv6_address().to_string()
+                                                                 : std::string(url->encoded_host());
+    out.port = url->has_port() ? std::string(url->port()) : (out.tls ? "443" : "80");
+    out.target = std::string(req.target());
+    for (const auto& field : req) {
+      if (!hop_by_hop(field.name_string())) out.headers.emplace_back(field.name_string(), field.value());
+    }
+    out.headers.emplace_back("X-Manifold-Relayed", "1");
+    out.body = req.body();
+    out.timeout = relay_timeout;
+    out.read_limit = 64 * 1024;
+    const auto response = co_await io::send_request(executor_, std::move(out));
+    if (!response.error.empty() || response.status >= 300) {
+      spdlog::warn("http: relaying a host's answer to {} failed: {}", address,
+                   response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error);
+    }
   }
 
   static void end_session(mcp_session& session) {
@@ -813,8 +1052,14 @@ class server_impl final : public http_server {
       for (auto it = sessions_.begin(); it != sessions_.end();) {
         auto& s = *it->second;
         const bool streaming = s.channel->standalone()->attached();
-        if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
-          spdlog::info("http: session {} expired after {} ms idle", s.id, options_.session_idle_timeout.count());
+        if (s.sealed && portable_sessions::now() >= s.sealed->expires) {
+          spdlog::info("http: session {} reached its lifetime (http.sessions.max_lifetime)", s.id);
+          end_session(s);
+          it = sessions_.erase(it);
+        } else if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
+          spdlog::info("http: session {} {} after {} ms idle", s.id,
+                       s.sealed ? "forgotten here (its id still opens elsewhere)" : "expired",
+                       options_.session_idle_timeout.count());
           end_session(s);
           it = sessions_.erase(it);
         } else {
@@ -871,6 +1116,7 @@ class server_impl final : public http_server {
   bool stopped_ = false;
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
+  std::shared_ptr<portable_sessions> portable_;
   std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
   std::size_t websocket_sessions_ = 0;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection

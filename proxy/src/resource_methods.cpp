@@ -69,8 +69,10 @@ asio::awaitable<answer> subscribe(request_context& ctx, json params) {
   const auto target = target_of(ctx, *uri);
   if (!target) co_return resource_not_found(*uri);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), true);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
@@ -79,8 +81,10 @@ asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
   const auto target = target_of(ctx, *uri);
   if (!target) co_return resource_not_found(*uri);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), false);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> complete(request_context& ctx, json params) {
