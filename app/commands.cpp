@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -248,6 +249,11 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   relay_options.gate = access.gate.get();
   auto relay = proxy::make_relay(io.get_executor(), backend, relay_options);
   backend.attach(relay.get());
+  if (std::any_of(cfg.servers.begin(), cfg.servers.end(),
+                  [](const auto& s) { return s.oauth.grant == config::oauth_grant::token_exchange; })) {
+    access.auth->keep_subject_tokens(true);
+    backend.set_subject_tokens([auth = access.auth.get()](std::string_view who) { return auth->subject_token(who); });
+  }
   auto listener = *http;
   listener.auth = access.auth.get();
   listener.gate = access.gate.get();

@@ -170,7 +170,10 @@ void authenticator::remember(std::string digest, const principal& who, std::chro
 
 asio::awaitable<auth_outcome> authenticator::check_jwt(std::string token) {
   auto digest = sha256(token);
-  if (const auto* who = cached(digest)) co_return auth_outcome{*who, {}};
+  if (const auto* who = cached(digest)) {
+    keep_subject_token(who->name, token, verified_.at(digest).valid_until);
+    co_return auth_outcome{*who, {}};
+  }
   auto keys = jwks_->keys();
   auto result = verifier_->verify(token, *keys, options_.now());
   const bool retry = result.error.kind == jwt_failure::unknown_key ||
@@ -193,8 +196,27 @@ asio::awaitable<auth_outcome> authenticator::check_jwt(std::string token) {
   p.method = auth_method::jwt;
   p.claims = std::move(result.token->claims);
   p.scopes = std::move(result.token->scopes);
+  keep_subject_token(p.name, token, result.token->expires + config_.jwt.leeway);
   remember(std::move(digest), p, result.token->expires);
   co_return auth_outcome{std::move(p), {}};
+}
+
+void authenticator::keep_subject_token(const std::string& name, const std::string& token,
+                                       std::chrono::system_clock::time_point valid_until) {
+  if (!keep_subject_tokens_) return;
+  if (subject_tokens_.size() >= max_cached_tokens && subject_tokens_.count(name) == 0) {
+    const auto now = options_.now();
+    std::erase_if(subject_tokens_, [&](const auto& entry) { return now > entry.second.valid_until; });
+    if (subject_tokens_.size() >= max_cached_tokens) subject_tokens_.clear();
+  }
+  auto& slot = subject_tokens_[name];
+  if (valid_until >= slot.valid_until) slot = {token, valid_until};  // the newest token wins
+}
+
+std::string authenticator::subject_token(std::string_view name) const {
+  const auto it = subject_tokens_.find(std::string(name));
+  if (it == subject_tokens_.end() || options_.now() > it->second.valid_until) return {};
+  return it->second.token;
 }
 
 asio::awaitable<auth_outcome> authenticator::authenticate(header_lookup headers) {

@@ -1,13 +1,20 @@
 #include "jws.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include <array>
+#include <memory>
+#include <stdexcept>
 
 #include "key_material.hpp"
 #include "manifold/access/digest.hpp"
+#include "manifold/access/jwt_signer.hpp"
+#include "manifold/protocol/text.hpp"
 
 namespace manifold::access {
 
@@ -84,6 +91,23 @@ std::string ecdsa_der(std::string_view raw, std::size_t size) {
   }
   BN_free(r);
   BN_free(s);
+  ECDSA_SIG_free(sig);
+  return out;
+}
+
+// The DER ECDSA signature OpenSSL makes, as JWS's fixed-size r||s. Empty on failure.
+std::string ecdsa_raw(std::string_view der, std::size_t size) {
+  const auto* p = bytes_of(der);
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+  std::string out;
+  if (sig != nullptr) {
+    out.assign(2 * size, '\0');
+    auto* raw = reinterpret_cast<unsigned char*>(out.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    if (BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, static_cast<int>(size)) != static_cast<int>(size) ||
+        BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + size, static_cast<int>(size)) != static_cast<int>(size)) {
+      out.clear();
+    }
+  }
   ECDSA_SIG_free(sig);
   return out;
 }
@@ -166,6 +190,94 @@ bool verify_jws_signature(jws_alg alg, const jwk& key, std::string_view signing_
 std::string sign_hmac(jws_alg alg, std::string_view secret, std::string_view signing_input) {
   if (!kind_fits(alg, key_kind::hmac)) return {};
   return hmac(digest_for(alg), secret, signing_input);
+}
+
+namespace {
+
+using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+pkey_ptr read_private_key(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  if (pkey == nullptr) throw std::runtime_error("the private key is not a readable PEM private key");
+  return {pkey, &EVP_PKEY_free};
+}
+
+key_kind kind_of(EVP_PKEY* pkey) {
+  switch (EVP_PKEY_get_base_id(pkey)) {
+    case EVP_PKEY_RSA:
+      return key_kind::rsa;
+    case EVP_PKEY_ED25519:
+      return key_kind::ed25519;
+    case EVP_PKEY_EC: {
+      char curve[64] = {};
+      std::size_t length = 0;
+      if (EVP_PKEY_get_utf8_string_param(pkey, "group", curve, sizeof curve, &length) != 1) break;
+      const std::string_view name(curve, length);
+      if (name == "prime256v1" || name == "P-256") return key_kind::ec_p256;
+      if (name == "secp384r1" || name == "P-384") return key_kind::ec_p384;
+      if (name == "secp521r1" || name == "P-521") return key_kind::ec_p521;
+      break;
+    }
+    default:
+      break;
+  }
+  throw std::runtime_error("the private key's type has no JWS algorithm (use RSA, EC P-256/384/521 or Ed25519)");
+}
+
+}  // namespace
+
+std::string default_signing_algorithm(std::string_view private_key_pem) {
+  const auto pkey = read_private_key(private_key_pem);
+  switch (kind_of(pkey.get())) {
+    case key_kind::rsa:
+      return "RS256";
+    case key_kind::ec_p256:
+      return "ES256";
+    case key_kind::ec_p384:
+      return "ES384";
+    case key_kind::ec_p521:
+      return "ES512";
+    default:
+      return "EdDSA";
+  }
+}
+
+std::string sign_jwt(std::string_view private_key_pem, std::string_view algorithm, const nlohmann::json& claims,
+                     std::string_view kid) {
+  const auto alg = jws_alg_named(algorithm);
+  if (!alg || *alg == jws_alg::hs256 || *alg == jws_alg::hs384 || *alg == jws_alg::hs512) {
+    throw std::runtime_error("cannot sign with algorithm " + std::string(algorithm) + " and a private key");
+  }
+  const auto pkey = read_private_key(private_key_pem);
+  if (!kind_fits(*alg, kind_of(pkey.get()))) {
+    throw std::runtime_error("the private key does not fit algorithm " + std::string(algorithm));
+  }
+  nlohmann::json header{{"alg", std::string(algorithm)}, {"typ", "JWT"}};
+  if (!kid.empty()) header["kid"] = std::string(kid);
+  const auto input = protocol::base64url_encode(header.dump()) + "." + protocol::base64url_encode(claims.dump());
+
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX* pctx = nullptr;
+  bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, &pctx, md_for(*alg), nullptr, pkey.get()) == 1;
+  if (ok && is_pss(*alg)) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+  }
+  std::size_t length = 0;
+  ok = ok && EVP_DigestSign(ctx, nullptr, &length, bytes_of(input), input.size()) == 1;
+  std::string signature(length, '\0');
+  ok = ok && EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+                            &length, bytes_of(input), input.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("signing the JWT failed");
+  signature.resize(length);
+  if (*alg == jws_alg::es256 || *alg == jws_alg::es384 || *alg == jws_alg::es512) {
+    signature = ecdsa_raw(signature, coordinate_size(*alg));
+    if (signature.empty()) throw std::runtime_error("signing the JWT failed");
+  }
+  return input + "." + protocol::base64url_encode(signature);
 }
 
 }  // namespace manifold::access

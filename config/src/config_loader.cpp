@@ -589,7 +589,7 @@ class reader {
               }
             }
           } else if (k == "oauth") {
-            read_oauth(value, child, out.oauth);
+            read_oauth(value, child, out.name, out.oauth);
           } else if (k == "forward_identity") {
             read_forward_identity(value, child, out.forward_identity);
           } else if (k == "concurrency") {
@@ -653,7 +653,7 @@ class reader {
   }
 
   // `oauth: false`, or a map of the oauth_config fields.
-  void read_oauth(const YAML::Node& node, const std::string& path, oauth_config& out) {
+  void read_oauth(const YAML::Node& node, const std::string& path, const std::string& server, oauth_config& out) {
     if (node.IsScalar()) {
       if (node.Scalar() == "false" || node.Scalar() == "true") {
         out.enabled = node.Scalar() == "true";
@@ -664,16 +664,59 @@ class reader {
     }
     if (!expect_map(node, path)) return;
     for_each_key(node, path,
-                 {"client_id", "client_secret", "client_metadata_url", "client_name", "redirect_uri",
-                  "authorize_timeout"},
+                 {"grant", "client_id", "client_secret", "client_metadata_url", "client_name", "redirect_uri",
+                  "authorize_timeout", "private_key", "private_key_file", "signing_algorithm", "scopes",
+                  "subject_token_type", "audience"},
                  [&](const std::string& k, const YAML::Node& value, const std::string& child) {
                    if (k == "authorize_timeout") {
                      if (auto d = duration_value(value, child)) out.authorize_timeout = *d;
                      return;
                    }
+                   if (k == "scopes") {
+                     read_string_list(value, child, out.scopes);
+                     return;
+                   }
                    auto v = string_value(value, child);
                    if (!v) return;
-                   if (k == "client_id") {
+                   if (k == "grant") {
+                     if (*v == "authorization_code") {
+                       out.grant = oauth_grant::authorization_code;
+                     } else if (*v == "client_credentials") {
+                       out.grant = oauth_grant::client_credentials;
+                     } else if (*v == "token_exchange") {
+                       out.grant = oauth_grant::token_exchange;
+                       token_exchange_refs_.push_back({value, child, server});
+                     } else {
+                       fail(value, child, "grant must be `authorization_code`, `client_credentials` or `token_exchange`");
+                     }
+                   } else if (k == "private_key" || k == "private_key_file") {
+                     if (!out.private_key_pem.empty()) fail(value, child, "give `private_key` or `private_key_file`, not both");
+                     if (k == "private_key") {
+                       out.private_key_pem = std::move(*v);
+                     } else {
+                       std::ifstream in(beside_config_file(std::move(*v)), std::ios::binary);
+                       std::ostringstream text;
+                       text << in.rdbuf();
+                       if (!in) fail(value, child, "cannot read the private key file");
+                       out.private_key_pem = text.str();
+                     }
+                     if (out.private_key_pem.find("-----BEGIN") == std::string::npos ||
+                         out.private_key_pem.find("PRIVATE KEY-----") == std::string::npos) {
+                       fail(value, child, "the private key must be PEM (-----BEGIN PRIVATE KEY-----)");
+                     }
+                   } else if (k == "signing_algorithm") {
+                     static const std::set<std::string> known{"RS256", "RS384", "RS512", "PS256", "PS384",
+                                                              "PS512", "ES256", "ES384", "ES512", "EdDSA"};
+                     if (known.count(*v) == 0) fail(value, child, "signing_algorithm must be one of RS256..512, PS256..512, ES256..512, EdDSA");
+                     out.signing_algorithm = std::move(*v);
+                   } else if (k == "subject_token_type") {
+                     if (v->rfind("urn:ietf:params:oauth:token-type:", 0) != 0) {
+                       fail(value, child, "subject_token_type is an RFC 8693 token type URI (urn:ietf:params:oauth:token-type:...)");
+                     }
+                     out.subject_token_type = std::move(*v);
+                   } else if (k == "audience") {
+                     out.audience = std::move(*v);
+                   } else if (k == "client_id") {
                      out.client_id = std::move(*v);
                    } else if (k == "client_secret") {
                      out.client_secret = std::move(*v);
@@ -691,6 +734,10 @@ class reader {
                  });
     if (!out.client_secret.empty() && out.client_id.empty()) {
       fail(node, path, "client_secret needs client_id");
+    }
+    if (!out.private_key_pem.empty() && out.client_id.empty()) fail(node, path, "private_key needs client_id");
+    if (out.grant != oauth_grant::authorization_code && out.client_id.empty()) {
+      fail(node, path, "client_credentials and token_exchange need a pre-registered client_id");
     }
   }
 
@@ -1376,6 +1423,19 @@ class reader {
         fail(ref.node, ref.path, "unknown group `" + ref.name + "` (declare it under `groups:`)");
       }
     }
+    // A token exchanged for the caller belongs to that caller: the upstream instance that
+    // carries it serves nobody else.
+    for (const auto& ref : token_exchange_refs_) {
+      if (!out.auth.jwt.configured()) fail(ref.node, ref.path, "token_exchange exchanges the caller's JWT: configure auth.jwt");
+      for (auto& s : out.servers) {
+        if (s.name != ref.name) continue;
+        if (s.isolation_set && s.isolation != isolation_mode::principal) {
+          fail(ref.node, ref.path, "token_exchange needs `isolation: principal` (one upstream instance per caller)");
+        }
+        s.isolation = isolation_mode::principal;
+        s.isolation_set = true;
+      }
+    }
     for (const auto& ref : identity_refs_) {
       if (out.identity_signing_key.empty()) {
         fail(ref.node, ref.path, "forward_identity needs the top-level `identity_signing_key`");
@@ -1575,6 +1635,7 @@ class reader {
   std::vector<deferred_name> role_refs_;
   std::vector<deferred_name> group_refs_;
   std::vector<deferred_name> identity_refs_;
+  std::vector<deferred_name> token_exchange_refs_;  // name: the server
   YAML::Node jwt_node_;
   bool pack_ = false;  // reading an included pack: no further includes
 };

@@ -430,7 +430,11 @@ protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session
     }
     auto& slot = instances_[{cfg.name, owner.session, owner.principal}];
     if (!slot.peer) {
-      auto instance = supervisor_.spawn(cfg);
+      std::function<std::string()> subject;
+      if (cfg.oauth.grant == config::oauth_grant::token_exchange && subject_tokens_) {
+        subject = [source = subject_tokens_, who = owner.principal] { return source(who); };
+      }
+      auto instance = supervisor_.spawn(cfg, std::move(subject));
       wire(cfg.name, *instance, owner);
       slot.peer = std::make_shared<session_instance>(std::move(instance), session_capabilities);
     }

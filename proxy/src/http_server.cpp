@@ -875,6 +875,9 @@ class server_impl final : public http_server {
   asio::awaitable<void> serve_websocket(Stream stream, request req, group_view group,
                                         session_identity who) {
     auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream));
+    // The WebSocket keeps its own timeouts (handshake, idle pings); the deadline left on the
+    // TCP stream by the HTTP read would otherwise cut the session off read_timeout later.
+    beast::get_lowest_layer(*ws).expires_never();
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws->read_message_max(options_.max_body_bytes);
     const bool wants_mcp = std::string_view(req[http::field::sec_websocket_protocol]).find("mcp") !=

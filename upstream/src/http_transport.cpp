@@ -86,7 +86,8 @@ template <typename Stream>
 class http_client_link : public std::enable_shared_from_this<http_client_link<Stream>> {
  public:
   http_client_link(asio::any_io_executor executor, const config::server_config& server,
-                   const config::limits_config& limits, ssl::context* tls)
+                   const config::limits_config& limits, ssl::context* tls,
+                   std::function<std::string()> subject_token)
       : executor_(std::move(executor)), server_(server), url_(parse_target(server.url)),
         max_message_(limits.max_message_bytes), tls_(tls),
         legacy_(server.transport == config::transport_kind::sse),
@@ -98,7 +99,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       return beast::iequals(h.first, "authorization");
     });
     if (server.oauth.enabled && !own_authorization) {
-      auth_ = std::make_unique<oauth::authorizer>(executor_, server);
+      auth_ = std::make_unique<oauth::authorizer>(executor_, server, std::move(subject_token));
     }
   }
 
@@ -664,11 +665,12 @@ template <typename Stream>
 class http_transport final : public transport {
  public:
   http_transport(asio::any_io_executor executor, const config::server_config& server,
-                 const config::limits_config& limits)
+                 const config::limits_config& limits, std::function<std::string()> subject_token)
       : tls_(ssl::context::tls_client) {
     tls_.set_default_verify_paths();
     tls_.set_verify_mode(ssl::verify_peer);
-    link_ = std::make_shared<http_client_link<Stream>>(std::move(executor), server, limits, &tls_);
+    link_ = std::make_shared<http_client_link<Stream>>(std::move(executor), server, limits, &tls_,
+                                                       std::move(subject_token));
   }
   ~http_transport() override { link_->shutdown_now(); }
 
@@ -688,12 +690,14 @@ class http_transport final : public transport {
 
 std::unique_ptr<transport> make_http_transport(asio::any_io_executor executor,
                                                const config::server_config& server,
-                                               const config::limits_config& limits) {
+                                               const config::limits_config& limits,
+                                               std::function<std::string()> subject_token) {
   if (parse_target(server.url).tls) {
     return std::make_unique<http_transport<beast::ssl_stream<beast::tcp_stream>>>(
-        std::move(executor), server, limits);
+        std::move(executor), server, limits, std::move(subject_token));
   }
-  return std::make_unique<http_transport<beast::tcp_stream>>(std::move(executor), server, limits);
+  return std::make_unique<http_transport<beast::tcp_stream>>(std::move(executor), server, limits,
+                                                             std::move(subject_token));
 }
 
 }  // namespace manifold::upstream

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_connect.hpp"
+#include "manifold/access/jwt_signer.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/io/hosts.hpp"
 #include "manifold/protocol/text.hpp"
@@ -29,6 +30,7 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr const char* token_exchange_grant = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 // ---- pure parts ----
 
@@ -315,6 +317,7 @@ std::string query_value(const boost::urls::url_view& u, std::string_view key) {
 struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   asio::any_io_executor executor;
   config::server_config server;
+  std::function<std::string()> subject_token;  // token_exchange: the caller's current token
 
   std::string access_token;
   std::string refresh_token;
@@ -336,8 +339,18 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   std::string last_error;
   int flows_since_success = 0;  // authorization flows with no request served in between
 
-  state(asio::any_io_executor ex, config::server_config s)
-      : executor(std::move(ex)), server(std::move(s)) {}
+  state(asio::any_io_executor ex, config::server_config s, std::function<std::string()> subject)
+      : executor(std::move(ex)), server(std::move(s)), subject_token(std::move(subject)) {}
+
+  // The grant this instance uses. A token_exchange server's launch instance serves no caller
+  // (it only lists the catalog), so it signs in as manifold itself with client_credentials;
+  // every caller's own instance exchanges that caller's token.
+  [[nodiscard]] config::oauth_grant grant() const {
+    if (server.oauth.grant == config::oauth_grant::token_exchange && !subject_token) {
+      return config::oauth_grant::client_credentials;
+    }
+    return server.oauth.grant;
+  }
 
   void begin() {
     running = true;
@@ -437,17 +450,30 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
         }
       }
       if (!server_metadata) throw std::runtime_error("no authorization server metadata for " + issuer);
-      const auto methods = server_metadata->value("code_challenge_methods_supported", json::array());
-      if (!methods.is_array() || std::find(methods.begin(), methods.end(), json("S256")) == methods.end()) {
-        throw std::runtime_error("the authorization server does not offer PKCE with S256");
-      }
-      authorization_endpoint = string_member(*server_metadata, "authorization_endpoint");
       token_endpoint = string_member(*server_metadata, "token_endpoint");
-      if (authorization_endpoint.empty() || token_endpoint.empty()) {
-        throw std::runtime_error("the authorization server metadata lacks its authorization or token endpoint");
-      }
-      require_secure(authorization_endpoint, "authorization_endpoint");
+      if (token_endpoint.empty()) throw std::runtime_error("the authorization server metadata lacks its token endpoint");
       require_secure(token_endpoint, "token_endpoint");
+      if (grant() == config::oauth_grant::authorization_code) {
+        const auto methods = server_metadata->value("code_challenge_methods_supported", json::array());
+        if (!methods.is_array() || std::find(methods.begin(), methods.end(), json("S256")) == methods.end()) {
+          throw std::runtime_error("the authorization server does not offer PKCE with S256");
+        }
+        authorization_endpoint = string_member(*server_metadata, "authorization_endpoint");
+        if (authorization_endpoint.empty()) {
+          throw std::runtime_error("the authorization server metadata lacks its authorization endpoint");
+        }
+        require_secure(authorization_endpoint, "authorization_endpoint");
+      } else {
+        // A server that lists its grants must list ours (RFC 8414: the list is optional).
+        const auto wanted = grant() == config::oauth_grant::client_credentials
+                                ? std::string("client_credentials")
+                                : std::string(token_exchange_grant);
+        const auto grants = server_metadata->find("grant_types_supported");
+        if (grants != server_metadata->end() && grants->is_array() &&
+            std::find(grants->begin(), grants->end(), json(wanted)) == grants->end()) {
+          throw std::runtime_error("the authorization server does not offer the " + wanted + " grant");
+        }
+      }
     }
   }
 
@@ -500,6 +526,25 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
 
   // Fields and Basic credentials for the token endpoint.
   std::string authenticate(std::vector<std::pair<std::string, std::string>>& fields) const {
+    if (!server.oauth.private_key_pem.empty()) {
+      // private_key_jwt (RFC 7523 section 2.2): a short-lived assertion signed with our key,
+      // for the authorization server (its issuer identifier, else its token endpoint).
+      const auto& key = server.oauth.private_key_pem;
+      const auto algorithm = server.oauth.signing_algorithm.empty() ? access::default_signing_algorithm(key)
+                                                                     : server.oauth.signing_algorithm;
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+      const json claims{{"iss", client_id},
+                        {"sub", client_id},
+                        {"aud", string_member(*server_metadata, "issuer", token_endpoint)},
+                        {"jti", random_token(18)},
+                        {"iat", now},
+                        {"exp", now + 300}};
+      fields.emplace_back("client_id", client_id);
+      fields.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+      fields.emplace_back("client_assertion", access::sign_jwt(key, algorithm, claims));
+      return {};
+    }
     switch (choose_client_auth(*server_metadata, registered_method, !client_secret.empty())) {
       case client_auth::secret_basic: {
         // RFC 6749 2.3.1: id and secret form-encoded, then Base64.
@@ -589,18 +634,56 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     }
   }
 
+  // A token without a person: manifold's own (client_credentials) or the caller's exchanged
+  // for one meant for this upstream (RFC 8693).
+  asio::awaitable<void> service_flow(const std::vector<std::string>& scopes) {
+    client_id = server.oauth.client_id;
+    client_secret = server.oauth.client_secret;
+    std::vector<std::pair<std::string, std::string>> fields;
+    if (grant() == config::oauth_grant::client_credentials) {
+      fields.emplace_back("grant_type", "client_credentials");
+    } else {
+      const auto subject = subject_token ? subject_token() : std::string();
+      if (subject.empty()) {
+        throw std::runtime_error("token_exchange needs the caller's token, and the caller has no valid JWT "
+                                 "(it signed in otherwise, or its token expired)");
+      }
+      fields.emplace_back("grant_type", token_exchange_grant);
+      fields.emplace_back("subject_token", subject);
+      fields.emplace_back("subject_token_type", server.oauth.subject_token_type);
+      fields.emplace_back("requested_token_type", "urn:ietf:params:oauth:token-type:access_token");
+      if (!server.oauth.audience.empty()) fields.emplace_back("audience", server.oauth.audience);
+    }
+    fields.emplace_back("resource", resource);
+    if (!scopes.empty()) fields.emplace_back("scope", join_scopes(scopes));
+    const auto basic = authenticate(fields);
+    const auto t = co_await fetch(executor, http::verb::post, token_endpoint, form_encode(fields),
+                                  "application/x-www-form-urlencoded", basic);
+    take_tokens(t, scopes);
+    spdlog::info("[{}] {} token{}", server.name,
+                 grant() == config::oauth_grant::client_credentials ? "got a client_credentials" : "exchanged the caller's",
+                 granted.empty() ? "" : " with scopes " + join_scopes(granted));
+  }
+
   asio::awaitable<void> flow(const challenge& c, std::optional<std::vector<std::string>> step_up) {
     co_await discover(c);
     const auto& prm = *resource_metadata;
     std::vector<std::string> scopes;
     if (step_up) {
       scopes = *step_up;
+    } else if (!server.oauth.scopes.empty()) {
+      scopes = server.oauth.scopes;
     } else if (!c.scope.empty()) {
       scopes = split_scopes(c.scope);
     } else if (const auto s = prm.find("scopes_supported"); s != prm.end() && s->is_array()) {
       for (const auto& v : *s) {
         if (v.is_string()) scopes.push_back(v.get<std::string>());
       }
+    }
+
+    if (grant() != config::oauth_grant::authorization_code) {
+      co_await service_flow(scopes);
+      co_return;
     }
 
     // The redirect URI, and a loopback listener for it when a person has to sign in.
@@ -679,8 +762,9 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   }
 };
 
-authorizer::authorizer(asio::any_io_executor executor, const config::server_config& server)
-    : state_(std::make_shared<state>(std::move(executor), server)) {}
+authorizer::authorizer(asio::any_io_executor executor, const config::server_config& server,
+                       std::function<std::string()> subject_token)
+    : state_(std::make_shared<state>(std::move(executor), server, std::move(subject_token))) {}
 
 authorizer::~authorizer() = default;
 

@@ -19,7 +19,8 @@ supervisor::supervisor(asio::any_io_executor executor, const config::config& cfg
   for (const auto& server : cfg.servers) upstreams_.push_back(spawn(server));
 }
 
-std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server) const {
+std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server,
+                                            std::function<std::string()> subject_token) const {
   std::unique_ptr<transport> link;
   const bool websocket = server.transport == config::transport_kind::websocket ||
                          server.url.rfind("ws://", 0) == 0 || server.url.rfind("wss://", 0) == 0;
@@ -30,7 +31,7 @@ std::shared_ptr<upstream> supervisor::spawn(const config::server_config& server)
   } else if (websocket) {
     link = make_websocket_transport(executor_, server, limits_);
   } else {
-    link = make_http_transport(executor_, server, limits_);
+    link = make_http_transport(executor_, server, limits_, std::move(subject_token));
   }
   return make_upstream(executor_, server, std::move(link), limits_);
 }

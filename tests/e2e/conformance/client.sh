@@ -23,13 +23,21 @@ case "${MCP_CONFORMANCE_SCENARIO:-}" in
     config=$(mktemp --suffix=.yaml)
     trap 'rm -f "$config"' EXIT
     {
-      printf 'naming:\n  prefix: never\nservers:\n  mock:\n    url: "%s"\n    transport: http\n' "$url"
-      printf '    oauth:\n      client_metadata_url: "https://conformance-test.local/client-metadata.json"\n'
+      printf 'naming:\n  prefix: never\nservers:\n  mock:\n    url: "%s"\n    transport: http\n    oauth:\n' "$url"
+      case "${MCP_CONFORMANCE_SCENARIO:-}" in
+        # Machine-to-machine (SEP-1046): no person, no browser; the client secret or a
+        # private key (private_key_jwt) from the context authenticates manifold itself.
+        auth/client-credentials-*) printf '      grant: client_credentials\n' ;;
+        *) printf '      client_metadata_url: "https://conformance-test.local/client-metadata.json"\n' ;;
+      esac
       if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
         node -e '
           const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT);
-          if (c.client_id) console.log(`      client_id: ${JSON.stringify(c.client_id)}`);
-          if (c.client_secret) console.log(`      client_secret: ${JSON.stringify(c.client_secret)}`);'
+          const put = (k, v) => { if (v) console.log(`      ${k}: ${JSON.stringify(v)}`); };
+          put("client_id", c.client_id);
+          put("client_secret", c.client_secret);
+          put("private_key", c.private_key_pem);
+          put("signing_algorithm", c.signing_algorithm);'
       fi
     } > "$config"
     if [ "${MCP_CONFORMANCE_SCENARIO:-}" = auth/scope-step-up ]; then

@@ -8,3 +8,6 @@ export MANIFOLD_BIN=$1
 mkdir -p "$2"
 conformance client --command "$here/client.sh" --suite core \
   --expected-failures "$here/expected-failures.yaml" -o "$2/results"
+# The extension scenarios: client credentials with a secret and with private_key_jwt.
+conformance client --command "$here/client.sh" --suite extensions \
+  --expected-failures "$here/expected-failures.yaml" -o "$2/results"

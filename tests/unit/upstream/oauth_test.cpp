@@ -137,7 +137,8 @@ servers:
 
   try {
     config::parse_config("servers:\n  a:\n    url: https://x.example/mcp\n    oauth:\n      client_secret: s\n"
-                         "      client_metadata_url: http://plain.example/c.json\n      scopes: [a]\n",
+                         "      client_metadata_url: http://plain.example/c.json\n      grant: password\n"
+                         "      signing_algorithm: HS256\n      subject_token_type: jwt\n      nonsense: 1\n",
                          "bad.yaml", [](const std::string&) { return std::nullopt; });
     FAIL() << "expected a config error";
   } catch (const config::config_error& e) {
@@ -145,8 +146,59 @@ servers:
     EXPECT_NE(text.find("bad.yaml:6:28"), std::string::npos) << text;
     EXPECT_NE(text.find("client_metadata_url must be an https URL"), std::string::npos) << text;
     EXPECT_NE(text.find("client_secret needs client_id"), std::string::npos) << text;
-    EXPECT_NE(text.find("scopes"), std::string::npos) << text;
+    EXPECT_NE(text.find("grant must be"), std::string::npos) << text;
+    EXPECT_NE(text.find("signing_algorithm must be"), std::string::npos) << text;
+    EXPECT_NE(text.find("RFC 8693 token type"), std::string::npos) << text;
+    EXPECT_NE(text.find("nonsense"), std::string::npos) << text;
   }
+}
+
+TEST(oauth_config, reads_service_grants_and_ties_token_exchange_to_jwt_identities) {
+  const auto cfg = config::parse_config(R"(
+servers:
+  billing:
+    url: https://billing.example.com/mcp
+    oauth:
+      grant: client_credentials
+      client_id: manifold
+      client_secret: s3cret
+      scopes: [billing.read, billing.write]
+  ledger:
+    url: https://ledger.example.com/mcp
+    oauth:
+      grant: token_exchange
+      client_id: manifold
+      client_secret: s3cret
+      audience: ledger
+auth:
+  jwt:
+    issuer: https://as.example.com
+    audience: manifold
+    jwks_file: keys.json
+)", "test.yaml", [](const std::string&) { return std::nullopt; });
+  ASSERT_EQ(cfg.servers.size(), 2U);
+  EXPECT_EQ(cfg.servers[0].oauth.grant, config::oauth_grant::client_credentials);
+  EXPECT_EQ(cfg.servers[0].oauth.scopes, (std::vector<std::string>{"billing.read", "billing.write"}));
+  EXPECT_EQ(cfg.servers[1].oauth.grant, config::oauth_grant::token_exchange);
+  EXPECT_EQ(cfg.servers[1].oauth.audience, "ledger");
+  EXPECT_EQ(cfg.servers[1].oauth.subject_token_type, "urn:ietf:params:oauth:token-type:access_token");
+  // Each caller's token is exchanged for its own upstream token, so each principal gets its own instance.
+  EXPECT_EQ(cfg.servers[1].isolation, config::isolation_mode::principal);
+
+  const auto refused = [](const std::string& yaml) {
+    try {
+      config::parse_config(yaml, "te.yaml", [](const std::string&) { return std::nullopt; });
+    } catch (const config::config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  const auto no_identity = refused(
+      "servers:\n  l:\n    url: https://l.example/mcp\n    oauth: {grant: token_exchange, client_id: m}\n");
+  EXPECT_NE(no_identity.find("te.yaml:4:20"), std::string::npos) << no_identity;
+  EXPECT_NE(no_identity.find("auth.jwt"), std::string::npos) << no_identity;
+  const auto no_client = refused("servers:\n  l:\n    url: https://l.example/mcp\n    oauth: {grant: client_credentials}\n");
+  EXPECT_NE(no_client.find("pre-registered client_id"), std::string::npos) << no_client;
 }
 
 }  // namespace

@@ -83,6 +83,14 @@ class authenticator {
   // without JWT.
   [[nodiscard]] jwks_cache* keys() { return jwks_.get(); }
 
+  // Upstreams with `oauth.grant: token_exchange` exchange the caller's own token: from
+  // keep_subject_tokens(true) on, the newest verified JWT of each principal is kept (at most
+  // max_cached_tokens, never past its `exp` plus leeway). API keys are never kept: they are
+  // manifold's secrets, not tokens an authorization server issued.
+  void keep_subject_tokens(bool on) { keep_subject_tokens_ = on; }
+  // The JWT `principal` presented most recently that is still valid, or "".
+  [[nodiscard]] std::string subject_token(std::string_view principal) const;
+
   static constexpr std::size_t max_cached_tokens = 4096;
 
  private:
@@ -91,6 +99,8 @@ class authenticator {
   [[nodiscard]] auth_outcome refuse(int status, std::string error, std::string message, std::string log_reason) const;
   const principal* cached(const std::string& digest);
   void remember(std::string digest, const principal& who, std::chrono::system_clock::time_point expires);
+  void keep_subject_token(const std::string& name, const std::string& token,
+                          std::chrono::system_clock::time_point valid_until);
 
   struct verified_token {
     principal who;
@@ -108,6 +118,12 @@ class authenticator {
   options options_;
   std::unordered_map<std::string, verified_token> verified_;  // by SHA-256 of the token
   std::shared_ptr<const key_set> verified_with_;              // the key set they were verified with
+  struct subject_token_entry {
+    std::string token;
+    std::chrono::system_clock::time_point valid_until;
+  };
+  bool keep_subject_tokens_ = false;
+  std::unordered_map<std::string, subject_token_entry> subject_tokens_;  // by principal name
 };
 
 }  // namespace manifold::access

@@ -98,8 +98,16 @@ enum class transport_kind { stdio, http, sse, websocket, automatic };
 // dynamically. The client identity is tried in the specification's order: `client_id`
 // (pre-registered), `client_metadata_url` (when the server supports client ID metadata
 // documents), dynamic registration.
+// How manifold gets its access token from the authorization server.
+enum class oauth_grant {
+  authorization_code,  // a person (or an authorization server that decides at once) authorizes
+  client_credentials,  // manifold itself, as a service (OAuth 2.1 section 4.2)
+  token_exchange,      // the caller's own token exchanged for one meant for this upstream (RFC 8693)
+};
+
 struct oauth_config {
   bool enabled = true;              // `oauth: false`: never authorize, a 401 is an error
+  oauth_grant grant = oauth_grant::authorization_code;
   std::string client_id;            // pre-registered client
   std::string client_secret;        // its secret (client_secret_basic or _post)
   std::string client_metadata_url;  // https URL of this client's metadata document
@@ -109,6 +117,16 @@ struct oauth_config {
   // redirects at once (no login page) never needs the listener.
   std::string redirect_uri = "http://127.0.0.1:0/callback";
   std::chrono::milliseconds authorize_timeout{std::chrono::minutes(5)};  // waiting for a person
+  // private_key_jwt (RFC 7523): a PEM private key (inline, or a file read at load) that signs
+  // the client assertion instead of sending a secret; its algorithm (RS256, ES256, EdDSA...)
+  // defaults to what the key type allows.
+  std::string private_key_pem;
+  std::string signing_algorithm;
+  std::vector<std::string> scopes;  // asked for instead of what the server's challenge says
+  // token_exchange: what the caller's token is (RFC 8693 token type URI) and the audience to
+  // ask for (besides `resource`, which is always this upstream).
+  std::string subject_token_type = "urn:ietf:params:oauth:token-type:access_token";
+  std::string audience;
 
   bool operator==(const oauth_config&) const = default;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <map>
 #include <set>
@@ -59,6 +60,11 @@ class backend final : public proxy::backend {
   [[nodiscard]] const upstream::supervisor& upstreams() const { return supervisor_; }
   // The first catalog had name collisions under naming.on_collision: error.
   [[nodiscard]] bool refused() const { return refused_; }
+  // Where an instance that exchanges its caller's token (oauth.grant: token_exchange) gets
+  // that token: the principal's newest valid JWT, or "".
+  void set_subject_tokens(std::function<std::string(std::string_view principal)> source) {
+    subject_tokens_ = std::move(source);
+  }
   // Called once when the first catalog is refused (the server then stops).
   void on_refused(std::function<void()> handler) { on_refused_ = std::move(handler); }
 
@@ -94,6 +100,7 @@ class backend final : public proxy::backend {
   bool started_ = false;
   bool stopping_ = false;
   bool refused_ = false;
+  std::function<std::string(std::string_view)> subject_tokens_;
   std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
   // Instances of isolated servers, by (server, session) for `isolation: session` and
   // (server, principal) for `isolation: principal`, with the sessions using each.

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "manifold/config/config.hpp"
 #include "manifold/upstream/transport.hpp"
@@ -19,9 +21,11 @@ namespace manifold::upstream {
 // - auto: Streamable HTTP, falling back to HTTP+SSE when the initialize POST gets 400, 404
 //   or 405, as the specification's backwards-compatibility section describes.
 // https URLs use TLS (OpenSSL, peer verification against the system store).
+// `subject_token` gives the caller's current token when server.oauth.grant is token_exchange.
 std::unique_ptr<transport> make_http_transport(boost::asio::any_io_executor executor,
                                                const config::server_config& server,
-                                               const config::limits_config& limits);
+                                               const config::limits_config& limits,
+                                               std::function<std::string()> subject_token = {});
 
 // A WebSocket upstream (ws:// or wss://): one JSON-RPC message per text frame.
 std::unique_ptr<transport> make_websocket_transport(boost::asio::any_io_executor executor,

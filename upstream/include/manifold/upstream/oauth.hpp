@@ -2,6 +2,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,7 +71,9 @@ std::string random_token(std::size_t bytes);  // base64url of random bytes
 // meanwhile wait for it. Thread: the io thread.
 class authorizer {
  public:
-  authorizer(boost::asio::any_io_executor executor, const config::server_config& server);
+  // `subject_token` gives the caller's current token for oauth.grant: token_exchange.
+  authorizer(boost::asio::any_io_executor executor, const config::server_config& server,
+             std::function<std::string()> subject_token = {});
   ~authorizer();
   authorizer(const authorizer&) = delete;
   authorizer& operator=(const authorizer&) = delete;

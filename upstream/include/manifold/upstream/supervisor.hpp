@@ -2,7 +2,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,7 +34,10 @@ class supervisor {
   [[nodiscard]] std::shared_ptr<upstream> find(std::string_view server) const;
   // A new, unstarted instance of `server` (per-session isolation, reload); the caller owns
   // it and stops it.
-  [[nodiscard]] std::shared_ptr<upstream> spawn(const config::server_config& server) const;
+  // `subject_token`: the caller's current token, for an instance that exchanges it
+  // (oauth.grant: token_exchange).
+  [[nodiscard]] std::shared_ptr<upstream> spawn(const config::server_config& server,
+                                                std::function<std::string()> subject_token = {}) const;
   // The set changes (config reload): `next` in the new config order.
   void replace(std::vector<std::shared_ptr<upstream>> next) { upstreams_ = std::move(next); }
   // In config order.
