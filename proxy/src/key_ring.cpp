@@ -100,18 +100,6 @@ bool key_ring::valid_key_id(std::string_view id) {
   return true;
 }
 
-std::optional<std::string> key_ring::decode_secret(std::string_view text) {
-  std::string normal(text);
-  while (!normal.empty() && normal.back() == '=') normal.pop_back();
-  for (auto& c : normal) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  auto raw = protocol::base64url_decode(normal);
-  if (!raw || raw->size() != key_bytes) return std::nullopt;
-  return raw;
-}
-
 std::vector<std::string> key_ring::key_ids() const {
   std::vector<std::string> out;
   out.reserve(keys_.size());

@@ -43,9 +43,6 @@ class key_ring {
   [[nodiscard]] std::size_t size() const { return keys_.size(); }
 
   static bool valid_key_id(std::string_view id);
-  // A secret as configured: base64 or base64url (padding optional) of exactly 32 bytes, as
-  // `openssl rand -base64 32` prints it; nullopt otherwise.
-  static std::optional<std::string> decode_secret(std::string_view text);
 
  private:
   std::vector<session_key> keys_;
