@@ -242,6 +242,7 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.session_max_lifetime = cfg.http.sessions.max_lifetime;
   out.ended_sessions = cfg.http.sessions.ended_sessions;
   out.advertise = cfg.http.sessions.advertise;
+  out.session_peers = cfg.http.sessions.peers;
   out.client_limits = {cfg.limits.max_queued_bytes, cfg.limits.write_timeout};
   out.max_request_time = longest_request(cfg);
   for (const auto& g : cfg.groups) out.groups.push_back(group_of(g));
@@ -297,7 +298,7 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
       restart.keys = sessions.keys;
       restart.keys_file = sessions.keys_file;
       if (restart != sessions) {
-        spdlog::warn("reload: http.sessions max_lifetime, ended_sessions and advertise take effect at the next start");
+        spdlog::warn("reload: http.sessions max_lifetime, ended_sessions, advertise and peers take effect at the next start");
       }
       if (next.http.sessions.keys != sessions.keys) server->set_session_keys(session_keys_of(next.http.sessions));
       sessions.keys = next.http.sessions.keys;

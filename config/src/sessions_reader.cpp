@@ -21,6 +21,23 @@ std::string resolve_beside(const std::string& config_file, const std::string& pa
   return config_file.substr(0, slash + 1) + path;
 }
 
+// http(s)://host[:port], nothing after.
+bool base_url(std::string_view url) {
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == ':') return false;
+  for (const char c : rest) {
+    if (c == '/' || c == '?' || c == '#' || c == '@' || static_cast<unsigned char>(c) <= 0x20) return false;
+  }
+  return true;
+}
+
 bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 // Why key (`id`, `secret_text`) cannot be used; empty when it can. Never quotes the secret.
@@ -135,7 +152,7 @@ void read_sessions(yaml_context& ctx, const YAML::Node& node, const std::string&
   YAML::Node keys_value;
   YAML::Node file_value;
   ctx.for_each_key(
-      node, path, {"keys", "keys_file", "max_lifetime", "ended_sessions", "advertise"},
+      node, path, {"keys", "keys_file", "max_lifetime", "ended_sessions", "advertise", "peers"},
       [&](const std::string& k, const YAML::Node& value, const std::string& child) {
         if (k == "keys") {
           keys_value = value;
@@ -157,12 +174,21 @@ void read_sessions(yaml_context& ctx, const YAML::Node& node, const std::string&
               out.max_lifetime = std::chrono::duration_cast<std::chrono::seconds>(*d);
             }
           }
+        } else if (k == "peers") {
+          for (auto& url : ctx.string_list(value, child)) {
+            while (!url.empty() && url.back() == '/') url.pop_back();
+            if (!base_url(url)) {
+              ctx.fail(value, child, "a peer is http://HOST:PORT or https://HOST:PORT, not `" + url + "`");
+            } else {
+              out.peers.push_back(std::move(url));
+            }
+          }
         } else if (k == "ended_sessions") {
           if (auto n = ctx.int_value(value, child, 0, 10'000'000)) out.ended_sessions = static_cast<std::size_t>(*n);
         } else {
           if (auto v = ctx.string_value(value, child)) {
             while (!v->empty() && v->back() == '/') v->pop_back();
-            if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+            if (!base_url(*v)) {
               ctx.fail(value, child, "advertise must be http://HOST:PORT or https://HOST:PORT");
             } else {
               out.advertise = std::move(*v);

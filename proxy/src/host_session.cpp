@@ -131,6 +131,7 @@ class session final : public host_session,
     pending_subscriptions_ = std::move(state.subscriptions);
     state_ = lifecycle::operating;
     resumed_ = true;
+    initializing_ = true;  // requests wait for this process's upstreams, as after initialize
   }
 
   void notify(std::string_view method, json params, const json& related) override {
@@ -337,7 +338,11 @@ class session final : public host_session,
   // resolves is dropped from the state.
   static asio::awaitable<void> restore(std::shared_ptr<session> self) {
     auto& upstreams = self->hub_.upstreams();
-    co_await upstreams.ensure_started(self->client_capabilities_, upstreams.start_deadline());
+    if (!co_await upstreams.ensure_started(self->client_capabilities_, upstreams.start_deadline())) {
+      spdlog::warn("host {}: upstreams still starting when the resumed session went on", self->id_);
+    }
+    self->initializing_ = false;
+    self->initialized_.set();
     if (self->stopped_) co_return;
     if (self->log_threshold_ >= 0) co_await self->hub_.apply_log_levels();
     const auto uris = std::move(self->pending_subscriptions_);

@@ -22,8 +22,8 @@
 
 #include "http_channel.hpp"
 #include "manifold/io/hosts.hpp"
-#include "manifold/io/http_client.hpp"
 #include "portable_sessions.hpp"
+#include "replica_link.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
@@ -53,7 +53,6 @@ constexpr std::chrono::milliseconds max_accept_backoff{1000};
 constexpr std::chrono::seconds accept_log_interval{10};
 constexpr int max_shed_per_cycle = 1024;
 constexpr std::chrono::milliseconds reconnect_delay{1000};
-constexpr std::chrono::seconds relay_timeout{10};
 // A request whose reply comes within this window, with nothing before it, is answered with
 // one JSON object (one write, no stream framing). Anything sent before the reply (progress,
 // logging, a request to the host) turns the answer into an SSE stream at once, as does the
@@ -112,16 +111,6 @@ struct mcp_session {
   std::uint64_t sealed_changes = 0;
   std::string sealed_key;
 };
-
-// Request headers not passed on when a host's answer is relayed to another replica.
-bool hop_by_hop(std::string_view name) {
-  for (const auto* h : {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-                        "content-length", "origin", "proxy-authorization", "proxy-connection",
-                        "x-manifold-relayed"}) {
-    if (beast::iequals(name, h)) return true;
-  }
-  return false;
-}
 
 // The base URL the other replicas reach this one at, when the listen address says it.
 std::string advertise_url(const http_options& options, const asio::ip::address& address, std::uint16_t port) {
@@ -391,6 +380,9 @@ class server_impl final : public http_server {
       co_return co_await respond(stream, req,
                                  backend_.ready() ? http::status::ok : http::status::service_unavailable,
                                  backend_.status().dump());
+    }
+    if (path == ended_notice_path && req.method() == http::verb::post && portable_->enabled()) {
+      co_return co_await ended_elsewhere(stream, req);
     }
     if (!co_await check_origin_and_host(stream, req)) co_return false;
     const bool mcp_endpoint = group_for(path, "/mcp") != nullptr || path == "/sse" || path == "/message";
@@ -729,6 +721,25 @@ class server_impl final : public http_server {
                                std::move(headers));
   }
 
+  // Another replica's notice that a host ended a sealed session there. Its body is sealed
+  // with the ring, so it needs no Host, Origin or credential checks: only a holder of the
+  // keys can make one, and a replayed one ends nothing new.
+  template <typename Stream>
+  asio::awaitable<bool> ended_elsewhere(Stream& stream, request& req) {
+    const auto sid = portable_->ended_by_notice(req.body());
+    if (!sid) {
+      spdlog::warn("http: a notice of an ended session does not open with the session keys");
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::forbidden,
+                                       error_code::invalid_request, "Forbidden");
+    }
+    if (const auto it = sessions_.find(*sid); it != sessions_.end() && !it->second->legacy) {
+      spdlog::info("http: session {} ended by the host at another replica", *sid);
+      end_session(*it->second);
+      sessions_.erase(it);
+    }
+    co_return co_await respond(stream, req, http::status::no_content, "", "");
+  }
+
   template <typename Stream>
   asio::awaitable<bool> delete_mcp(Stream& stream, request& req, const group_view& group,
                                    const session_identity& who) {
@@ -740,15 +751,23 @@ class server_impl final : public http_server {
           found.state->principal == who.principal_name()) {
         spdlog::info("http: session {} ended by the host", found.state->sid);
         portable_->ended(*found.state);
+        auto notice = portable_->ended_notice_for(*found.state);
+        co_await tell_peers(executor_, std::move(notice), options_.session_peers);
         co_return co_await respond(stream, req, http::status::ok, "", "");
       }
     }
     std::shared_ptr<mcp_session> session;
     if (!co_await find_session(stream, req, id, group, who, session)) co_return true;
     spdlog::info("http: session {} ended by the host", session->id);
-    if (session->sealed) portable_->ended(*session->sealed);
+    std::string notice;
+    if (session->sealed) {
+      portable_->ended(*session->sealed);
+      notice = portable_->ended_notice_for(*session->sealed);
+    }
     end_session(*session);
     sessions_.erase(session->id);
+    // The host hears back once the other replicas know (or could not be told).
+    co_await tell_peers(executor_, std::move(notice), options_.session_peers);
     co_return co_await respond(stream, req, http::status::ok, "", "");
   }
 
@@ -1004,38 +1023,12 @@ class server_impl final : public http_server {
       body = protocol::serialize(restored);
       co_return true;
     }
-    if (!req["X-Manifold-Relayed"].empty()) {
+    if (req.find(relayed_header) != req.end()) {
       spdlog::warn("http: session {}: a relayed answer belongs to {}, not here; dropped", session.id, route->address);
       co_return false;
     }
-    co_await relay_answer(req, route->address);
+    co_await relay_answer(executor_, req, route->address);
     co_return false;
-  }
-
-  // POSTs the host's request `req` (an answer) to the replica at `address`, with the host's
-  // own headers (it authenticates the host as this one did), bounded in time.
-  asio::awaitable<void> relay_answer(const request& req, const std::string& address) {
-    const auto url = boost::urls::parse_uri(address);
-    if (!url) co_return;
-    io::http_request out;
-    out.method = "POST";
-    out.tls = url->scheme() == "https";
-    out.host = url->host_type() == boost::urls::host_type::ipv6 ? url->host_ipv6_address().to_string()
-                                                                 : std::string(url->encoded_host());
-    out.port = url->has_port() ? std::string(url->port()) : (out.tls ? "443" : "80");
-    out.target = std::string(req.target());
-    for (const auto& field : req) {
-      if (!hop_by_hop(field.name_string())) out.headers.emplace_back(field.name_string(), field.value());
-    }
-    out.headers.emplace_back("X-Manifold-Relayed", "1");
-    out.body = req.body();
-    out.timeout = relay_timeout;
-    out.read_limit = 64 * 1024;
-    const auto response = co_await io::send_request(executor_, std::move(out));
-    if (!response.error.empty() || response.status >= 300) {
-      spdlog::warn("http: relaying a host's answer to {} failed: {}", address,
-                   response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error);
-    }
   }
 
   static void end_session(mcp_session& session) {

@@ -77,6 +77,19 @@ portable_sessions::lookup portable_sessions::open(std::string_view token) const 
 
 void portable_sessions::ended(const sealed_session& state) { ended_.add(state.sid, state.expires, now()); }
 
+std::string portable_sessions::ended_notice_for(const sealed_session& state) const {
+  if (!keys_) return {};
+  return seal_ended_notice(*keys_, {state.sid, state.expires});
+}
+
+std::optional<std::string> portable_sessions::ended_by_notice(std::string_view token) {
+  if (!keys_) return std::nullopt;
+  auto notice = open_ended_notice(*keys_, token);
+  if (!notice) return std::nullopt;
+  ended_.add(notice->sid, notice->expires, now());
+  return std::move(notice->sid);
+}
+
 std::optional<reply_route> portable_sessions::route_of(const protocol::json& id) const {
   if (!keys_ || !id.is_string()) return std::nullopt;
   return open_route(*keys_, id.get_ref<const std::string&>());

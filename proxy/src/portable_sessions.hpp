@@ -55,6 +55,12 @@ class portable_sessions {
   };
   [[nodiscard]] lookup open(std::string_view token) const;
   void ended(const sealed_session& state);
+  // The notice telling the other replicas (http.sessions.peers) that `state` ended; empty
+  // when sealing is off.
+  [[nodiscard]] std::string ended_notice_for(const sealed_session& state) const;
+  // A notice from another replica: the sid it names, now remembered as ended; nullopt when
+  // it does not open with the ring.
+  std::optional<std::string> ended_by_notice(std::string_view token);
 
   // The prefix of ids of requests to hosts (empty: not routed: off, or no advertise URL).
   [[nodiscard]] const std::string& route_prefix() const { return route_prefix_; }

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::string_view session_purpose = "s1";
 constexpr std::string_view route_purpose = "r1";
+constexpr std::string_view ended_purpose = "e1";
 constexpr int format = 1;
 constexpr std::size_t max_sealed_depth = 64;
 
@@ -130,6 +131,22 @@ std::optional<reply_route> open_route(const key_ring& keys, std::string_view id)
   out.address = *address;
   out.instance = *instance;
   return out;
+}
+
+std::string seal_ended_notice(const key_ring& keys, const ended_notice& notice) {
+  const json j{{"sid", notice.sid}, {"e", notice.expires}};
+  return keys.seal(ended_purpose, j.dump());
+}
+
+std::optional<ended_notice> open_ended_notice(const key_ring& keys, std::string_view token) {
+  const auto opened = keys.open(ended_purpose, token);
+  if (!opened.plaintext) return std::nullopt;
+  const auto parsed = protocol::parse_json(*opened.plaintext, max_sealed_depth);
+  if (!parsed.ok()) return std::nullopt;
+  const auto sid = protocol::string_member(parsed.value, "sid");
+  const auto expires = protocol::integer_member(parsed.value, "e");
+  if (!sid || sid->empty() || !expires) return std::nullopt;
+  return ended_notice{std::string(*sid), *expires};
 }
 
 }  // namespace manifold::proxy

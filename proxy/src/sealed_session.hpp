@@ -66,4 +66,14 @@ struct reply_route {
 std::string route_prefix(const key_ring& keys, std::string_view address, std::string_view instance);
 std::optional<reply_route> open_route(const key_ring& keys, std::string_view id);
 
+// What a replica tells the others when a host ends a sealed session (DELETE): the session's
+// sid and when its id expires anyway, sealed so that only a holder of the ring can end a
+// session elsewhere.
+struct ended_notice {
+  std::string sid;
+  std::int64_t expires = 0;
+};
+std::string seal_ended_notice(const key_ring& keys, const ended_notice& notice);
+std::optional<ended_notice> open_ended_notice(const key_ring& keys, std::string_view token);
+
 }  // namespace manifold::proxy

@@ -99,6 +99,7 @@ struct http_config {
   //     max_lifetime: 24h       # no replica serves a session longer (sealed in the id)
   //     ended_sessions: 10000   # sessions ended (DELETE) that this replica keeps refusing
   //     advertise: "http://${POD_IP}:8080"   # where other replicas reach this one
+  //     peers: ["http://manifold-peers:8080"]  # every address of each: told of ended sessions
   struct session_key {
     std::string id;      // 1-32 of [A-Za-z0-9_-]
     std::string secret;  // 32 raw bytes
@@ -110,6 +111,7 @@ struct http_config {
     std::chrono::seconds max_lifetime{std::chrono::hours(24)};
     std::size_t ended_sessions = 10000;
     std::string advertise;  // http(s)://host:port; empty: the listen address when specific
+    std::vector<std::string> peers;  // http(s)://host:port of the replicas, told of ended sessions
     [[nodiscard]] bool enabled() const { return !keys.empty(); }
     bool operator==(const sessions_config&) const = default;
   } sessions;

@@ -41,8 +41,9 @@ class host_session {
   // Grows each time state() changes.
   [[nodiscard]] virtual std::uint64_t state_changes() const = 0;
   // Before run(): the session continues one initialized elsewhere, with `state` (its
-  // protocol version must be set). No initialize is expected; once it runs, the log level
-  // and subscriptions are applied to this process's upstreams in the background.
+  // protocol version must be set). No initialize is expected; once it runs, requests wait
+  // (up to the upstreams' start deadline) until this process's upstreams are started, as
+  // they would behind an initialize, and the log level and subscriptions are applied to them.
   virtual void resume(host_session_state state) = 0;
 };
 

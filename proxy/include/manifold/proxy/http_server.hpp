@@ -54,6 +54,10 @@ struct http_options {
   // requests this one sent (sampling, elicitation) that the balancer hands to another.
   // Empty: the listen address when it is a specific one; none for 0.0.0.0 or ::.
   std::string advertise;
+  // Base URLs (http[s]://host:port) of the other replicas, each host resolved to all its
+  // addresses (a headless Service): told when a host ends a sealed session here, so that
+  // they refuse its id too. Best effort: a replica that is down, or starts later, is not told.
+  std::vector<std::string> session_peers;
 };
 
 // Serves MCP to hosts over HTTP (or https with http.tls): Streamable HTTP at /mcp (POST, GET, DELETE) and, for each
