@@ -185,6 +185,7 @@ class server_impl final : public http_server {
       spdlog::info("http: session keys removed; new sessions live in this process only");
     }
     portable_->set_keys(std::move(keys));
+    known_tokens_.clear();
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
@@ -609,7 +610,10 @@ class server_impl final : public http_server {
     // endpoint and to the caller.
     std::optional<sealed_session> sealed;
     std::string key_id;
-    if (portable_->enabled() && looks_sealed(id)) {
+    auto it = sessions_.end();
+    if (auto known = known_token(id)) {
+      it = sessions_.find(known->id);  // an id this process handed out or opened: not opened again
+    } else if (portable_->enabled() && looks_sealed(id)) {
       auto found = portable_->open(id);
       if (!found.state) {
         spdlog::info("http: session id refused: {}", found.problem);
@@ -621,8 +625,10 @@ class server_impl final : public http_server {
       }
       sealed = std::move(found.state);
       key_id = std::move(found.key_id);
+      it = sessions_.find(sealed->sid);
+    } else {
+      it = sessions_.find(id);
     }
-    auto it = sessions_.find(sealed ? sealed->sid : id);
     if (it != sessions_.end() && it->second->channel->closed()) {
       // It ended itself (a client that stopped reading): gone for good.
       if (it->second->sealed) portable_->ended(*it->second->sealed);
@@ -652,6 +658,7 @@ class server_impl final : public http_server {
                              error_code::invalid_request, "Unsupported MCP-Protocol-Version: " + version);
       co_return false;
     }
+    if (sealed) remember_token(id, it->second);
     out = it->second;
     co_return true;
   }
@@ -954,6 +961,7 @@ class server_impl final : public http_server {
     session->host->resume(std::move(state));
     session->sealed_changes = session->host->state_changes();
     const auto it = sessions_.emplace(session->id, session).first;
+    remember_token(token, session);
     asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: session {} of {} continued here from its id (opened {} s ago)", session->id,
                  session->principal, portable_sessions::now() - sealed.created);
@@ -1000,8 +1008,37 @@ class server_impl final : public http_server {
     if (auto token = portable_->seal(*s.sealed); !token.empty()) {
       s.token = std::move(token);
       s.sealed_key = portable_->sealing_key();
+      remember_token(s.token, sessions_.count(s.id) != 0 ? sessions_.at(s.id) : nullptr);
     }
     return s.token;
+  }
+
+  // The session a sealed id names when this process handed it out or opened it before, it
+  // is still held here and has not expired: such an id need not be opened again. Cleared
+  // when the ring changes (an id sealed by a key that left must not open).
+  std::shared_ptr<mcp_session> known_token(const std::string& token) {
+    const auto entry = known_tokens_.find(token);
+    if (entry == known_tokens_.end()) return nullptr;
+    auto session = entry->second.lock();
+    const auto held = session ? sessions_.find(session->id) : sessions_.end();
+    if (held == sessions_.end() || held->second != session || !session->sealed ||
+        portable_sessions::now() >= session->sealed->expires) {
+      known_tokens_.erase(entry);
+      return nullptr;
+    }
+    return session;
+  }
+
+  // Bounded: past a few ids per session, entries of sessions gone are dropped, and if that is
+  // not enough the whole index (a cache: ids are opened again).
+  void remember_token(const std::string& token, const std::shared_ptr<mcp_session>& session) {
+    if (!session || token.empty()) return;
+    const auto bound = 4 * std::max<std::size_t>(options_.max_sessions, 1);
+    if (known_tokens_.size() >= bound) {
+      std::erase_if(known_tokens_, [](const auto& entry) { return entry.second.expired(); });
+      if (known_tokens_.size() >= bound) known_tokens_.clear();
+    }
+    known_tokens_[token] = session;
   }
 
   // A host's answer (`msg`, `body`) to a request manifold sent it over a sealed session. True:
@@ -1113,6 +1150,7 @@ class server_impl final : public http_server {
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
   std::shared_ptr<portable_sessions> portable_;
+  std::unordered_map<std::string, std::weak_ptr<mcp_session>> known_tokens_;  // known_token()
   std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
   std::size_t websocket_sessions_ = 0;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
