@@ -1,5 +1,6 @@
 // Several manifold replicas on loopback for scale-out tests: each with its own config
-// directory, keys file (http.sessions) and upstream processes, on a port the OS handed out
+// directory, session keys (http.sessions, laid out as a mounted Kubernetes Secret) and
+// upstream processes, on a port the OS handed out
 // (so that a killed replica comes back where the balancer expects it), all listing each
 // other as peers. Start, kill, restart, rewrite keys, and wait for what a replica logs.
 //
@@ -9,7 +10,8 @@
 //   await set.stop();
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync,
+  writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +51,24 @@ function descendantsOf(pid) {
 }
 
 const keysText = (keys) => `# id secret (the first seals)\n${keys.map(([id, s]) => `${id} ${s}`).join('\n')}\n`;
+
+// The session keys laid out as the kubelet mounts a Secret: the file lives in a timestamped
+// directory, `..data` links to that directory and `session-keys` to `..data/session-keys`.
+// An update writes a new directory, points `..data_tmp` at it, renames that over `..data`
+// and removes the old directory.
+let generation = 0;
+function writeSecret(dir, keys) {
+  mkdirSync(dir, { recursive: true });
+  const stamp = `..${Date.now()}_${generation++}`;
+  mkdirSync(join(dir, stamp));
+  writeFileSync(join(dir, stamp, 'session-keys'), keysText(keys), { mode: 0o600 });
+  let old = null;
+  try { old = readlinkSync(join(dir, '..data')); } catch { /* first time */ }
+  symlinkSync(stamp, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  if (old === null) symlinkSync(join('..data', 'session-keys'), join(dir, 'session-keys'));
+  else rmSync(join(dir, old), { recursive: true, force: true });
+}
 
 class Replica {
   constructor({ dir, index, port, config }) {
@@ -108,13 +128,11 @@ class Replica {
     await this.exited;
   }
 
-  // Rewrites this replica's keys file as a Secret update does (a new file renamed over the
-  // old one) and resolves once the replica has reloaded it.
+  // Rewrites this replica's keys as the kubelet updates a mounted Secret and resolves once
+  // the replica has reloaded them.
   async rotate(keys) {
     const from = this.log.length;
-    const tmp = join(this.dir, 'keys.tmp');
-    writeFileSync(tmp, keysText(keys), { mode: 0o600 });
-    renameSync(tmp, join(this.dir, 'keys'));
+    writeSecret(join(this.dir, 'secret'), keys);
     const ring = keys.map(([id]) => id).join(', ');
     await this.waitFor(new RegExp(`sealed with key ${keys[0][0]} \\(ring: ${ring}\\)`), from);
   }
@@ -133,9 +151,10 @@ export async function startReplicas({ count, servers, keys, extra = '' }) {
   const replicas = ports.map((port, index) => {
     const dir = join(root, `r${index}`);
     mkdirSync(dir);
-    writeFileSync(join(dir, 'keys'), keysText(keys), { mode: 0o600 });
+    writeSecret(join(dir, 'secret'), keys);
     const config = join(dir, 'manifold.yaml');
-    writeFileSync(config, `servers:\n${servers}http:\n  sessions:\n    keys_file: keys\n    peers: [${peers}]\n${extra}`);
+    writeFileSync(config, `servers:\n${servers}http:\n  sessions:\n    keys_file: secret/session-keys\n` +
+      `    peers: [${peers}]\n${extra}`);
     return new Replica({ dir, index, port, config });
   });
   const set = {
