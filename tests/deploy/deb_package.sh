@@ -13,8 +13,9 @@
 #    ExecStart (in the container's network namespace, so its fixed port is the container's
 #    alone); /healthz and /readyz answer 200 on the address parsed from that ExecStart; the
 #    process runs under a dynamic uid without capabilities; a stdio upstream added to the
-#    config appears after `systemctl reload`; stop is clean; a local change to the conffile
-#    survives reinstalling; purge removes config, unit and state.
+#    config appears after `systemctl reload`; a session key from the environment file seals
+#    sessions; stop is clean; a local change to the conffile survives
+#    reinstalling; purge removes config, unit and state.
 # 4. `manifold --help` (and each subcommand's) matches README's command line section.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -118,7 +119,22 @@ for _ in $(seq 1 50); do
 done
 grep -q '"fake"' <<<"$ready" || { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "reload did not add the upstream: $ready"; }
 in_ctr 'journalctl -u manifold --no-pager' | grep -q 'SIGHUP: reloading' || deploy_fail "no SIGHUP reload in the journal"
+
+# Sealed sessions under the unit's dynamic user: the key comes from the environment file,
+# which systemd reads as root (docs/deploy.md). (A systemd credential, LoadCredential=, is
+# the other way; these test containers cannot hand one to a dynamic user.)
+in_ctr 'umask 077 && echo "MANIFOLD_SESSION_KEY=$(head -c 32 /dev/urandom | base64)" >>/etc/manifold/environment'
+in_ctr 'printf "servers:\n  fake:\n    command: /usr/local/bin/fake_mcp_server\nhttp:\n  sessions:\n    keys: [{id: k1, secret: \"\${MANIFOLD_SESSION_KEY}\"}]\n" >/etc/manifold/manifold.yaml'
+in_ctr 'systemctl restart manifold' || { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "restart with a session key"; }
+# Bounded poll (about 10 s) for the ring in the journal.
+for _ in $(seq 1 50); do
+  in_ctr 'journalctl -u manifold --no-pager' | grep -q 'session ids sealed with key k1 (ring: k1)' && break
+  sleep 0.2
+done
+in_ctr 'journalctl -u manifold --no-pager' | grep -q 'session ids sealed with key k1 (ring: k1)' ||
+  { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "the session key was not loaded from the environment file"; }
 in_ctr 'systemctl stop manifold'
+in_ctr 'rm -f /etc/manifold/environment'
 result=$(in_ctr 'systemctl show -p Result --value manifold')
 [ "$result" = success ] || deploy_fail "stop: Result=$result"
 
