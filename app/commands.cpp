@@ -304,7 +304,9 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
       sessions.keys = next.http.sessions.keys;
       sessions.keys_file = next.http.sessions.keys_file;
     }
-    if (!next.http.tls.enabled() || next.http.tls == tls) return;
+    // Re-read on every reload (SIGHUP too): a certificate renewed in place at the same path is
+    // picked up without a restart.
+    if (!next.http.tls.enabled()) return;
     if (auto error = server->set_tls(next.http.tls.cert, next.http.tls.key, next.http.tls.client_ca); !error.empty()) {
       spdlog::error("reload: {}; the current certificate stays", error);
     } else {

@@ -4,7 +4,7 @@
 // sustains. Prints one JSON object per run on stdout.
 //
 //   loadgen stdio   [--inflight C] [--calls N] [--seconds S] [--warmup W] [--tool T] -- CMD...
-//   loadgen http    --url URL [--sessions S] [--inflight C] [--calls N] [--seconds S] ...
+//   loadgen http    --url URL [--sessions S] [--inflight C] [--calls N] [--seconds S] [--header "K: V"] ...
 //   loadgen sse     --url URL [--inflight C] [--calls N] ...   (2024-11-05 HTTP+SSE)
 //   loadgen idle    --url URL --sessions N [--rss-pid PID]
 //   loadgen catalog [--rss-self] -- CMD...
@@ -64,6 +64,7 @@ struct options {
   std::string arguments = R"({"text":"hello manifold"})";
   std::string url;
   pid_t rss_pid = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // --header "Name: value"
   std::vector<std::string> command;
 };
 
@@ -94,6 +95,11 @@ options parse(int argc, char** argv) {
     else if (a == "--args") o.arguments = v;
     else if (a == "--url") o.url = v;
     else if (a == "--rss-pid") o.rss_pid = static_cast<pid_t>(std::stol(v));
+    else if (a == "--header") {
+      const auto colon = v.find(':');
+      if (colon == std::string::npos) usage("--header takes \"Name: value\"");
+      o.headers.emplace_back(v.substr(0, colon), v.substr(v.find_first_not_of(' ', colon + 1)));
+    }
     else usage("unknown option " + a);
   }
   if (o.inflight == 0 || o.sessions == 0) usage("--inflight and --sessions must be positive");
@@ -293,12 +299,13 @@ struct endpoint {
   std::string host;
   std::string port;
   std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
 };
 
 endpoint parse_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
   if (!u) usage("bad --url " + url);
-  endpoint e{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80", std::string(u->encoded_path())};
+  endpoint e{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80", std::string(u->encoded_path()), {}};
   if (e.target.empty()) e.target = "/";
   return e;
 }
@@ -322,6 +329,7 @@ class http_link {
     req.set(http::field::user_agent, "manifold-loadgen");
     req.set("MCP-Protocol-Version", "2025-11-25");
     if (!session.empty()) req.set("Mcp-Session-Id", session);
+    for (const auto& [name, value] : ep_.headers) req.set(name, value);
     req.keep_alive(true);
     req.body() = std::move(body);
     req.prepare_payload();
@@ -360,7 +368,8 @@ asio::awaitable<std::string> open_session(http_link& link) {
 // http: S sessions x C connections, each connection a closed loop of calls.
 json run_http(const options& opts) {
   asio::io_context io;
-  const endpoint ep = parse_url(opts.url);
+  endpoint ep = parse_url(opts.url);
+  ep.headers = opts.headers;
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(ep.host, ep.port);
   recorder rec;
@@ -416,7 +425,8 @@ json run_http(const options& opts) {
 // connections POST calls (answered 202), each waiting for its reply on the stream.
 json run_sse(const options& opts) {
   asio::io_context io;
-  const endpoint ep = parse_url(opts.url);
+  endpoint ep = parse_url(opts.url);
+  ep.headers = opts.headers;
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(ep.host, ep.port);
   recorder rec;
@@ -441,6 +451,7 @@ json run_sse(const options& opts) {
     req.set(http::field::host, ep.host + ":" + ep.port);
     req.set(http::field::accept, "text/event-stream");
     req.set(http::field::user_agent, "manifold-loadgen");
+    for (const auto& [name, value] : ep.headers) req.set(name, value);
     co_await http::async_write(stream_socket, req, asio::use_awaitable);
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
@@ -534,7 +545,8 @@ json run_sse(const options& opts) {
 // idle: N sessions opened and left idle; the server's RSS before and after.
 json run_idle(const options& opts) {
   asio::io_context io;
-  const endpoint ep = parse_url(opts.url);
+  endpoint ep = parse_url(opts.url);
+  ep.headers = opts.headers;
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(ep.host, ep.port);
   const long before = opts.rss_pid != 0 ? proc_kb(opts.rss_pid, "status", "VmRSS") : -1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 
 namespace manifold::access {
 
@@ -13,18 +14,26 @@ struct builtin {
   const char* pattern;
   const char* replacement;
   bool icase;
+  std::string_view needles;  // "|"-separated, lower case when icase
 };
 
 constexpr std::array<builtin, 7> builtins{{
-    {R"(-----BEGIN [A-Z0-9 ]*-----[\s\S]*?(-----END [A-Z0-9 ]*-----|$))", "[REDACTED:pem]", false},
-    {R"(\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+)", "$1 [REDACTED]", true},
-    {R"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", "[REDACTED:jwt]", false},
-    {R"(\b(AKIA|ASIA)[0-9A-Z]{16}\b)", "[REDACTED:aws-key-id]", false},
-    {R"(\b(mfd|sk|ghp|gho|ghs|ghu|ghr|xoxa|xoxb|xoxp|xoxr|xoxs)[-_][A-Za-z0-9_-]{16,})", "[REDACTED:token]", false},
-    {R"(\bgithub_pat_[A-Za-z0-9_]{20,})", "[REDACTED:token]", false},
+    {R"(-----BEGIN [A-Z0-9 ]*-----[\s\S]*?(-----END [A-Z0-9 ]*-----|$))", "[REDACTED:pem]", false, "-----BEGIN "},
+    {R"(\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+)", "$1 [REDACTED]", true, "bearer|basic"},
+    {R"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", "[REDACTED:jwt]", false, "eyJ"},
+    {R"(\b(AKIA|ASIA)[0-9A-Z]{16}\b)", "[REDACTED:aws-key-id]", false, "AKIA|ASIA"},
+    {R"(\b(mfd|sk|ghp|gho|ghs|ghu|ghr|xoxa|xoxb|xoxp|xoxr|xoxs)[-_][A-Za-z0-9_-]{16,})", "[REDACTED:token]", false,
+     "mfd-|mfd_|sk-|sk_|ghp_|gho_|ghs_|ghu_|ghr_|ghp-|gho-|ghs-|ghu-|ghr-|xox"},
+    {R"(\bgithub_pat_[A-Za-z0-9_]{20,})", "[REDACTED:token]", false, "github_pat_"},
     {R"(\b((password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)\s*[=:]\s*)[^\s&;,"']+)", "$1[REDACTED]",
-     true},
+     true, "password|passwd|pwd|secret|token|key"},
 }};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
 
 constexpr std::array<std::string_view, 12> secret_words{"password", "passwd", "secret", "token", "apikey",
                                                         "authorization", "credential", "privatekey", "accesskey",
@@ -42,11 +51,17 @@ redactor::redactor(const std::vector<std::string>& extra_patterns) {
   for (const auto& b : builtins) {
     auto flags = std::regex::ECMAScript;
     if (b.icase) flags |= std::regex::icase;
-    rewrites_.push_back({std::regex(b.pattern, flags), b.replacement});
+    std::vector<std::string_view> needles;
+    for (auto rest = b.needles; !rest.empty();) {
+      const auto bar = rest.find('|');
+      needles.push_back(rest.substr(0, bar));
+      rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+    }
+    rewrites_.push_back({std::regex(b.pattern, flags), b.replacement, std::move(needles), b.icase});
   }
   for (const auto& p : extra_patterns) {
     try {
-      rewrites_.push_back({std::regex(p, std::regex::ECMAScript), std::string(redacted)});
+      rewrites_.push_back({std::regex(p, std::regex::ECMAScript), std::string(redacted), {}, false});
     } catch (const std::regex_error&) {
       // refused by the config loader; nothing to add
     }
@@ -82,7 +97,19 @@ std::string redactor::scrub_text(std::string_view text) const {
 
 std::string redactor::redact_text(std::string_view text) const {
   auto out = scrub_text(cut(text));
-  for (const auto& r : rewrites_) out = std::regex_replace(out, r.pattern, r.replacement);
+  std::string folded;  // `out` in lower case, made when a folded needle is first looked for
+  for (const auto& r : rewrites_) {
+    if (!r.needles.empty()) {
+      if (r.folded && folded.empty()) folded = lower(out);
+      const std::string& haystack = r.folded ? folded : out;
+      const bool may_match = std::any_of(r.needles.begin(), r.needles.end(), [&](std::string_view needle) {
+        return haystack.find(needle) != std::string::npos;
+      });
+      if (!may_match) continue;
+    }
+    out = std::regex_replace(out, r.pattern, r.replacement);
+    folded.clear();  // the text may have changed
+  }
   return out;
 }
 

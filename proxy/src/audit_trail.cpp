@@ -9,7 +9,6 @@ audit_trail::audit_trail(request_context& ctx, std::string name, const json& arg
       name_(std::move(name)) {
   if (!on_) return;
   arguments_ = arguments;
-  bytes_in_ = arguments.is_null() ? 0 : arguments.dump().size();
 }
 
 void audit_trail::refused(const std::string& rule, access::audit_outcome outcome) {
@@ -24,6 +23,7 @@ void audit_trail::refused(const std::string& rule, access::audit_outcome outcome
 void audit_trail::answered(const protocol::rpc_reply& reply) {
   if (!on_) return;
   access::audit_record r;
+  json result;
   if (reply.cancelled) {
     r.outcome = access::audit_outcome::cancelled;
   } else if (!reply.ok()) {
@@ -33,12 +33,12 @@ void audit_trail::answered(const protocol::rpc_reply& reply) {
   } else {
     r.outcome = protocol::bool_member(reply.result, "isError").value_or(false) ? access::audit_outcome::is_error
                                                                               : access::audit_outcome::ok;
-    r.bytes_out = reply.result.dump().size();
+    result = reply.result;  // measured later, off the latency path
   }
-  write(std::move(r));
+  write(std::move(r), std::move(result));
 }
 
-void audit_trail::write(access::audit_record r) {
+void audit_trail::write(access::audit_record r, json result) {
   const auto& who = *ctx_.session.identity().who;
   r.principal = who.name;
   r.roles = who.roles;
@@ -49,9 +49,8 @@ void audit_trail::write(access::audit_record r) {
   r.upstream = upstream_;
   r.original = original_;
   r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-  r.bytes_in = bytes_in_;
   r.arguments = std::move(arguments_);
-  ctx_.hub.options().gate->audit(r);
+  ctx_.hub.audit_later(std::move(r), std::move(result));
 }
 
 }  // namespace manifold::proxy

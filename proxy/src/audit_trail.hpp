@@ -25,13 +25,12 @@ class audit_trail {
   void answered(const protocol::rpc_reply& reply);
 
  private:
-  void write(access::audit_record record);
+  void write(access::audit_record record, json result = nullptr);
 
   request_context& ctx_;
   bool on_;
   std::string name_;
   json arguments_;
-  std::size_t bytes_in_ = 0;
   std::string upstream_;
   std::string original_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

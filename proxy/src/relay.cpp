@@ -1,3 +1,4 @@
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -239,6 +240,14 @@ void relay_impl::roots_changed() {
   for (const auto& server : backend_.upstreams_with("")) {
     if (auto* peer = backend_.peer(server)) peer->notify("notifications/roots/list_changed", nullptr);
   }
+}
+
+void relay_impl::audit_later(access::audit_record record, json result) {
+  asio::post(executor_, [gate = options_.gate, r = std::move(record), result = std::move(result)]() mutable {
+    r.bytes_in = r.arguments.is_null() ? 0 : r.arguments.dump().size();
+    if (!result.is_null()) r.bytes_out = result.dump().size();
+    gate->audit(r);
+  });
 }
 
 void relay_impl::record_task_owner(const std::string& exposed_task_id, std::uint64_t session) {

@@ -98,6 +98,10 @@ class relay_impl final : public relay {
   boost::asio::awaitable<void> apply_log_levels();
   void roots_changed();
   void record_task_owner(const std::string& exposed_task_id, std::uint64_t session);
+  // Writes an audit record once the current handler has yielded (after the host's answer is
+  // on its way): auditing stays off the latency path, and records keep their order.
+  // `arguments` and `result` are measured (bytes) then, not on the path either.
+  void audit_later(access::audit_record record, json result);
   // A host's progress notification for a request an upstream sent through manifold.
   void host_progress(const json& params);
 

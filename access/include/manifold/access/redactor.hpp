@@ -47,6 +47,10 @@ class redactor {
   struct rewrite {
     std::regex pattern;
     std::string replacement;
+    // A built-in pattern can only match text that contains one of these (lower case when
+    // `folded`); the regex runs only then. Empty: always run (configured patterns).
+    std::vector<std::string_view> needles;
+    bool folded = false;
   };
   std::vector<rewrite> rewrites_;
   std::vector<std::string> secrets_;
