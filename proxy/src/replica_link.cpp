@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,6 +11,7 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include "manifold/io/event.hpp"
 #include "manifold/io/http_client.hpp"
 
 namespace manifold::proxy {
@@ -54,12 +56,13 @@ std::optional<base_url> parse_base(const std::string& address) {
 
 // The addresses `host` resolves to, within notice_timeout (none when it does not resolve).
 asio::awaitable<std::vector<std::string>> addresses_of(asio::any_io_executor executor, const base_url& url) {
-  tcp::resolver resolver(executor);
+  // The timer's handler may run after this frame is gone: it holds the resolver itself.
+  auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer deadline(executor, notice_timeout);
-  deadline.async_wait([&resolver](const boost::system::error_code& ec) {
-    if (!ec) resolver.cancel();
+  deadline.async_wait([resolver](const boost::system::error_code& ec) {
+    if (!ec) resolver->cancel();
   });
-  auto [ec, results] = co_await resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
+  auto [ec, results] = co_await resolver->async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable));
   deadline.cancel();
   std::vector<std::string> out;
   if (ec) {
@@ -73,35 +76,66 @@ asio::awaitable<std::vector<std::string>> addresses_of(asio::any_io_executor exe
   co_return out;
 }
 
+// Posts `notice` to one address; failures are logged.
+asio::awaitable<void> send_notice(asio::any_io_executor executor, std::shared_ptr<const std::string> notice,
+                                  base_url url) {
+  io::http_request out;
+  out.method = "POST";
+  out.tls = url.tls;
+  out.host = url.host;
+  out.port = url.port;
+  out.target = std::string(ended_notice_path);
+  out.headers.emplace_back("Content-Type", "text/plain");
+  out.body = *notice;
+  out.timeout = notice_timeout;
+  out.read_limit = relay_read_limit;
+  const auto response = co_await io::send_request(executor, std::move(out));
+  if (!response.error.empty() || response.status >= 300) {
+    spdlog::warn("http: telling {}:{} that a session ended failed: {}", url.host, url.port,
+                 response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> tell_peers(asio::any_io_executor executor, std::string notice, std::vector<std::string> peers) {
-  if (notice.empty()) co_return;
-  std::size_t sent = 0;
+  if (notice.empty() || peers.empty()) co_return;
+  std::vector<base_url> targets;
   for (const auto& peer : peers) {
-    const auto url = parse_base(peer);
+    auto url = parse_base(peer);
     if (!url) continue;
-    std::vector<std::string> hosts{url->host};
-    if (!url->tls) hosts = co_await addresses_of(executor, *url);
-    for (const auto& host : hosts) {
-      if (sent++ >= max_peer_addresses) co_return;
-      io::http_request out;
-      out.method = "POST";
-      out.tls = url->tls;
-      out.host = host;
-      out.port = url->port;
-      out.target = std::string(ended_notice_path);
-      out.headers.emplace_back("Content-Type", "text/plain");
-      out.body = notice;
-      out.timeout = notice_timeout;
-      out.read_limit = relay_read_limit;
-      const auto response = co_await io::send_request(executor, std::move(out));
-      if (!response.error.empty() || response.status >= 300) {
-        spdlog::warn("http: telling {}:{} that a session ended failed: {}", host, url->port,
-                     response.error.empty() ? "HTTP " + std::to_string(response.status) : response.error);
-      }
+    if (url->tls) {
+      targets.push_back(*url);
+      continue;
+    }
+    auto addresses = co_await addresses_of(executor, *url);
+    for (auto& address : addresses) {
+      auto one = *url;
+      one.host = std::move(address);
+      targets.push_back(std::move(one));
     }
   }
+  if (targets.size() > max_peer_addresses) {
+    spdlog::warn("http: {} peer addresses; only the first {} are told of ended sessions", targets.size(),
+                 max_peer_addresses);
+    targets.resize(max_peer_addresses);
+  }
+  // All at once; each send is bounded by notice_timeout, the wait by a little more.
+  struct pending {
+    std::size_t left = 0;
+    io::event done;
+  };
+  auto state = std::make_shared<pending>();
+  state->left = targets.size();
+  const auto shared_notice = std::make_shared<const std::string>(std::move(notice));
+  for (auto& target : targets) {
+    asio::co_spawn(executor, send_notice(executor, shared_notice, std::move(target)),
+                   [state](const std::exception_ptr& failure) {
+                     if (failure) spdlog::warn("http: telling a peer that a session ended failed unexpectedly");
+                     if (--state->left == 0) state->done.set();
+                   });
+  }
+  if (!targets.empty()) co_await state->done.wait_until(std::chrono::steady_clock::now() + 2 * notice_timeout);
 }
 
 asio::awaitable<void> relay_answer(asio::any_io_executor executor,

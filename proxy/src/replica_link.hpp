@@ -26,8 +26,8 @@ boost::asio::awaitable<void> relay_answer(boost::asio::any_io_executor executor,
                                           std::string address);
 
 // Sends `notice` to every address of every peer base URL (an http host name is resolved to
-// all its addresses, as a headless Service's is; an https one is reached by name), one after
-// the other, each bounded in time; completes when all have answered or failed.
+// all its addresses, as a headless Service's is; an https one is reached by name), to all
+// at once; completes when each has answered or failed (a few seconds at most).
 boost::asio::awaitable<void> tell_peers(boost::asio::any_io_executor executor, std::string notice,
                                         std::vector<std::string> peers);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ended_sessions.hpp"
+#include "http_channel.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/proxy/key_ring.hpp"
 #include "sealed_session.hpp"
@@ -158,6 +159,37 @@ TEST(ended_sessions, remembered_until_their_ids_expire_and_bounded) {
   ended_sessions none(0);
   none.add("x", 100, 10);
   EXPECT_FALSE(none.contains("x"));
+}
+
+TEST(stream_ids, name_their_process_and_carry_short_request_ids) {
+  http_channel channel("sid", 16, 1 << 20, false, "inst01");
+  const auto* standalone = channel.standalone().get();
+  const auto name = http_channel::parse_stream_id(standalone->id());
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->instance, "inst01");
+  EXPECT_TRUE(name->standalone);
+  EXPECT_FALSE(name->request_id);
+
+  for (const auto& id : {json(42), json("call-7")}) {
+    const auto stream = channel.expect_stream(id.dump());
+    ASSERT_TRUE(stream);
+    const auto parsed = http_channel::parse_stream_id(stream->id());
+    ASSERT_TRUE(parsed) << stream->id();
+    EXPECT_EQ(parsed->instance, "inst01");
+    EXPECT_FALSE(parsed->standalone);
+    ASSERT_TRUE(parsed->request_id);
+    EXPECT_EQ(*parsed->request_id, id);
+  }
+  const auto long_id = json(std::string(300, 'x'));
+  const auto stream = channel.expect_stream(long_id.dump());
+  ASSERT_TRUE(stream);
+  const auto parsed = http_channel::parse_stream_id(stream->id());
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->request_id) << "too long to carry";
+
+  for (const auto* junk : {"", "-g1", "inst", "inst-", "inst-q1", "inst-r1-!!", "inst-r1-e30"}) {
+    EXPECT_FALSE(http_channel::parse_stream_id(junk)) << junk;
+  }
 }
 
 }  // namespace
