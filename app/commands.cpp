@@ -24,6 +24,7 @@
 #include "manifold/gateway/pinning.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/config_loader.hpp"
+#include "manifold/config/units.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/io/hosts.hpp"
@@ -249,6 +250,32 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   return out;
 }
 
+// SIGUSR1: every upstream's state, restarts, breaker and last error in the log (stdio has no
+// /readyz). Lives as long as the serve function that owns it.
+class status_signal {
+ public:
+  status_signal(asio::io_context& io, const gateway::backend& backend) : signals_(io, SIGUSR1), backend_(backend) {
+    wait();
+  }
+  void cancel() {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+  }
+
+ private:
+  void wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      const auto status = backend_.status();
+      for (const auto& u : status["upstreams"]) spdlog::info("status: {}", u.dump());
+      wait();
+    });
+  }
+
+  asio::signal_set signals_;
+  const gateway::backend& backend_;
+};
+
 int run_serve_http(const config::config& cfg, const serve_options& options, const std::string& listen) {
   const auto http = http_options_for(cfg, listen);
   if (!http) {
@@ -284,14 +311,36 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     std::ofstream(tmp) << server->port() << '\n';
     std::filesystem::rename(tmp, options.port_file);
   }
+  // The first SIGTERM (or SIGINT) drains: no new connections, requests in flight answered
+  // within lifecycle.drain_timeout; a second one stops at once.
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    spdlog::info("signal {} received; shutting down", signo);
-    server->stop();
-  });
+  io::event drained;
+  bool draining = false;
+  const auto drain_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (draining) {
+        spdlog::warn("signal {} received again; stopping now", signo);
+        server->stop();
+        return;
+      }
+      draining = true;
+      *drain_deadline = std::chrono::steady_clock::now() + cfg.lifecycle.drain_timeout;
+      spdlog::info("signal {} received; draining for up to {} ms (again: stop now)", signo,
+                   cfg.lifecycle.drain_timeout.count());
+      asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        co_await server->drain(*drain_deadline);
+        drained.set();
+      }, io::log_failure("drain"));
+      wait_signal();
+    });
+  };
+  wait_signal();
   backend.on_refused([&] { server->stop(); });
+  status_signal status_dump(io, backend);
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
+  reloads.set_faults_file(options.faults_path);
   reloads.on_loaded([&server, tls = cfg.http.tls, sessions = cfg.http.sessions](const config::config& next) mutable {
     if (next.http.sessions != sessions) {
       auto restart = next.http.sessions;
@@ -318,9 +367,11 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
     asio::co_spawn(io, backend.ensure_started(shared_host_capabilities(), backend.start_deadline()),
                    asio::detached);
     co_await server->run();
+    if (draining) co_await drained.wait_until(*drain_deadline + std::chrono::seconds(1));
     reloads.stop();
     co_await backend.stop(shutdown_budget);
     signals.cancel();
+    status_dump.cancel();
     spdlog::info("manifold stopped");
   });
   return backend.refused() ? exit_bad_config : exit_ok;
@@ -343,8 +394,31 @@ int run_import(const std::string& path) {
 }
 
 int run_serve(const serve_options& options) {
-  const auto cfg = load(options.config_path);
+  auto cfg = load(options.config_path);
   if (!cfg) return exit_bad_config;
+  if (!options.faults_path.empty()) {
+    try {
+      auto extra = config::load_faults_file(options.faults_path);
+      cfg->faults.insert(cfg->faults.end(), extra.begin(), extra.end());
+    } catch (const config::config_error& e) {
+      for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+      return exit_bad_config;
+    }
+  }
+  if (!options.initialize_grace.empty()) {
+    const auto grace = options.initialize_grace == "0" ? std::optional<milliseconds>(0)
+                                                        : config::parse_duration(options.initialize_grace);
+    if (!grace) {
+      std::cerr << "--initialize-grace must be a duration such as 500ms or 10s, not `" << options.initialize_grace
+                << "`\n";
+      return exit_bad_config;
+    }
+    cfg->lifecycle.initialize_grace = *grace;
+  }
+  if (!cfg->faults.empty()) {
+    spdlog::warn("faults: {} rule{} injecting failures on purpose (a drill)", cfg->faults.size(),
+                 cfg->faults.size() == 1 ? "" : "s");
+  }
   const auto listen = options.listen.empty() ? cfg->http.listen : options.listen;
   if (!listen.empty()) return run_serve_http(*cfg, options, listen);
 
@@ -380,7 +454,9 @@ int run_serve(const serve_options& options) {
     session->stop();
   });
   backend.on_refused([&] { session->stop(); });
+  status_signal status_dump(io, backend);
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
+  reloads.set_faults_file(options.faults_path);
   reloads.start();
 
   spdlog::info("manifold serving {} upstream{} on stdio", cfg->servers.size(),
@@ -457,6 +533,7 @@ int run_call(const call_options& options) {
   }
   asio::io_context io(1);
   gateway::backend backend(io.get_executor(), cfg);
+  backend.wait_for_all();  // one call: its upstream must have had its chance to start
   auto access = make_access(cfg, io.get_executor());
   auto relay_options = relay_options_for(cfg);
   relay_options.gate = access.gate.get();
@@ -504,6 +581,7 @@ struct built_catalog {
 built_catalog build_once(const config::config& cfg) {
   asio::io_context io(1);
   gateway::backend backend(io.get_executor(), cfg);
+  backend.wait_for_all();  // a report: every upstream's first start counts, not the grace period
   run_on_io(io, [&]() -> asio::awaitable<void> {
     co_await backend.ensure_started(shared_host_capabilities(), backend.start_deadline());
     co_await backend.stop(shutdown_budget);
@@ -708,7 +786,23 @@ int run_catalog(const catalog_options& options) {
   if (!cfg) return exit_bad_config;
   const auto built = build_once(*cfg);
   if (!options.explain.empty()) {
-    const auto story = explain(*built.catalog, options.explain);
+    auto story = explain(*built.catalog, options.explain);
+    // Tools an exec server's self-check hid (the binary's version, what the credentials allow).
+    for (const auto& u : built.status["upstreams"]) {
+      const auto server = protocol::string_or(u, "name", "");
+      const auto* hidden = protocol::member(u, "hidden");
+      if (hidden == nullptr || !hidden->is_array()) continue;
+      for (const auto& h : *hidden) {
+        const auto tool = protocol::string_or(h, "tool", "");
+        const auto& name = options.explain;
+        const bool named = !tool.empty() && (name == tool || (name.size() > tool.size() + server.size() &&
+                                                               name.rfind(server, 0) == 0 &&
+                                                               name.compare(name.size() - tool.size(), tool.size(), tool) == 0));
+        if (!named) continue;
+        story.push_back("tool `" + tool + "` of upstream [" + server + "] is hidden by its self-check: " +
+                        protocol::string_or(h, "reason", "no reason given"));
+      }
+    }
     if (story.empty()) {
       std::cout << "`" << options.explain << "` is offered by no upstream that started";
       for (const auto& u : built.status["upstreams"]) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 namespace manifold::app {
 
@@ -14,6 +16,8 @@ struct serve_options {
   std::string listen;     // ADDRESS:PORT: serve HTTP instead of stdio (overrides http.listen)
   std::string port_file;  // written with the bound port once listening
   std::string group;      // stdio: serve only this group's part of the catalog
+  std::string faults_path;  // --faults FILE: failure drills added to the config's `faults:`
+  std::string initialize_grace;  // overrides lifecycle.initialize_grace (a duration)
 };
 
 struct catalog_options {
@@ -52,5 +56,26 @@ int run_pin(const std::string& config_path, const std::string& lock_path);
 int run_import(const std::string& path);
 // Every exposed name with its origin and every naming and policy decision taken.
 int run_collisions(const catalog_options& options);
+
+struct status_options {
+  std::string url;                   // a running manifold: http://HOST:PORT (its /readyz is read)
+  std::string format = "table";      // table | json
+  std::vector<std::string> headers;  // "Name: value", e.g. an Authorization header
+};
+// Each upstream's state, restarts, breaker, last error and success, probe latency.
+// Exit 0 when manifold is ready, 1 when it answered but is not, 2 when it cannot be read.
+int run_status(const status_options& options);
+
+struct drill_options {
+  std::string config_path;
+  std::string scenario;            // crash-each | hang-each | slow | flaky (list: print them)
+  std::string format = "table";    // table | json
+  std::vector<std::string> calls;  // SERVER=TOOL: the tool a drill calls on that upstream
+  std::chrono::milliseconds duration{std::chrono::seconds(2)};  // hang-each stall, slow delay
+  std::chrono::milliseconds recovery_timeout{std::chrono::seconds(60)};
+};
+// Runs a scripted failure drill against the config's upstreams (in this process, through a
+// host session of its own) and prints what the host saw: errors, latency, recovery time.
+int run_drill(const drill_options& options);
 
 }  // namespace manifold::app

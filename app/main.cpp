@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "manifold/access/commands.hpp"
+#include "manifold/config/units.hpp"
 #include "manifold/version.hpp"
 
 int main(int argc, char** argv) {
@@ -31,6 +32,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-c,--config", serve.config_path, "Config file (YAML)")
       ->envname("MANIFOLD_CONFIG")
       ->required();
+  serve_cmd->add_option("--initialize-grace", serve.initialize_grace,
+                        "Answer a host's initialize after at most this long with the upstreams that are "
+                        "ready (overrides lifecycle.initialize_grace; 0: at once)")
+      ->envname("MANIFOLD_INITIALIZE_GRACE");
+  serve_cmd->add_option("--faults", serve.faults_path,
+                        "A YAML file with a `faults:` list, added to the config's (failure drills; "
+                        "edit it to start or stop a drill on a running manifold)");
 
   manifold::app::catalog_options catalog;
   auto* catalog_cmd = cli.add_subcommand(
@@ -87,6 +95,29 @@ int main(int argc, char** argv) {
   pin_cmd->add_option("-c,--config", pin_config, "Config file (YAML)")->envname("MANIFOLD_CONFIG")->required();
   pin_cmd->add_option("--lock", pin_lock, "Lock file (default: pinning.lock, or manifold.lock.json beside the config)");
 
+  manifold::app::status_options status;
+  auto* status_cmd = cli.add_subcommand(
+      "status", "Show a running manifold's upstreams: state, restarts, breaker, last error and success, "
+                "health-probe latency (from its /readyz)");
+  status_cmd->add_option("--url", status.url, "The running manifold, such as http://127.0.0.1:8080")->required();
+  status_cmd->add_option("--format", status.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  status_cmd->add_option("--header", status.headers, "A request header, `Name: value` (repeatable)");
+
+  manifold::app::drill_options drill;
+  std::string drill_duration = "2s";
+  std::string drill_recovery = "60s";
+  auto* drill_cmd = cli.add_subcommand(
+      "drill", "Run a failure drill against a config's upstreams and print what a host saw: errors, "
+               "latency, recovery time per upstream");
+  drill_cmd->add_option("-c,--config", drill.config_path, "Config file (YAML)")->envname("MANIFOLD_CONFIG")->required();
+  drill_cmd->add_option("--scenario", drill.scenario, "crash-each, hang-each, slow or flaky (list: describe them)")
+      ->required();
+  drill_cmd->add_option("--format", drill.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  drill_cmd->add_option("--call", drill.calls,
+                        "SERVER=TOOL: the tool to call on that upstream (default: its first read-only tool)");
+  drill_cmd->add_option("--duration", drill_duration, "hang-each: how long a stream stalls; slow: added latency");
+  drill_cmd->add_option("--recovery-timeout", drill_recovery, "How long to wait for an upstream to come back");
+
   std::string import_path;
   auto* import_cmd = cli.add_subcommand(
       "import", "Print a host's MCP config (Claude Desktop, Cursor or VS Code JSON) as manifold YAML");
@@ -133,6 +164,18 @@ int main(int argc, char** argv) {
   if (*audit_cmd) return manifold::access::run_audit_verify(audit_path, std::cout, std::cerr);
   if (*explain_cmd) return manifold::access::run_explain(explain_config, explain, std::cout, std::cerr);
   if (*serve_cmd) return manifold::app::run_serve(serve);
+  if (*status_cmd) return manifold::app::run_status(status);
+  if (*drill_cmd) {
+    const auto duration = manifold::config::parse_duration(drill_duration);
+    const auto recovery = manifold::config::parse_duration(drill_recovery);
+    if (!duration || !recovery || duration->count() <= 0 || recovery->count() <= 0) {
+      std::cerr << "--duration and --recovery-timeout are durations such as 500ms or 2s\n";
+      return manifold::app::exit_bad_config;
+    }
+    drill.duration = *duration;
+    drill.recovery_timeout = *recovery;
+    return manifold::app::run_drill(drill);
+  }
   if (*catalog_cmd) return manifold::app::run_catalog(catalog);
   if (*collisions_cmd) return manifold::app::run_collisions(collisions);
   if (*check_cmd) return manifold::app::run_check(check_path);

@@ -14,6 +14,7 @@
 #include "exec_reader.hpp"
 #include "observe_reader.hpp"
 #include "sessions_reader.hpp"
+#include "supervision_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
 #include "manifold/config/units.hpp"
@@ -21,6 +22,44 @@
 namespace manifold::config {
 
 namespace {
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): what JSON text, and so every string manifold relays, must be.
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (b < 0x80U) {
+      ++i;
+      continue;
+    }
+    if ((b & 0xE0U) == 0xC0U) {
+      extra = 1;
+      cp = b & 0x1FU;
+    } else if ((b & 0xF0U) == 0xE0U) {
+      extra = 2;
+      cp = b & 0x0FU;
+    } else if ((b & 0xF8U) == 0xF0U) {
+      extra = 3;
+      cp = b & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // cut short
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xC0U) != 0x80U) return false;
+      cp = (cp << 6U) | (c & 0x3FU);
+    }
+    static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[extra] || cp > 0x10FFFFU || (cp >= 0xD800U && cp <= 0xDFFFU)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -111,6 +150,20 @@ class reader {
     return out;
   }
 
+  // A `--faults FILE`: a mapping with only `faults:`.
+  std::vector<fault_rule> read_faults_document(const YAML::Node& root) {
+    std::vector<fault_rule> out;
+    if (!root.IsMap()) {
+      fail(root, "", "a faults file is a mapping with `faults:` (a list)");
+      return out;
+    }
+    for_each_key(root, "", {"faults"}, [&](const std::string&, const YAML::Node& value, const std::string& path) {
+      detail::yaml_context ctx(file_, env_, diagnostics_);
+      detail::read_faults(ctx, value, path, out);
+    });
+    return out;
+  }
+
   config read_document(const YAML::Node& root) {
     if (is_host_config(root, file_)) return read_host_config(root);
     config out;
@@ -125,10 +178,18 @@ class reader {
     }
     for_each_key(root, "",
                  {"naming", "limits", "http", "servers", "tools", "groups", "pinning", "auth", "roles", "audit",
-                  "identity_signing_key", "include", "metrics", "tracing", "logs", "tap", "ui"},
+                  "identity_signing_key", "include", "metrics", "tracing", "logs", "tap", "ui", "lifecycle",
+                  "faults"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                    if (detail::is_observe_key(key)) {
                      read_observe_section(key, value, path, out);
+                   } else if (key == "lifecycle" || key == "faults") {
+                     detail::yaml_context ctx(file_, env_, diagnostics_);
+                     if (key == "lifecycle") {
+                       detail::read_lifecycle(ctx, value, path, out.lifecycle);
+                     } else {
+                       detail::read_faults(ctx, value, path, out.faults);
+                     }
                    } else if (key == "include") {
                      read_includes(value, path, out);
                    } else if (key == "auth") {
@@ -157,6 +218,7 @@ class reader {
                  });
     check_unique_servers(out.servers);
     check_access(root, out);
+    detail::apply_lifecycle_defaults(out);
     // With authentication on, a stdio server nobody configured otherwise gets an instance per
     // principal: one caller's files, memory or credentials are never another's.
     for (auto& s : out.servers) {
@@ -254,6 +316,10 @@ class reader {
     // A NUL would cut a path or an argument where the operating system reads it.
     if (expanded.value.find('\0') != std::string::npos) {
       fail(node, path, "contains a NUL byte");
+      return std::nullopt;
+    }
+    if (!valid_utf8(expanded.value)) {
+      fail(node, path, "is not valid UTF-8");
       return std::nullopt;
     }
     return std::move(expanded.value);
@@ -519,9 +585,13 @@ class reader {
         node, path,
         {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
          "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
-         "forward_identity", "concurrency", "exec"},
+         "forward_identity", "concurrency", "exec", "start", "idle_timeout", "on_down", "restart", "health",
+         "breaker"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
-          if (k == "exec") {
+          if (detail::is_supervision_server_key(k)) {
+            detail::yaml_context ctx(file_, env_, diagnostics_);
+            detail::read_server_supervision(ctx, k, value, child, out.supervision);
+          } else if (k == "exec") {
             read_exec_section(value, child, out);
           } else if (k == "command") {
             if (auto v = string_value(value, child)) {
@@ -780,9 +850,19 @@ class reader {
       const auto mark = entry.first.Mark();
       o.position = {file_, mark.line + 1, mark.column + 1};
       if (!expect_map(entry.second, child)) continue;
-      for_each_key(entry.second, child, {"name", "title", "description", "annotations", "arguments"},
+      for_each_key(entry.second, child,
+                   {"name", "title", "description", "annotations", "arguments", "timeout", "retry"},
                    [&](const std::string& k, const YAML::Node& value, const std::string& field) {
-                     if (k == "name") {
+                     if (k == "timeout") {
+                       if (auto d = duration_value(value, field)) o.timeout = *d;
+                     } else if (k == "retry") {
+                       const auto v = string_value(value, field);
+                       if (v && (*v == "true" || *v == "false")) {
+                         o.retry = *v == "true";
+                       } else if (v) {
+                         fail(value, field, "retry must be true or false");
+                       }
+                     } else if (k == "name") {
                        if (auto v = string_value(value, field)) {
                          if (v->empty() || v->size() > 128 ||
                              !std::all_of(v->begin(), v->end(), [](char c) { return is_name_char(c) || c == '.'; })) {
@@ -1687,7 +1767,13 @@ config parse_config(std::string_view text, const std::string& source_name,
     std::istringstream scan{std::string(text)};
     YAML::Parser parser(scan);
     alias_finder finder;
-    while (parser.HandleNextDocument(finder)) {
+    // A config is one document. yaml-cpp 0.7 can report documents forever without reading on
+    // (a stray `,` at the top level): stop after a few and refuse the text.
+    constexpr int max_documents = 8;
+    int documents = 0;
+    while (documents < max_documents && parser.HandleNextDocument(finder)) ++documents;
+    if (documents == max_documents) {
+      r.fail_at(YAML::Mark(), "the text is not one YAML document (a stray `,`, `]` or `}` at the top level?)");
     }
     for (const auto& mark : finder.aliases) {
       r.fail_at(mark, "YAML aliases (*name) are not allowed in a manifold config; repeat the value");
@@ -1705,7 +1791,10 @@ config parse_config(std::string_view text, const std::string& source_name,
 
 namespace {
 
-std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+// (Strings were checked for UTF-8 at load; a value set in code is replaced, never thrown on.)
+std::string quoted(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -1735,6 +1824,31 @@ std::string to_yaml(const config& cfg) {
       for (const auto& [k, v] : *map) out += "      " + quoted(k) + ": " + quoted(v) + "\n";
     }
   }
+  return out;
+}
+
+std::vector<fault_rule> load_faults_file(const std::string& path, const env_lookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error({{{path, 0, 0}, "", "cannot open the faults file"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  reader r(path, env);
+  YAML::Node root;
+  try {
+    std::istringstream scan{text.str()};
+    YAML::Parser parser(scan);
+    alias_finder finder;
+    while (parser.HandleNextDocument(finder)) {
+    }
+    for (const auto& mark : finder.aliases) r.fail_at(mark, "YAML aliases (*name) are not allowed; repeat the value");
+    if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
+    root = YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    r.fail_at(e.mark, "YAML syntax error: " + e.msg);
+    throw config_error(std::move(r.diagnostics()));
+  }
+  auto out = r.read_faults_document(root);
+  if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
   return out;
 }
 

@@ -4,6 +4,8 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <ctime>
 #include <fstream>
 
 #include "manifold/gateway/pinning.hpp"
@@ -135,7 +137,15 @@ std::size_t backend::index_of(std::string_view server) const {
 
 // Sends what upstream `u` (server `index`, the instance of `owner`) says to the right place:
 // list changes of shared instances to the catalog, the rest to the relay.
-void backend::wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner) {
+void backend::wire(const std::string& server, upstream::supervised_upstream& u, proxy::instance_owner owner) {
+  u.set_policy([this, server](std::string_view method, const json& params) { return policy_for(server, method, params); });
+  apply_faults(u);
+  if (owner.shared()) {
+    u.on_state([this, server, self = &u](upstream::upstream_state previous, upstream::upstream_state next) {
+      const auto i = index_of(server);
+      if (i != std::string::npos && supervisor_.all()[i].get() == self) upstream_changed(server, previous, next);
+    });
+  }
   u.on_notification([this, server, owner, self = &u](const protocol::message& msg) {
     const auto i = index_of(server);
     // A retired instance (replaced by a reload) has nobody left to tell.
@@ -162,7 +172,7 @@ namespace {
 // capabilities (so the server sees exactly the client it serves).
 class session_instance final : public protocol::rpc_peer {
  public:
-  session_instance(std::shared_ptr<upstream::upstream> u, json capabilities)
+  session_instance(std::shared_ptr<upstream::supervised_upstream> u, json capabilities)
       : upstream_(std::move(u)), capabilities_(std::move(capabilities)) {}
 
   asio::awaitable<protocol::rpc_reply> call(std::string method, json params,
@@ -181,10 +191,10 @@ class session_instance final : public protocol::rpc_peer {
   void notify(std::string method, json params) override {
     if (started_.is_set()) upstream_->notify(std::move(method), std::move(params));
   }
-  [[nodiscard]] const std::shared_ptr<upstream::upstream>& instance() const { return upstream_; }
+  [[nodiscard]] const std::shared_ptr<upstream::supervised_upstream>& instance() const { return upstream_; }
 
  private:
-  std::shared_ptr<upstream::upstream> upstream_;
+  std::shared_ptr<upstream::supervised_upstream> upstream_;
   json capabilities_;
   bool starting_ = false;
   io::event started_;
@@ -213,12 +223,12 @@ asio::awaitable<void> backend::launch() { co_await supervisor_.launch_all(); }
 asio::awaitable<void> backend::stop(milliseconds budget) {
   stopping_ = true;
   // Shared and per-session instances stop together, within one budget.
-  std::vector<std::shared_ptr<upstream::upstream>> all = supervisor_.all();
+  std::vector<std::shared_ptr<upstream::supervised_upstream>> all = supervisor_.all();
   for (auto& [key, instance] : instances_) {
     all.push_back(static_cast<session_instance&>(*instance.peer).instance());
   }
   instances_.clear();
-  co_await io::parallel_for_each(all, [budget](std::shared_ptr<upstream::upstream>& u) -> asio::awaitable<void> {
+  co_await io::parallel_for_each(all, [budget](std::shared_ptr<upstream::supervised_upstream>& u) -> asio::awaitable<void> {
     co_await u->stop(budget);
   });
 }
@@ -233,28 +243,86 @@ asio::awaitable<bool> backend::ensure_started(json client_capabilities,
 }
 
 asio::awaitable<void> backend::start(json client_capabilities) {
-  start_capabilities_ = client_capabilities;
-  co_await supervisor_.start_all(std::move(client_capabilities));
-  std::vector<std::size_t> indices(listings_.size());
-  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+  start_capabilities_ = std::move(client_capabilities);
   const auto upstreams = supervisor_.all();
-  co_await io::parallel_for_each(indices, [this, &upstreams](std::size_t i) -> asio::awaitable<void> {
-    co_await fetch(upstreams[i], listings_[i], all_kinds);
-  });
+  starting_ = upstreams.size();
+  for (const auto& u : upstreams) initial_pending_.insert(u->name());
+  if (starting_ == 0) all_started_.set();
+  for (const auto& u : upstreams) asio::co_spawn(executor_, start_one(u), io::log_failure("starting an upstream"));
+  // One upstream never holds the host up: its initialize is answered after the grace period
+  // with what is ready (reports wait for everyone, within the start-up deadline).
+  auto deadline = start_deadline_;
+  if (!wait_for_all_) deadline = std::min(deadline, std::chrono::steady_clock::now() + config_.lifecycle.initialize_grace);
+  co_await all_started_.wait_until(deadline);
+  if (!all_started_.is_set() && !stopping_) {
+    std::string late;
+    for (const auto& name : initial_pending_) late += (late.empty() ? "" : ", ") + name;
+    spdlog::warn("{} upstream{} still starting after {} ms (lifecycle.initialize_grace): {}; serving the others, "
+                 "they join the catalog when ready",
+                 initial_pending_.size(), initial_pending_.size() == 1 ? " is" : "s are",
+                 std::chrono::duration_cast<milliseconds>(config_.lifecycle.initialize_grace).count(), late);
+  }
   rebuild();
   ready_.set();
 }
 
+asio::awaitable<void> backend::start_one(std::shared_ptr<upstream::supervised_upstream> u) {
+  const auto name = u->name();
+  if (co_await u->start(start_capabilities_)) {
+    const auto i = index_of(name);
+    if (i != std::string::npos && supervisor_.all()[i] == u) {
+      // Fetched into a copy: a reload may replace listings_ meanwhile.
+      auto listing = listings_[i];
+      co_await fetch(u, listing, all_kinds);
+      const auto j = index_of(name);
+      if (j != std::string::npos && supervisor_.all()[j] == u) {
+        listings_[j] = listing_for(config_.servers[j], &listing);
+        const auto state = u->state();
+        const bool down = state == upstream::upstream_state::backing_off || state == upstream::upstream_state::failed;
+        if (down && config_.servers[j].supervision.on_down == config::down_mode::hide) {
+          listings_[j] = listing_for(config_.servers[j], nullptr);
+        }
+      }
+      if (u->settings().supervision.start == config::start_mode::lazy) {
+        std::string why = "start: lazy; its lists are known, it starts again at the first call";
+        co_await u->park(std::move(why));
+      }
+    }
+  }
+  initial_pending_.erase(name);
+  if (ready_.is_set() && !stopping_) rebuild();  // a late upstream joins: hosts hear list_changed
+  if (--starting_ == 0) all_started_.set();
+}
+
+void backend::upstream_changed(const std::string& server, upstream::upstream_state previous,
+                               upstream::upstream_state next) {
+  using upstream::upstream_state;
+  if (stopping_ || refused_ || initial_pending_.count(server) != 0) return;
+  if (upstream::is_serving(next)) {
+    if (!upstream::is_serving(previous)) request_refresh(server, all_kinds);  // back: refetch
+    return;
+  }
+  if (next != upstream_state::backing_off && next != upstream_state::failed) return;  // idle keeps its entries
+  const auto i = index_of(server);
+  if (i == std::string::npos || config_.servers[i].supervision.on_down != config::down_mode::hide) return;
+  auto& l = listings_[i];
+  if (l.tools.empty() && l.prompts.empty() && l.resources.empty() && l.resource_templates.empty()) return;
+  spdlog::info("[{}] down: its entries are withdrawn until it is back (on_down: hide)", server);
+  listings_[i] = listing_for(config_.servers[i], nullptr);
+  if (ready_.is_set()) rebuild();
+}
+
 asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next) {
   if (!ready_.is_set() || stopping_) co_return;
-  std::vector<std::shared_ptr<upstream::upstream>> upstreams;
+  std::vector<std::shared_ptr<upstream::supervised_upstream>> upstreams;
   std::vector<ns::upstream_listing> listings;
   std::vector<std::size_t> fresh;  // positions of upstreams to start
-  std::vector<std::shared_ptr<upstream::upstream>> retired;
+  std::vector<std::shared_ptr<upstream::supervised_upstream>> retired;
   const auto current = supervisor_.all();
   for (const auto& server : next->servers) {
     const auto i = index_of(server.name);
     if (i != std::string::npos && same_launch(config_.servers[i], server)) {
+      current[i]->reconfigure(server.supervision);
       upstreams.push_back(current[i]);
       listings.push_back(listing_for(server, &listings_[i]));
       continue;
@@ -276,6 +344,10 @@ asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next
   co_await io::parallel_for_each(fresh, [&](std::size_t j) -> asio::awaitable<void> {
     if (co_await upstreams[j]->start(start_capabilities_)) {
       co_await fetch(upstreams[j], listings[j], all_kinds);
+      if (upstreams[j]->settings().supervision.start == config::start_mode::lazy) {
+        std::string why = "start: lazy; its lists are known, it starts again at the first call";
+        co_await upstreams[j]->park(std::move(why));
+      }
     }
   });
   if (stopping_) co_return;
@@ -283,21 +355,25 @@ asio::awaitable<void> backend::reload_owned(std::unique_ptr<config::config> next
   supervisor_.replace(std::move(upstreams));
   listings_ = std::move(listings);
   load_policy();
+  for (const auto& u : supervisor_.all()) {
+    apply_faults(*u);
+    u->retry_now();  // a reload is what brings a crash-looping (failed) upstream back
+  }
   rebuild();
   spdlog::info("reload: done; catalog has {} tools", catalog_->tools().size());
   // Retired upstreams finish the calls they have, within their deadline, then stop.
-  co_await io::parallel_for_each(retired, [](std::shared_ptr<upstream::upstream>& u) -> asio::awaitable<void> {
+  co_await io::parallel_for_each(retired, [](std::shared_ptr<upstream::supervised_upstream>& u) -> asio::awaitable<void> {
     co_await u->drain();
     co_await u->stop(milliseconds(1800));
   });
 }
 
-asio::awaitable<void> backend::fetch(std::shared_ptr<upstream::upstream> u, ns::upstream_listing& listing,
+asio::awaitable<void> backend::fetch(std::shared_ptr<upstream::supervised_upstream> u, ns::upstream_listing& listing,
                                      std::set<ns::entry_kind> kinds) {
   for (const auto& spec : list_specs) {
     if (kinds.count(spec.kind) == 0) continue;
     auto& items = items_of(listing, spec.kind);
-    if (u->state() != upstream::upstream_state::ready ||
+    if (!upstream::is_serving(u->state()) ||
         !u->info().capabilities.contains(json::json_pointer(spec.capability))) {
       items.clear();
       continue;
@@ -307,7 +383,7 @@ asio::awaitable<void> backend::fetch(std::shared_ptr<upstream::upstream> u, ns::
       // resources/templates/list is optional for a resources server.
       const bool optional = spec.kind == ns::entry_kind::resource_template &&
                             listed.error->code == protocol::error_code::method_not_found;
-      if (!optional && u->state() == upstream::upstream_state::ready) {
+      if (!optional && upstream::is_serving(u->state())) {
         spdlog::error("[{}] {} failed: {}; those entries are left out", u->name(), spec.method,
                       protocol::log_safe(listed.error->message));
       }
@@ -332,6 +408,10 @@ void backend::on_notification(const std::string& server, const protocol::message
     return;
   }
   spdlog::debug("[{}] {}", server, method);
+  request_refresh(server, kinds);
+}
+
+void backend::request_refresh(const std::string& server, const std::set<ns::entry_kind>& kinds) {
   pending_refresh_[server].insert(kinds.begin(), kinds.end());
   if (refreshing_.count(server) == 0) asio::co_spawn(executor_, refresh(server), asio::detached);
 }
@@ -370,6 +450,7 @@ void backend::rebuild() {
           ns::build_catalog(listings_, naming, generation_ + 1, overrides_, changed));
     }
   }
+  update_policies(*next);
   std::vector<ns::entry_kind> changed;
   for (const auto kind : all_kinds) {
     if (ns::fingerprint(*next, kind) != ns::fingerprint(*catalog_, kind)) changed.push_back(kind);
@@ -404,7 +485,12 @@ void backend::rebuild() {
                  next->tools().size(), config_.naming.profile, config_.naming.tool_cap);
   }
   for (const auto& r : next->rejected()) spdlog::warn("[{}] {}", r.server, protocol::log_safe(r.reason));
-  for (const auto& o : next->unmatched_overrides()) {
+  // (While an upstream is down its tools are missing on purpose: no false alarm then.)
+  const bool all_up = std::all_of(supervisor_.all().begin(), supervisor_.all().end(), [](const auto& u) {
+    const auto s = u->state();
+    return s != upstream::upstream_state::backing_off && s != upstream::upstream_state::failed;
+  });
+  for (const auto& o : all_up ? next->unmatched_overrides() : std::vector<std::string>{}) {
     spdlog::warn("tools.{} in the config names no exposed tool; the override does nothing", o);
   }
   spdlog::info("catalog built: {} tools, {} prompts, {} resources, {} resource templates from {} "
@@ -447,7 +533,7 @@ protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session
 std::vector<std::string> backend::upstreams_with(std::string_view capability) const {
   std::vector<std::string> out;
   for (const auto& u : supervisor_.all()) {
-    if (u->state() != upstream::upstream_state::ready) continue;
+    if (!upstream::is_serving(u->state())) continue;
     if (!capability.empty() &&
         !u->info().capabilities.contains(json::json_pointer(std::string(capability)))) {
       continue;
@@ -457,12 +543,116 @@ std::vector<std::string> backend::upstreams_with(std::string_view capability) co
   return out;
 }
 
+void backend::update_policies(const ns::catalog& next) {
+  policies_.clear();
+  for (const auto& t : next.tools()) {
+    auto& p = policies_[t.server][t.original];
+    if (const auto* annotations = protocol::object_member(t.definition, "annotations")) {
+      p.retry = protocol::bool_member(*annotations, "readOnlyHint").value_or(false) ||
+                protocol::bool_member(*annotations, "idempotentHint").value_or(false);
+    }
+  }
+  for (const auto& o : config_.tools) {
+    if (o.timeout.count() == 0 && !o.retry) continue;
+    const auto* t = next.find_tool(o.name.empty() ? o.exposed : o.name);
+    if (t == nullptr) t = next.find_tool(o.exposed);
+    if (t == nullptr) continue;
+    auto& p = policies_[t->server][t->original];
+    if (o.timeout.count() > 0) p.timeout = o.timeout;
+    if (o.retry) p.retry = *o.retry;
+  }
+}
+
+upstream::call_policy backend::policy_for(const std::string& server, std::string_view method,
+                                          const json& params) const {
+  upstream::call_policy out;
+  if (method == "tools/call") {
+    const auto name = protocol::string_member(params, "name");
+    const auto s = policies_.find(server);
+    if (!name || s == policies_.end()) return out;
+    const auto t = s->second.find(*name);
+    if (t != s->second.end()) out = t->second;
+    return out;
+  }
+  // Reads are safe to send again.
+  out.retry = method == "resources/read" || method == "prompts/get" || method == "completion/complete" ||
+              (method.size() > 5 && method.substr(method.size() - 5) == "/list");
+  return out;
+}
+
+void backend::apply_faults(upstream::supervised_upstream& u) const {
+  std::vector<config::fault_rule> rules;
+  for (const auto& rule : config_.faults) {
+    if (upstream::glob_match(rule.server, u.name())) rules.push_back(rule);
+  }
+  u.set_faults(std::move(rules));
+}
+
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  std::array<char, 32> buf{};
+  const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  return std::string(buf.data(), n) + frac;
+}
+
+std::string_view transport_of(const config::server_config& s) {
+  if (s.exec) return "exec";
+  if (!s.command.empty()) return "stdio";
+  if (s.url.rfind("ws://", 0) == 0 || s.url.rfind("wss://", 0) == 0 || s.transport == config::transport_kind::websocket) {
+    return "websocket";
+  }
+  if (s.transport == config::transport_kind::sse) return "sse";
+  return "http";
+}
+
+}  // namespace
+
 json backend::status() const {
   json upstreams = json::array();
+  std::map<std::string, std::size_t, std::less<>> tools;
+  for (const auto& t : catalog_->tools()) ++tools[t.server];
+  const auto now = std::chrono::steady_clock::now();
   for (const auto& u : supervisor_.all()) {
-    json entry{{"name", u->name()}, {"state", upstream::to_string(u->state())}};
+    const auto s = u->supervision();
+    const auto& cfg = u->settings();
+    json entry{{"name", u->name()},
+               {"state", upstream::to_string(u->state())},
+               {"transport", transport_of(cfg)},
+               {"start", cfg.supervision.start == config::start_mode::lazy ? "lazy" : "eager"},
+               {"onDown", cfg.supervision.on_down == config::down_mode::hide ? "hide" : "error"},
+               {"restarts", s.restarts},
+               {"breaker", s.breaker},
+               {"inFlight", s.in_flight},
+               {"tools", tools.count(u->name()) != 0 ? tools.at(u->name()) : 0}};
     if (!u->problem().empty()) entry["problem"] = u->problem();
+    if (!s.last_error.empty()) entry["lastError"] = s.last_error;
+    if (s.last_success) entry["lastSuccess"] = rfc3339(*s.last_success);
+    if (s.probe_latency_ms) entry["probeLatencyMs"] = std::round(*s.probe_latency_ms * 1000) / 1000;
+    if (s.probe_failures > 0) entry["probeFailures"] = s.probe_failures;
+    if (s.next_attempt) {
+      entry["restartInMs"] = std::max<std::int64_t>(0, std::chrono::duration_cast<milliseconds>(*s.next_attempt - now).count());
+    }
+    if (cfg.supervision.idle_timeout.count() > 0) entry["idleTimeoutMs"] = cfg.supervision.idle_timeout.count();
+    if (s.faults_injected > 0) entry["faultsInjected"] = s.faults_injected;
+    if (s.retries > 0) entry["retries"] = s.retries;
     if (!u->info().protocol_version.empty()) entry["protocolVersion"] = u->info().protocol_version;
+    // An exec server's self-check: the binary's version and the tools it hides, with why.
+    if (const auto exec = u->info().meta.find("manifold/exec");
+        exec != u->info().meta.end() && exec->is_object()) {
+      if (const auto hidden = exec->find("hidden"); hidden != exec->end() && hidden->is_array() && !hidden->empty()) {
+        entry["hidden"] = *hidden;
+      }
+      if (const auto version = exec->find("version"); version != exec->end() && version->is_string()) {
+        entry["binaryVersion"] = *version;
+      }
+    }
     upstreams.push_back(std::move(entry));
   }
   return {{"ready", ready_.is_set()},
@@ -479,7 +669,7 @@ json backend::server_capabilities() const {
   if (any("/resources")) {
     caps["resources"] = {{"listChanged", true}};
     for (const auto& u : supervisor_.all()) {
-      if (u->state() == upstream::upstream_state::ready &&
+      if (upstream::is_serving(u->state()) &&
           u->info().capabilities.value(json::json_pointer("/resources/subscribe"), false)) {
         caps["resources"]["subscribe"] = true;
       }
@@ -501,7 +691,7 @@ std::string backend::instructions() const {
   std::string out;
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     const auto& u = supervisor_.all()[i];
-    if (u->state() != upstream::upstream_state::ready || u->info().instructions.empty()) continue;
+    if (u->info().instructions.empty()) continue;
     if (!out.empty()) out += "\n\n";
     out += "## " + config_.servers[i].namespace_ + "\n" + u->info().instructions;
   }

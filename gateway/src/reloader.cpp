@@ -61,6 +61,11 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
         std::vector<std::string> files{self->path};
         files.insert(files.end(), next.included.begin(), next.included.end());
         files.insert(files.end(), next.key_files.begin(), next.key_files.end());
+        if (!self->faults_path.empty()) {
+          auto extra = config::load_faults_file(self->faults_path);
+          next.faults.insert(next.faults.end(), extra.begin(), extra.end());
+          files.push_back(self->faults_path);
+        }
         self->watcher.watch(std::move(files));
         if (self->loaded) self->loaded(next);
         co_await self->target.reload(std::move(next));
@@ -80,6 +85,7 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
   asio::signal_set hangup;
   config_watcher watcher;
   std::function<void(const config::config&)> loaded;
+  std::string faults_path;
   bool running = false;
   bool again = false;
   bool stopped = false;
@@ -103,6 +109,14 @@ void reloader::stop() {
 }
 
 void reloader::request() { state_->request(); }
+
+void reloader::set_faults_file(std::string path) {
+  state_->faults_path = std::move(path);
+  if (state_->faults_path.empty()) return;
+  auto files = state::watched_files(state_->path);
+  files.push_back(state_->faults_path);
+  state_->watcher.watch(std::move(files));
+}
 
 void reloader::on_loaded(std::function<void(const config::config&)> handler) {
   state_->loaded = std::move(handler);

@@ -83,7 +83,10 @@ std::string random_bytes(std::size_t count) {
 std::string sha256(std::string_view bytes) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  // Fetched once: OpenSSL 3 otherwise looks the algorithm up (under a lock) on every call,
+  // which costs more than hashing a short input.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, md != nullptr ? md : EVP_sha256(), nullptr);
   return {digest.begin(), digest.begin() + size};
 }
 

@@ -29,6 +29,7 @@
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
+#include "manifold/io/wake_list.hpp"
 #include "manifold/io/ws_channel.hpp"
 
 namespace manifold::proxy {
@@ -210,8 +211,30 @@ class server_impl final : public http_server {
     }
   }
 
+  asio::awaitable<void> drain(clock::time_point deadline) override {
+    if (stopped_ || draining_) co_return;
+    draining_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    spdlog::info("http: draining: no new connections; {} request{} in flight", requests_in_flight_,
+                 requests_in_flight_ == 1 ? "" : "s");
+    const auto notice = protocol::serialize(protocol::make_notification(
+        "notifications/message", {{"level", "warning"},
+                                  {"logger", "manifold"},
+                                  {"data", "manifold is shutting down; requests in flight are answered, then "
+                                           "this session ends (reconnect to continue)"}}));
+    for (auto& [id, s] : sessions_) s->channel->send(notice);
+    while (requests_in_flight_ > 0 && !stopped_ && clock::now() < deadline) co_await quiet_.wait_until(deadline);
+    if (requests_in_flight_ > 0 && !stopped_) {
+      spdlog::warn("http: drain deadline passed with {} request{} in flight", requests_in_flight_,
+                   requests_in_flight_ == 1 ? "" : "s");
+    }
+    stop();
+  }
+
   void stop() override {
     stopped_ = true;
+    quiet_.wake_all();
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -330,8 +353,12 @@ class server_impl final : public http_server {
         co_await serve_websocket(std::move(stream), std::move(req), *group, std::move(*who));
         co_return true;
       }
+      // Requests in flight, for a drain (a standalone GET stream is not one: it never ends).
+      const bool counted = req.method() != http::verb::get;
+      if (counted) ++requests_in_flight_;
       const bool keep = co_await handle(stream, req);
-      if (!keep || !req.keep_alive()) break;
+      if (counted && --requests_in_flight_ == 0) quiet_.wake_all();
+      if (!keep || !req.keep_alive() || draining_) break;
     }
     co_return false;
   }
@@ -1147,6 +1174,9 @@ class server_impl final : public http_server {
   std::uint16_t port_ = 0;
   bool loopback_ = true;
   bool stopped_ = false;
+  bool draining_ = false;
+  std::size_t requests_in_flight_ = 0;
+  io::wake_list quiet_;  // woken when no request is in flight, and at stop()
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
   std::shared_ptr<portable_sessions> portable_;

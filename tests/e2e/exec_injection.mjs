@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { here, manifoldBinary, run } from './lib.mjs';
+import { here, manifoldBinary, run, manifoldEnv } from './lib.mjs';
 import { readRecords, writeFakeCli } from './fakes/fake_cli.mjs';
 
 const packs = join(dirname(dirname(here)), 'samples', 'packs');
@@ -71,7 +71,7 @@ servers:
   try {
     await client.connect(new StdioClientTransport({
       command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
-      env: { PATH: process.env.PATH, HOME: dir }, stderr: 'inherit',
+      env: manifoldEnv({ PATH: process.env.PATH, HOME: dir }), stderr: 'inherit',
     }));
     await client.listTools();  // start-up probes (versions, auth can-i) have run
     for (const file of Object.values(records)) writeFileSync(file, '');

@@ -3,12 +3,13 @@
 // CLI against a fake endpoint), the CI/CD pack (real gh against a fake GitHub API) and the
 // Helm pack (a fake helm that records argv, stdin and environment).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { here, manifoldBinary, run } from './lib.mjs';
+import { here, manifoldBinary, run, manifoldEnv } from './lib.mjs';
 import { startKubeApi } from './fakes/kube_api.mjs';
 import { startAwsApi } from './fakes/aws_api.mjs';
 import { startGithubApi } from './fakes/github_api.mjs';
@@ -213,7 +214,8 @@ await run('e2e_exec_packs', async () => {
   try {
     await client.connect(new StdioClientTransport({
       command: manifoldBinary(), args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', config],
-      env: { PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }, stderr: 'inherit',
+      env: manifoldEnv({ PATH: process.env.PATH, HOME: dir, GH_TOKEN: 'test-gh-token', SECRET_THAT_MUST_NOT_LEAK: 'x' }),
+      stderr: 'inherit',
     }));
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
@@ -230,6 +232,37 @@ await run('e2e_exec_packs', async () => {
   } finally {
     await client.close();
     await Promise.all([kube.stop(), api.stop(), gh.stop()]);
+  }
+
+  // Credentials that may not list nodes: the self-check hides nodes_list, and
+  // `manifold catalog --explain` says so and why.
+  const narrow = await startKubeApi({ deny: ['list nodes'] });
+  try {
+    const narrowConfig = join(dir, 'narrow.yaml');
+    writeFileSync(narrowConfig, `include:
+  - file: ${q(join(packs, 'kubernetes.yaml'))}
+    vars: {kubeconfig: ${q(narrow.writeKubeconfig(join(dir, 'narrow-kubeconfig')))}, namespaces: dev, default_namespace: dev,
+           cache_dir: ${q(join(dir, 'narrow-cache'))}, follow_seconds: 30s}
+`);
+    // (Asynchronous: the fake API server answers kubectl from this very process.)
+    const explain = (name) => new Promise((resolve, reject) => {
+      const child = spawn(manifoldBinary(), ['--log-level', 'error', 'catalog', '--config', narrowConfig, '--explain', name],
+        { env: { PATH: process.env.PATH, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`catalog --explain ${name} timed out`)); }, 60_000);
+      child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+    });
+    const hidden = await explain('k8s__nodes_list');
+    assert.equal(hidden.status, 1, hidden.stdout + hidden.stderr);
+    assert.match(hidden.stdout, /tool `nodes_list` of upstream \[k8s\] is hidden by its self-check: .*list nodes/, hidden.stdout);
+    const shown = await explain('k8s__pods_list');
+    assert.equal(shown.status, 0, shown.stdout + shown.stderr);
+    assert.match(shown.stdout, /`k8s__pods_list` is exposed/);
+  } finally {
+    await narrow.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

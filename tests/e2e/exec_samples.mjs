@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { here, manifoldBinary, run } from './lib.mjs';
+import { here, manifoldBinary, run, manifoldEnv } from './lib.mjs';
 import { startKubeApi } from './fakes/kube_api.mjs';
 import { startAwsApi } from './fakes/aws_api.mjs';
 import { startGithubApi } from './fakes/github_api.mjs';
@@ -25,7 +25,7 @@ async function session(sample, env, group, body) {
     command: manifoldBinary(),
     args: ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve', '--config', join(repo, 'samples', sample),
       ...(group ? ['--group', group] : [])],
-    cwd: repo, env: { PATH: process.env.PATH, ...env }, stderr: 'inherit',
+    cwd: repo, env: manifoldEnv({ PATH: process.env.PATH, ...env }), stderr: 'inherit',
   }));
   try {
     await body(client);

@@ -342,7 +342,8 @@ await run('hostile_http', async () => {
     const upstream = await badUpstream();
     const url = `http://127.0.0.1:${upstream.address().port}/mcp`;
     // `hose` waits long: its call must fail at the size limit, not at its deadline.
-    const m = await serve('stall', `limits:\n  max_message_size: 1MiB\nservers:\n  bad:\n    url: ${url}\n    transport: http\n    timeout: 300ms\n` +
+    // (No breaker: every one of the 20 calls is to reach its deadline.)
+    const m = await serve('stall', `limits:\n  max_message_size: 1MiB\nservers:\n  bad:\n    url: ${url}\n    transport: http\n    timeout: 300ms\n    breaker: false\n` +
       `  hose:\n    url: ${url}\n    transport: http\n    timeout: 1h\n`);
     const sid = await session(m.port);
     const before = readdirSync(`/proc/${m.child.pid}/fd`).length;

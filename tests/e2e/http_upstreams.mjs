@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { everythingOverHttp, manifoldBinary, referenceSetup, run, serveHttp } from './lib.mjs';
+import { everythingOverHttp, manifoldBinary, manifoldEnv, referenceSetup, run, serveHttp } from './lib.mjs';
 
 const text = (r) => r.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
@@ -37,7 +37,8 @@ await run('e2e_http_upstreams', async () => {
     role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled through two hops' } }));
   try {
     await client.connect(new StdioClientTransport({ command: manifoldBinary(),
-      args: ['--log-level', 'warn', 'serve', '--config', outer], stderr: 'inherit' }));
+      args: ['--log-level', 'warn', 'serve', '--config', outer], stderr: 'inherit',
+      env: manifoldEnv(getDefaultEnvironment()) }));
     const { tools } = await client.listTools();
     const names = new Set(tools.map((t) => t.name));
     for (const n of ['streamable__echo', 'legacy__echo', 'chained__memory__read_graph', 'chained__everything__echo']) {

@@ -10,6 +10,14 @@ export const modules = join(here, 'node_modules');
 export const node = process.execPath;
 export const pkg = (name) => join(modules, '@modelcontextprotocol', name, 'dist', 'index.js');
 
+// The environment for a manifold a test starts through the SDK's stdio transport (which
+// passes only what it is given): `env` plus MANIFOLD_INITIALIZE_GRACE when CTest sets it, so
+// that a slow upstream on a loaded machine is in the first catalog these tests assert on.
+export function manifoldEnv(env) {
+  const grace = process.env.MANIFOLD_INITIALIZE_GRACE;
+  return grace ? { ...env, MANIFOLD_INITIALIZE_GRACE: grace } : env;
+}
+
 export function manifoldBinary() {
   const bin = process.argv[2];
   if (!bin) throw new Error('usage: node <test>.mjs <path to manifold>');

@@ -2,13 +2,13 @@
 // the official SDK client acting as a full-featured host (sampling, elicitation, roots).
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema,
   LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { manifoldBinary, referenceSetup, run } from './lib.mjs';
+import { manifoldBinary, manifoldEnv, referenceSetup, run } from './lib.mjs';
 
 // Resolves with the first item `predicate` accepts among those pushed later; rejects after ms.
 function waiter(ms, what) {
@@ -48,6 +48,7 @@ export async function connect(setup, name) {
   await client.connect(new StdioClientTransport({
     command: manifoldBinary(),
     args: ['--log-level', 'warn', 'serve', '--config', setup.config],
+    env: manifoldEnv(getDefaultEnvironment()),
     stderr: 'inherit',
   }));
   return { client, seen };

@@ -3,14 +3,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { manifoldBinary, referenceSetup, run } from './lib.mjs';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { manifoldBinary, manifoldEnv, referenceSetup, run } from './lib.mjs';
 
 await run('e2e_stdio_reference', async () => {
   const setup = referenceSetup();
   const transport = new StdioClientTransport({
     command: manifoldBinary(),
     args: ['--log-level', 'warn', 'serve', '--config', setup.config],
+    env: manifoldEnv(getDefaultEnvironment()),
     stderr: 'inherit',
   });
   const client = new Client({ name: 'manifold-e2e', version: '1.0.0' });

@@ -18,6 +18,12 @@
 //   --null-description         the echo tool's description is null (a wrongly typed field)
 //   --deep-schema N            also offer a tool `deep` whose inputSchema nests N objects
 //   --record FILE              append every message received, one per line, to FILE
+//   --state-file FILE          counts this server's lives (starts) in FILE, across restarts
+//   --fail-initialize K        answer initialize with an error in lives 1..K (needs --state-file)
+//   --crash-after N            exit with status 3 on the Nth tools/call, before answering it
+//   --stall-pings              never answer ping
+//   --misbehave-lives K        --crash-after and --stall-pings only in lives 1..K (0: always)
+//   --list-delay-ms D          answer tools/list after D ms
 // Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
 // add_tool, cancellations, emit (see handle_call).
 #include <signal.h>
@@ -61,6 +67,12 @@ struct options {
   bool null_description = false;
   std::size_t deep_schema = 0;
   std::string record;
+  std::string state_file;
+  int fail_initialize = 0;
+  int crash_after = 0;
+  bool stall_pings = false;
+  int misbehave_lives = 0;
+  int list_delay_ms = 0;
 };
 
 options parse_options(int argc, char** argv) {
@@ -90,6 +102,12 @@ options parse_options(int argc, char** argv) {
     else if (a == "--null-description") o.null_description = true;
     else if (a == "--deep-schema") o.deep_schema = std::stoul(value());
     else if (a == "--record") o.record = value();
+    else if (a == "--state-file") o.state_file = value();
+    else if (a == "--fail-initialize") o.fail_initialize = std::stoi(value());
+    else if (a == "--crash-after") o.crash_after = std::stoi(value());
+    else if (a == "--stall-pings") o.stall_pings = true;
+    else if (a == "--misbehave-lives") o.misbehave_lives = std::stoi(value());
+    else if (a == "--list-delay-ms") o.list_delay_ms = std::stoi(value());
     else {
       std::cerr << "fake_server: unknown flag " << a << '\n';
       std::exit(64);
@@ -102,10 +120,30 @@ json schema(json properties) {
   return {{"type", "object"}, {"properties", std::move(properties)}};
 }
 
+// This process's life: 1 for the first start recorded in `path`, 2 for the next... (1 without
+// a file). Written with a rename, so a reader never sees half a number.
+int count_life(const std::string& path) {
+  if (path.empty()) return 1;
+  int lives = 0;
+  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+    if (std::fscanf(f, "%d", &lives) != 1) lives = 0;
+    std::fclose(f);
+  }
+  ++lives;
+  const auto tmp = path + ".tmp";
+  if (std::FILE* f = std::fopen(tmp.c_str(), "w")) {
+    std::fprintf(f, "%d\n", lives);
+    std::fclose(f);
+    std::rename(tmp.c_str(), path.c_str());
+  }
+  return lives;
+}
+
 class server {
  public:
   server(asio::io_context& io, options opts)
-      : io_(io), opts_(std::move(opts)),
+      : io_(io), opts_(std::move(opts)), life_(count_life(opts_.state_file)),
+        misbehaving_(opts_.misbehave_lives == 0 || life_ <= opts_.misbehave_lives),
         link_(manifold::io::make_pipe_channel(asio::readable_pipe(io, ::dup(STDIN_FILENO)),
                                               asio::writable_pipe(io, ::dup(STDOUT_FILENO)),
                                               64 * 1024 * 1024)) {
@@ -221,6 +259,11 @@ class server {
     const auto& id = msg.id();
     const auto params = msg.params();
     if (method == "initialize") {
+      if (life_ <= opts_.fail_initialize) {
+        std::cerr << "fake_server " << opts_.name << ": failing initialize in life " << life_ << " as asked\n";
+        link_->send(protocol::serialize(protocol::make_error(id, {-32603, "not ready yet (life " + std::to_string(life_) + ")", std::nullopt})));
+        co_return;
+      }
       if (opts_.list_changed_early) {
         link_->send(protocol::serialize(protocol::make_notification("notifications/tools/list_changed", nullptr)));
       }
@@ -233,11 +276,18 @@ class server {
                  {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
                  {"serverInfo", {{"name", opts_.name}, {"version", "1.0.0"}}},
                  {"instructions", "A fake server for tests."}});
+    } else if (method == "ping" && opts_.stall_pings && misbehaving_) {
+      co_return;  // a stalled server: it never answers its health probes
     } else if (method == "ping" || method == "logging/setLevel") {
       reply(id, json::object());
     } else if (method == "tools/list") {
+      if (opts_.list_delay_ms > 0) co_await sleep_ms(opts_.list_delay_ms);
       list_tools(id, params);
     } else if (method == "tools/call") {
+      if (opts_.crash_after > 0 && misbehaving_ && ++calls_ >= opts_.crash_after) {
+        std::cerr << "fake_server " << opts_.name << ": crashing at call " << calls_ << " as asked\n";
+        std::_Exit(3);
+      }
       co_await handle_call(id, params);
     } else {
       link_->send(protocol::serialize(protocol::make_error(id, {-32601, "Method not found: " + method, std::nullopt})));
@@ -362,6 +412,9 @@ class server {
 
   asio::io_context& io_;
   options opts_;
+  int life_ = 1;
+  bool misbehaving_ = true;
+  int calls_ = 0;
   std::shared_ptr<protocol::channel> link_;
   std::vector<json> tools_;
   manifold::io::request_tracker outbound_;
@@ -386,7 +439,7 @@ int main(int argc, char** argv) {
       std::rename(tmp.c_str(), opts.pid_file.c_str());
     }
   }
-  std::cerr << "fake_server " << opts.name << " up\n";
+  std::cerr << "fake_server " << opts.name << " up (pid " << ::getpid() << ")\n";
   asio::io_context io(1);
   server s(io, opts);
   asio::co_spawn(io, s.run(), [&io](std::exception_ptr) { io.stop(); });

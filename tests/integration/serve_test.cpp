@@ -115,7 +115,7 @@ TEST_F(serve_test, a_request_past_its_deadline_gets_a_timeout_error) {
 }
 
 TEST_F(serve_test, an_upstream_crashing_mid_call_fails_that_call_and_spares_the_others) {
-  auto& h = start({{"fragile", {}}, {"solid", {}}});
+  auto& h = start({{"fragile", {}, "    restart: false\n    on_down: error\n"}, {"solid", {}}});
   h.initialize();
   h.send({{"jsonrpc", "2.0"}, {"id", "pending"}, {"method", "tools/call"},
           {"params", {{"name", "fragile__slow"}, {"arguments", {{"ms", 5000}}}}}});

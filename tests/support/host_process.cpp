@@ -200,11 +200,23 @@ std::string host_process::stderr_text() const {
 }
 
 bool host_process::wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const {
+  return wait_for_stderr_count(text, 1, timeout);
+}
+
+std::size_t host_process::count_in_stderr(const std::string& text) const {
+  const auto all = stderr_text();
+  std::size_t n = 0;
+  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) ++n;
+  return n;
+}
+
+bool host_process::wait_for_stderr_count(const std::string& text, std::size_t count,
+                                         std::chrono::milliseconds timeout) const {
   const auto deadline = clock::now() + timeout;
   const int fd = ::inotify_init1(IN_CLOEXEC);
   ::inotify_add_watch(fd, stderr_path_.c_str(), IN_MODIFY);
   bool found = false;
-  while (!(found = stderr_text().find(text) != std::string::npos)) {
+  while (!(found = count_in_stderr(text) >= count)) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, remaining_ms(deadline)) <= 0) break;
     std::array<char, 4096> buf{};

@@ -50,6 +50,9 @@ class host_process {
   [[nodiscard]] std::string stderr_text() const;
   // Waits (inotify on the stderr file, no polling) until stderr contains `text`.
   bool wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) const;
+  // The same, until stderr contains `text` at least `count` times.
+  bool wait_for_stderr_count(const std::string& text, std::size_t count, std::chrono::milliseconds timeout) const;
+  [[nodiscard]] std::size_t count_in_stderr(const std::string& text) const;
   [[nodiscard]] bool stdout_closed() const { return eof_; }
 
  private:

@@ -5,6 +5,8 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
+
 #include "manifold/io/event.hpp"
 #include "manifold/io/request_tracker.hpp"
 #include "manifold/io/spawn.hpp"
@@ -32,10 +34,16 @@ std::string_view to_string(upstream_state state) {
       return "starting";
     case upstream_state::ready:
       return "ready";
+    case upstream_state::degraded:
+      return "degraded";
+    case upstream_state::backing_off:
+      return "backing-off";
+    case upstream_state::idle:
+      return "idle";
     case upstream_state::failed:
       return "failed";
     case upstream_state::closed:
-      return "closed";
+      return "stopped";
   }
   return "unknown";
 }
@@ -64,6 +72,14 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     on_notification_ = std::move(handler);
   }
   void on_request(request_handler handler) override { on_request_ = std::move(handler); }
+  void on_ended(std::function<void(const std::string&)> handler) override { on_ended_ = std::move(handler); }
+
+  void abort() override {
+    if (!channel_ || state_ == upstream_state::closed || state_ == upstream_state::failed) return;
+    if (!link_->abort()) channel_->close();
+  }
+  void arm(wire_fault fault) override { armed_ = fault; }
+  void stall(milliseconds duration) override { stalled_until_ = clock::now() + duration; }
 
   asio::awaitable<void> launch() override {
     if (launch_started_) {  // a second caller waits for the first
@@ -135,8 +151,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
               " requests in flight (limits.upstream_max_in_flight); try again shortly");
     }
     const auto timeout = options.timeout.count() > 0 ? options.timeout : server_.timeout;
+    const auto fault = std::exchange(armed_, wire_fault::none);
     co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
-                               timeout, std::move(options.control));
+                               timeout, std::move(options.control), fault);
   }
 
   void notify(std::string method, json params) override {
@@ -201,14 +218,25 @@ class client_session final : public upstream, public std::enable_shared_from_thi
  private:
   asio::awaitable<protocol::rpc_reply> request(std::string method, json params,
                                                clock::time_point deadline, milliseconds timeout,
-                                               std::shared_ptr<protocol::call_control> control) {
+                                               std::shared_ptr<protocol::call_control> control,
+                                               wire_fault fault = wire_fault::none) {
+    // The id this request went out with, when a drill's fault waits for its reply.
+    auto faulty_id = std::make_shared<std::string>();
     // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
-    io::request_tracker::send_fn send = [weak = weak_from_this()](json message) {
+    io::request_tracker::send_fn send = [weak = weak_from_this(), fault, faulty_id](json message) {
       auto self = weak.lock();
-      if (self && self->channel_) self->channel_->send(protocol::serialize(message));
+      if (!self || !self->channel_) return;
+      if (fault != wire_fault::none) {
+        if (const auto* id = protocol::member(message, "id")) {
+          *faulty_id = id->dump();
+          self->faulty_[*faulty_id] = fault;
+        }
+      }
+      self->channel_->send(protocol::serialize(message));
     };
     auto done = co_await requests_.exchange(method, std::move(params), deadline,
                                             std::move(control), std::move(send));
+    if (!faulty_id->empty()) faulty_.erase(*faulty_id);
     switch (done.how) {
       case io::request_tracker::outcome::replied:
         co_return std::move(done.reply);
@@ -268,6 +296,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   // message never ends it: each is handled on its own.
   static asio::awaitable<void> read_loop(std::shared_ptr<client_session> self) {
     while (auto frame = co_await self->channel_->receive()) {
+      if (self->stalled_until_ > clock::now()) {  // a drill's stalled stream: hold the message
+        asio::steady_timer stalled(self->executor_, self->stalled_until_);
+        co_await stalled.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
       try {
         self->on_frame(*frame);
       } catch (const std::exception& e) {
@@ -275,15 +307,18 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       }
     }
     const auto reason = self->link_->end_reason();
+    bool ended = false;
     if (self->state_ != upstream_state::failed && self->state_ != upstream_state::closed) {
       self->problem_ = "closed its output" + (reason.empty() ? "" : " (" + reason + ")");
       spdlog::error("[{}] {}", self->server_.name, self->problem_);
       self->state_ = upstream_state::closed;
+      ended = true;
     }
     self->requests_.fail_all(protocol::rpc_reply::failure(
         error_code::connection_closed,
         "upstream '" + self->server_.name + "' " +
             (self->problem_.empty() ? "closed" : self->problem_)));
+    if (ended && self->on_ended_) self->on_ended_(self->problem_);
   }
 
   void on_frame(const protocol::frame& frame) {
@@ -325,7 +360,31 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     }
   }
 
+  // A drill's fault on the reply to one request: true when the reply was consumed.
+  bool faulted_reply(const protocol::message& msg) {
+    if (faulty_.empty()) return false;
+    const auto* id = protocol::member(msg.body, "id");
+    if (id == nullptr) return false;
+    const auto it = faulty_.find(id->dump());
+    if (it == faulty_.end()) return false;
+    const auto fault = it->second;
+    faulty_.erase(it);
+    if (fault == wire_fault::drop_reply) {
+      spdlog::warn("[{}] dropping the reply to id {} (an injected drop)", server_.name, protocol::log_safe(id->dump(), 100));
+      return true;
+    }
+    // A reply torn mid-message, as a broken stream delivers it; its id is readable, so the
+    // request it answers fails at once.
+    const auto text = "{\"jsonrpc\":\"2.0\",\"id\":" + id->dump() + ",\"result\":{\"content\":[{\"ty";
+    unreadable(text, text, "a message manifold cannot read (injected garbage)");
+    return true;
+  }
+
   void dispatch(protocol::message msg) {
+    if ((msg.kind == protocol::message_kind::response || msg.kind == protocol::message_kind::error_response) &&
+        faulted_reply(msg)) {
+      return;
+    }
     switch (msg.kind) {
       case protocol::message_kind::response:
         if (!requests_.deliver(msg.id(), {msg.body["result"], std::nullopt})) late_reply(msg);
@@ -393,6 +452,12 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   io::request_tracker requests_;
   notification_handler on_notification_;
   request_handler on_request_;
+  std::function<void(const std::string&)> on_ended_;
+  // Failure drills: the fault for the next call, the requests whose replies are to suffer
+  // one (by id as JSON text; an entry leaves when its request ends), and a stalled stream.
+  wire_fault armed_ = wire_fault::none;
+  std::unordered_map<std::string, wire_fault> faulty_;
+  clock::time_point stalled_until_{};
 };
 
 }  // namespace

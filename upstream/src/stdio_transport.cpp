@@ -209,6 +209,12 @@ class stdio_transport final : public transport {
     return *exit_status_;
   }
 
+  bool abort() override {
+    if (pid_ <= 0 || exited_->is_set()) return false;
+    ::kill(-pid_, SIGKILL);  // its stdout closes when it dies: the channel ends by itself
+    return true;
+  }
+
  private:
   // Reads the child's stderr line by line into the log, tagged with the server name.
   static asio::awaitable<void> log_stderr(std::string name, asio::readable_pipe err) {

@@ -152,6 +152,35 @@ TEST(config_loader, yaml_aliases_are_refused_before_anything_expands) {
   }
 }
 
+// Found by the config fuzz target: a byte that is not UTF-8 in a string reached `manifold
+// import`'s YAML writer, which threw. Refused at load now, with its position.
+TEST(config_loader, strings_that_are_not_utf8_are_refused_where_they_are) {
+  const std::string yaml = "servers:\n  a:\n    command: /bin/echo\n    args: [\"ok\", \"bad \x97 byte\"]\n";
+  try {
+    parse_config(yaml, "utf8.yaml", fake_env({}));
+    FAIL() << "invalid UTF-8 was accepted";
+  } catch (const config_error& e) {
+    ASSERT_FALSE(e.diagnostics().empty());
+    EXPECT_EQ(e.diagnostics()[0].position.line, 4);
+    EXPECT_NE(e.diagnostics()[0].message.find("not valid UTF-8"), std::string::npos) << e.what();
+  }
+  // Well-formed multi-byte text passes; overlong forms and surrogates do not.
+  EXPECT_NO_THROW(parse_config("servers:\n  a:\n    command: /bin/echo\n    args: [\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x99\x82\"]\n",
+                               "ok.yaml", fake_env({})));
+  EXPECT_THROW(parse_config("servers:\n  a:\n    command: /bin/echo\n    args: [\"\xc0\xaf\"]\n", "o.yaml", fake_env({})),
+               config_error);
+  EXPECT_THROW(parse_config("servers:\n  a:\n    command: /bin/echo\n    args: [\"\xed\xa0\x80\"]\n", "s.yaml", fake_env({})),
+               config_error);
+}
+
+// Found by the config fuzz target: six bytes made `manifold check` (and a hot reload) spin
+// forever inside the YAML parser. Refused at once now.
+TEST(config_loader, a_stray_comma_at_the_top_level_is_refused_not_spun_on) {
+  for (const std::string text : {",a", ", 243.", ",\xff" "243."}) {
+    EXPECT_THROW(parse_config(text, "stray.yaml", fake_env({})), config_error) << text;
+  }
+}
+
 TEST(config_loader, naming_profiles_set_defaults_that_keys_override) {
   auto cfg = parse_config("naming:\n  profile: cursor\nservers: {}\n", "c.yaml", fake_env({}));
   EXPECT_EQ(cfg.naming.max_length, 60U);

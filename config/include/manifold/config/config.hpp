@@ -12,6 +12,7 @@
 
 #include "manifold/config/exec_config.hpp"
 #include "manifold/config/source_position.hpp"
+#include "manifold/config/supervision_config.hpp"
 
 // manifold's configuration as plain values. Parsed once, strictly, by config_loader; nothing
 // outside config/ sees YAML. Defaults live here, in the member initialisers.
@@ -203,6 +204,8 @@ struct server_config {
   std::size_t concurrency = 0;  // calls in flight to this upstream at once; 0: no cap
   // `exec:` served by manifold itself (exec_config.hpp); exactly one of command, url, exec.
   std::optional<exec_config> exec;
+  // Start, restart, health, breaker, idle stop (supervision_config.hpp).
+  supervision_config supervision;
   source_position position;
 };
 
@@ -218,6 +221,11 @@ struct tool_override {
   std::string description;
   nlohmann::json annotations;  // merged over the upstream's; null: keep
   std::map<std::string, nlohmann::json> arguments;
+  // The deadline of each call (0: the server's `timeout`), and whether a call that its
+  // upstream's crash or reconnect interrupted is sent again once it is back (unset: only
+  // tools annotated readOnlyHint or idempotentHint).
+  std::chrono::milliseconds timeout{0};
+  std::optional<bool> retry;
   source_position position;
 };
 
@@ -461,6 +469,8 @@ struct config {
   logs_config logs;
   tap_config tap;
   ui_config ui;
+  lifecycle_config lifecycle;       // supervision defaults, initialize grace, drain
+  std::vector<fault_rule> faults;   // failure drills; empty: none
 };
 
 }  // namespace manifold::config

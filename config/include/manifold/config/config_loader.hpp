@@ -19,6 +19,10 @@ config load_config_file(const std::string& path, const env_lookup& env = process
 config parse_config(std::string_view text, const std::string& source_name,
                     const env_lookup& env = process_environment());
 
+// A faults file (`manifold serve --faults FILE`): a mapping with only `faults:`, read like
+// the config's own section. Throws config_error.
+std::vector<fault_rule> load_faults_file(const std::string& path, const env_lookup& env = process_environment());
+
 // The same config in manifold's YAML (what `manifold import` prints): servers with their
 // command, args, env, cwd, url, transport and headers.
 std::string to_yaml(const config& cfg);

@@ -67,18 +67,34 @@ class backend final : public proxy::backend {
   }
   // Called once when the first catalog is refused (the server then stops).
   void on_refused(std::function<void()> handler) { on_refused_ = std::move(handler); }
+  // For reports (`manifold catalog`, `call`, `pin`...): the first catalog waits for every
+  // upstream's first start instead of lifecycle.initialize_grace.
+  void wait_for_all() { wait_for_all_ = true; }
 
  private:
   boost::asio::awaitable<void> reload_owned(std::unique_ptr<config::config> next);
   boost::asio::awaitable<void> start(protocol::json client_capabilities);
   // Fetches `kinds` of upstream `u` into `listing` (emptied when it cannot).
-  static boost::asio::awaitable<void> fetch(std::shared_ptr<upstream::upstream> u,
+  static boost::asio::awaitable<void> fetch(std::shared_ptr<upstream::supervised_upstream> u,
                                             ns::upstream_listing& listing,
                                             std::set<ns::entry_kind> kinds);
   // Refetches after list_changed; bursts for one upstream coalesce into one refetch.
   boost::asio::awaitable<void> refresh(std::string server);
   void on_notification(const std::string& server, const protocol::message& msg);
-  void wire(const std::string& server, upstream::upstream& u, proxy::instance_owner owner);
+  void request_refresh(const std::string& server, const std::set<ns::entry_kind>& kinds);
+  void wire(const std::string& server, upstream::supervised_upstream& u, proxy::instance_owner owner);
+  // The first start of one upstream: started, listed (then parked when `start: lazy`); a
+  // late one joins the catalog (hosts hear list_changed).
+  boost::asio::awaitable<void> start_one(std::shared_ptr<upstream::supervised_upstream> u);
+  // A shared upstream went down or came back: its entries are withdrawn (on_down: hide) or
+  // refetched.
+  void upstream_changed(const std::string& server, upstream::upstream_state previous,
+                        upstream::upstream_state next);
+  // Timeout and retry safety of one call, from the catalog (annotations) and tools: overrides.
+  [[nodiscard]] upstream::call_policy policy_for(const std::string& server, std::string_view method,
+                                                 const protocol::json& params) const;
+  void apply_faults(upstream::supervised_upstream& u) const;
+  void update_policies(const ns::catalog& next);
   // Position of `server` in the current config, or npos.
   [[nodiscard]] std::size_t index_of(std::string_view server) const;
   void load_policy();
@@ -100,6 +116,13 @@ class backend final : public proxy::backend {
   bool started_ = false;
   bool stopping_ = false;
   bool refused_ = false;
+  bool wait_for_all_ = false;
+  // Upstreams whose first start (and listing) is still running, and how many.
+  std::set<std::string> initial_pending_;
+  std::size_t starting_ = 0;
+  io::event all_started_;
+  // Per server, per original tool name: the deadline and retry safety of its calls.
+  std::map<std::string, std::map<std::string, upstream::call_policy, std::less<>>, std::less<>> policies_;
   std::function<std::string(std::string_view)> subject_tokens_;
   std::function<void()> on_refused_;  // no more refetches or rebuilds: the catalog stays as it was
   // Instances of isolated servers, by (server, session) for `isolation: session` and

@@ -29,6 +29,9 @@ class reloader {
   // Called with each valid new config before the backend applies it (settings outside the
   // backend, such as the listener's TLS certificate).
   void on_loaded(std::function<void(const config::config&)> handler);
+  // `serve --faults FILE`: its faults are added to the config's on every reload, and a change
+  // to it reloads too (a drill started or stopped on a running manifold). Before start().
+  void set_faults_file(std::string path);
 
  private:
   struct state;

@@ -76,6 +76,11 @@ class http_server {
   virtual boost::asio::awaitable<void> run() = 0;
   // Stops accepting and ends every session and connection.
   virtual void stop() = 0;
+  // Graceful shutdown (SIGTERM): stops accepting connections, tells every session's stream
+  // (a log notification, level warning), lets the requests in flight be answered until
+  // `deadline` (connections close after their current request), then stop(). run() returns
+  // once accepting stops; stop() during a drain ends it at once.
+  virtual boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline) = 0;
   // Serves TLS with these files from the next connection on (a renewed certificate); the
   // current settings stay when they cannot be loaded (the error is returned).
   virtual std::string set_tls(const std::string& cert, const std::string& key,

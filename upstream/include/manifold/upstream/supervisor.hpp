@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "manifold/config/config.hpp"
-#include "manifold/upstream/upstream.hpp"
+#include "manifold/upstream/supervised_upstream.hpp"
 
 namespace manifold::upstream {
 
 // Owns every upstream of one config: starts them in parallel, finds them by name, and stops
-// them all within a shared budget. An upstream that cannot start is left failed; the others
-// serve. Thread: the executor's.
+// them all within a shared budget. Each is supervised (supervised_upstream.hpp): restarted
+// with backoff when it crashes or fails its health probes; one that cannot start is retried
+// in the background while the others serve. Thread: the executor's.
 class supervisor {
  public:
   supervisor(boost::asio::any_io_executor executor, const config::config& cfg);
@@ -31,22 +32,22 @@ class supervisor {
   // Stops all concurrently; children get stdin EOF, SIGTERM, then SIGKILL within `budget`.
   boost::asio::awaitable<void> stop_all(std::chrono::milliseconds budget);
 
-  [[nodiscard]] std::shared_ptr<upstream> find(std::string_view server) const;
+  [[nodiscard]] std::shared_ptr<supervised_upstream> find(std::string_view server) const;
   // A new, unstarted instance of `server` (per-session isolation, reload); the caller owns
   // it and stops it.
   // `subject_token`: the caller's current token, for an instance that exchanges it
   // (oauth.grant: token_exchange).
-  [[nodiscard]] std::shared_ptr<upstream> spawn(const config::server_config& server,
-                                                std::function<std::string()> subject_token = {}) const;
+  [[nodiscard]] std::shared_ptr<supervised_upstream> spawn(const config::server_config& server,
+                                                           std::function<std::string()> subject_token = {}) const;
   // The set changes (config reload): `next` in the new config order.
-  void replace(std::vector<std::shared_ptr<upstream>> next) { upstreams_ = std::move(next); }
+  void replace(std::vector<std::shared_ptr<supervised_upstream>> next) { upstreams_ = std::move(next); }
   // In config order.
-  [[nodiscard]] const std::vector<std::shared_ptr<upstream>>& all() const { return upstreams_; }
+  [[nodiscard]] const std::vector<std::shared_ptr<supervised_upstream>>& all() const { return upstreams_; }
 
  private:
   boost::asio::any_io_executor executor_;
   config::limits_config limits_;
-  std::vector<std::shared_ptr<upstream>> upstreams_;
+  std::vector<std::shared_ptr<supervised_upstream>> upstreams_;
 };
 
 }  // namespace manifold::upstream

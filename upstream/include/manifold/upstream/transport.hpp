@@ -24,6 +24,10 @@ class transport {
   virtual boost::asio::awaitable<void> close(std::chrono::milliseconds budget) = 0;
   // How the link ended, for messages ("exited with status 1"); empty while it is up.
   [[nodiscard]] virtual std::string end_reason() const = 0;
+  // A failure drill's crash: ends the link at once without ceremony. Returns true when the
+  // channel will end by itself (a child killed with SIGKILL); false when the caller closes
+  // the channel (a connection simply dropped).
+  virtual bool abort() { return false; }
 };
 
 }  // namespace manifold::upstream

@@ -16,8 +16,21 @@ namespace manifold::upstream {
 
 using json = protocol::json;
 
-enum class upstream_state { created, launched, starting, ready, failed, closed };
+// created, launched, starting, ready, failed and closed are the states of one client session;
+// a supervised upstream (supervised_upstream.hpp) adds degraded (answering, but failing
+// health probes), backing_off (down, restarting after a delay) and idle (not running:
+// `start: lazy` before its first call, or stopped after `idle_timeout`). closed reads
+// "stopped", backing_off "backing-off".
+enum class upstream_state { created, launched, starting, ready, degraded, backing_off, idle, failed, closed };
 std::string_view to_string(upstream_state state);
+// Answers calls: ready, or degraded.
+[[nodiscard]] inline bool is_serving(upstream_state s) {
+  return s == upstream_state::ready || s == upstream_state::degraded;
+}
+
+// What a failure drill (faults:) does to the next request sent through call(): its reply is
+// dropped (the call runs into its deadline) or arrives as garbage (it fails at once).
+enum class wire_fault { none, drop_reply, garbage_reply };
 
 // What the upstream said about itself in its initialize result.
 struct upstream_info {
@@ -69,6 +82,16 @@ class upstream : public protocol::rpc_peer {
   virtual boost::asio::awaitable<void> stop(std::chrono::milliseconds budget) = 0;
   virtual void on_notification(notification_handler handler) = 0;
   virtual void on_request(request_handler handler) = 0;
+  // Called once when the link ends on its own after the launch (a crash, an exit, a closed
+  // connection), with why; never after stop().
+  virtual void on_ended(std::function<void(const std::string& why)> handler) = 0;
+
+  // Failure drills. abort(): the link ends at once, as in a crash (a child gets SIGKILL, a
+  // connection is dropped). arm(): the next call() suffers `fault`. stall(): no message from
+  // the upstream is read for `duration` (replies and pings wait).
+  virtual void abort() = 0;
+  virtual void arm(wire_fault fault) = 0;
+  virtual void stall(std::chrono::milliseconds duration) = 0;
 };
 
 // A client session over `link`, configured by `server`, within `limits` (message size,
