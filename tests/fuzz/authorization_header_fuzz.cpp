@@ -44,31 +44,40 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The first byte picks the header layout; the rest is the header value.
   const bool custom = (data[0] & 1U) != 0;
   const std::string value(reinterpret_cast<const char*>(data) + 1, size - 1);  // NOLINT
-  const header_lookup headers = [&](std::string_view name) -> std::optional<std::string_view> {
-    const bool wanted = custom && (data[0] & 2U) != 0 ? name == "X-API-Key" : name == "Authorization";
-    if (wanted) return std::string_view(value);
-    return std::nullopt;
+  const bool raw_key = custom && (data[0] & 2U) != 0;
+  const auto authenticate = [&](const std::string& presented) {
+    const header_lookup headers = [&](std::string_view name) -> std::optional<std::string_view> {
+      if (name == (raw_key ? "X-API-Key" : "Authorization")) return std::string_view(presented);
+      return std::nullopt;
+    };
+    boost::asio::io_context io;
+    std::optional<auth_outcome> outcome;
+    boost::asio::co_spawn(io, instance(custom).authenticate(headers),
+                          [&](std::exception_ptr e, auth_outcome o) {
+                            if (e) __builtin_trap();  // errors are values, never exceptions
+                            outcome = std::move(o);
+                          });
+    io.run();
+    if (!outcome) __builtin_trap();
+    return std::move(*outcome);
   };
-  boost::asio::io_context io;
-  std::optional<auth_outcome> outcome;
-  boost::asio::co_spawn(io, instance(custom).authenticate(headers),
-                        [&](std::exception_ptr e, auth_outcome o) {
-                          if (e) __builtin_trap();  // errors are values, never exceptions
-                          outcome = std::move(o);
-                        });
-  io.run();
-  if (!outcome) __builtin_trap();
-  if (!outcome->ok()) {
-    const auto& r = outcome->refused;
+  const auto outcome = authenticate(value);
+  if (!outcome.ok()) {
+    const auto& r = outcome.refused;
     if (r.status != 400 && r.status != 401 && r.status != 403) __builtin_trap();
-    // The credential itself (what follows the scheme) is never echoed back; the scheme
-    // alone may well appear ("Bearer e" is the start of every challenge).
+    // The credential (what follows the scheme) is never echoed back. Text that is there
+    // whatever the credential (the scheme, a fixed phrase) is not an echo: the same request
+    // with the credential replaced must not show it either.
     const auto space = value.find(' ');
-    const bool raw_key = custom && (data[0] & 2U) != 0;
-    const std::string secret = raw_key || space == std::string::npos ? value : value.substr(space + 1);
-    if (secret.size() >= 8 && (r.message.find(secret) != std::string::npos ||
-                               r.www_authenticate.find(secret) != std::string::npos)) {
-      __builtin_trap();
+    const std::string secret = raw_key ? value : space == std::string::npos ? std::string() : value.substr(space + 1);
+    const auto shows = [&](const auth_outcome& o) {
+      return o.refused.message.find(secret) != std::string::npos ||
+             o.refused.www_authenticate.find(secret) != std::string::npos;
+    };
+    if (secret.size() >= 8 && shows(outcome)) {
+      const std::string other = raw_key ? std::string(secret.size(), 'Q')
+                                        : value.substr(0, space + 1) + std::string(secret.size(), 'Q');
+      if (!shows(authenticate(other))) __builtin_trap();
     }
   }
   return 0;
