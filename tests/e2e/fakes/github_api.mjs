@@ -77,8 +77,13 @@ const failedLog = [
 export async function startGithubApi() {
   const requests = [];
   const state = { polls: 0, dispatches: [] };
+  // Run 9003 completes on its third poll: `gh run watch` prints an in-progress frame, waits
+  // its interval, then prints the last one. Its first progress lines therefore reach the host
+  // a whole interval before the reply; the SDK client runs progress handlers a microtask after
+  // it settles a reply read in the same chunk, so lines sent just before it would be lost.
+  const done = () => state.polls >= 3;
   const runs = () => [
-    run(9003, workflows[1], 'Deploy 2.4.0', 'main', state.polls >= 2 ? 'completed' : 'in_progress', state.polls >= 2 ? 'success' : null, 12),
+    run(9003, workflows[1], 'Deploy 2.4.0', 'main', done() ? 'completed' : 'in_progress', done() ? 'success' : null, 12),
     run(9002, workflows[0], 'Fix discount rounding', 'fix/discount', 'completed', 'failure', 35),
     run(9001, workflows[0], 'Bump nginx to 1.27.2', 'main', 'completed', 'success', 180),
   ];
@@ -133,7 +138,7 @@ export async function startGithubApi() {
         return r ? send(res, 200, r) : notFound(res);
       }
       if ((m = rest.match(/^\/actions\/runs\/(\d+)\/jobs$/))) {
-        const list = jobs[m[1]] ?? [{ ...job(7005, 9003, 'deploy', state.polls >= 2 ? 'success' : null, 0), status: state.polls >= 2 ? 'completed' : 'in_progress' }];
+        const list = jobs[m[1]] ?? [{ ...job(7005, 9003, 'deploy', done() ? 'success' : null, 0), status: done() ? 'completed' : 'in_progress' }];
         return send(res, 200, { total_count: list.length, jobs: list });
       }
       if ((m = rest.match(/^\/actions\/runs\/(\d+)\/logs$/))) {
