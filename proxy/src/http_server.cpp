@@ -218,12 +218,17 @@ class server_impl final : public http_server {
     acceptor_.close(ignored);
     spdlog::info("http: draining: no new connections; {} request{} in flight", requests_in_flight_,
                  requests_in_flight_ == 1 ? "" : "s");
-    const auto notice = protocol::serialize(protocol::make_notification(
-        "notifications/message", {{"level", "warning"},
-                                  {"logger", "manifold"},
-                                  {"data", "manifold is shutting down; requests in flight are answered, then "
-                                           "this session ends (reconnect to continue)"}}));
-    for (auto& [id, s] : sessions_) s->channel->send(notice);
+    // A sealed session continues on the other replicas; the others (legacy SSE, WebSocket,
+    // unsealed) end here.
+    const auto notice = [](const char* what) {
+      return protocol::serialize(protocol::make_notification(
+          "notifications/message", {{"level", "warning"}, {"logger", "manifold"}, {"data", what}}));
+    };
+    const auto moves = notice("this manifold instance is shutting down; requests in flight are answered, and the "
+                              "session continues on the other instances");
+    const auto ends = notice("manifold is shutting down; requests in flight are answered, then this session ends "
+                             "(reconnect to continue)");
+    for (auto& [id, s] : sessions_) s->channel->send(s->sealed ? moves : ends);
     while (requests_in_flight_ > 0 && !stopped_ && clock::now() < deadline) co_await quiet_.wait_until(deadline);
     if (requests_in_flight_ > 0 && !stopped_) {
       spdlog::warn("http: drain deadline passed with {} request{} in flight", requests_in_flight_,
@@ -353,12 +358,18 @@ class server_impl final : public http_server {
         co_await serve_websocket(std::move(stream), std::move(req), *group, std::move(*who));
         co_return true;
       }
+      // Draining: a request that came on a connection opened before is answered, with
+      // `Connection: close`, so that a balancer that keeps connections does not send the
+      // next one on this connection just as it closes (it would fail a POST it cannot repeat).
+      if (draining_) req.keep_alive(false);
       // Requests in flight, for a drain (a standalone GET stream is not one: it never ends).
       const bool counted = req.method() != http::verb::get;
       if (counted) ++requests_in_flight_;
       const bool keep = co_await handle(stream, req);
       if (counted && --requests_in_flight_ == 0) quiet_.wake_all();
-      if (!keep || !req.keep_alive() || draining_) break;
+      // (A stream whose headers left before the drain began promised keep-alive: its
+      // connection stays open, and the next request on it is answered with `Connection: close`.)
+      if (!keep || !req.keep_alive()) break;
     }
     co_return false;
   }
@@ -817,7 +828,8 @@ class server_impl final : public http_server {
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
     if (!legacy) res.set("Mcp-Session-Id", session_id);
-    res.keep_alive(req.keep_alive());
+    const bool keep_alive = req.keep_alive() && !draining_;
+    res.keep_alive(keep_alive);
     res.chunked(true);
     // The header and the priming event leave in one write, and the last events with the
     // final chunk in another: a quick reply costs two writes, not four.
@@ -871,10 +883,10 @@ class server_impl final : public http_server {
     if (!events->owned_by(owner)) co_return false;  // resumed elsewhere: drop this connection
     events->detach(owner);
     if (!alive) co_return false;
-    if (ended) co_return true;
+    if (ended) co_return keep_alive;
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
-    co_return !ec;
+    co_return !ec && keep_alive;
   }
 
   template <typename Stream>
@@ -1140,12 +1152,14 @@ class server_impl final : public http_server {
     res.set(http::field::server, "manifold");
     if (!content_type.empty()) res.set(http::field::content_type, content_type);
     for (const auto& [name, value] : headers) res.set(name, value);
-    res.keep_alive(req.keep_alive());
+    // A reply to a request that was in flight when the drain began closes its connection too.
+    const bool keep_alive = req.keep_alive() && !draining_;
+    res.keep_alive(keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
-    co_return !ec && req.keep_alive();
+    co_return !ec && keep_alive;
   }
 
   template <typename Stream>
@@ -1156,6 +1170,7 @@ class server_impl final : public http_server {
     res.set(http::field::server, "manifold");
     res.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : headers) res.set(name, value);
+    keep_alive = keep_alive && !draining_;
     res.keep_alive(keep_alive);
     res.body() = protocol::serialize(
         protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
