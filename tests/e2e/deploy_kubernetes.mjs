@@ -193,6 +193,19 @@ async function checkOverlay(bin, overlay) {
     assert.ok(target, `peer ${peer} is a headless Service`);
     assert.ok(target.spec.ports.some((p) => p.port === Number(url.port)), `peer ${peer}: a port of ${url.hostname}`);
   }
+  // Termination: the preStop delay (the endpoints drop the pod meanwhile), then the drain
+  // (lifecycle.drain_timeout, 30 s unless set) fit in the grace period.
+  const preStop = container.lifecycle?.preStop?.exec?.command ?? [];
+  assert.equal(preStop[0], 'sleep', 'preStop waits before SIGTERM');
+  const durations = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  const seconds = (d) => {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(String(d));
+    assert.ok(m, `a duration: ${d}`);
+    return Number(m[1]) * durations[m[2]];
+  };
+  const drain = seconds(YAML.parse(configMap.data[key])?.lifecycle?.drain_timeout ?? '30s');
+  assert.ok(pod.spec.terminationGracePeriodSeconds > Number(preStop[1]) + drain,
+    `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} covers preStop ${preStop[1]} s and the drain ${drain} s`);
   if (overlay === 'platform') {
     assert.ok(sessions?.keys_file, 'platform: sessions sealed (any replica serves any request)');
     assert.match(sessions.advertise ?? '', /\$\{POD_IP\}/, 'platform: replicas reach each other at the pod IP');
