@@ -119,13 +119,13 @@ class Replica {
   // SIGKILL takes the replica's upstream processes with it, as the end of a container does
   // (manifold starts them in process groups of their own, so nothing else would).
   async kill(signal = 'SIGTERM') {
-    if (!this.running) return;
+    if (!this.running) return this.exited;
     const descendants = signal === 'SIGKILL' ? descendantsOf(this.child.pid) : [];
     this.child.kill(signal);
     for (const pid of descendants) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
-    await this.exited;
+    return this.exited;  // {code, signal}
   }
 
   // Rewrites this replica's keys as the kubelet updates a mounted Secret and resolves once

@@ -2,7 +2,8 @@
 // replicas on loopback, each with its own upstream processes and nothing shared but the
 // session keys. The official SDK client keeps one Streamable HTTP session through a long
 // sequence of calls (tools, progress, sampling, prompts, resources, log levels):
-//   - while one replica is killed with SIGKILL mid-call and started again,
+//   - while one replica is killed with SIGKILL mid-call and started again, and another is
+//     stopped with SIGTERM mid-call (it drains: its calls in flight are answered),
 //   - while the session keys rotate (a key added everywhere, then sealing, then the old one
 //     dropped), each replica reloading its keys file on its own.
 // Every call gets its own right answer or a clean retryable error (which succeeds when
@@ -180,6 +181,31 @@ await run('scale_out', async () => {
     assert.ok(served(lb, r1.port) > before, 'the restarted replica serves the session again');
     assert.equal((await postTo(r1.url, transport.sessionId, ping(9001))).status, 200);
 
+    // ... and one that is stopped (SIGTERM, as for a pod being replaced) drains: the calls in
+    // flight on it are answered, and the session goes on elsewhere.
+    const r2 = set.replicas[2];
+    const draining = [];
+    const drainStarted = [];
+    for (let i = 0; i < 6; i++) {
+      let begun;
+      drainStarted.push(new Promise((resolve) => { begun = resolve; }));
+      draining.push(client.callTool({ name: 'everything__trigger-long-running-operation',
+        arguments: { duration: 2, steps: 2 } }, undefined, { onprogress: () => begun() }));
+    }
+    await Promise.all(drainStarted);
+    // Nothing new is sent until it is gone, as a balancer that has taken a terminating pod
+    // out of rotation (the Kubernetes endpoints, with the pod's preStop delay) would not.
+    const stopped = r2.kill('SIGTERM');
+    for (const r of await Promise.all(draining)) assert.match(text(r), /Long running operation completed/);
+    const exit = await stopped;
+    assert.equal(exit.code, 0, `the drained replica exits cleanly (${JSON.stringify(exit)})`);
+    // Round robin spreads any three consecutive requests over the three replicas.
+    const drained = Number(/draining: no new connections; (\d+) requests? in flight/.exec(r2.log)?.[1] ?? 0);
+    assert.ok(drained >= 1, `the stopped replica had calls in flight when it began to drain\n${r2.tail()}`);
+    for (let i = 0; i < 2; i++) await round(`drained${i}`);
+    await r2.start();
+    for (let i = 0; i < 2; i++) await round(`back${i}`);
+
     // 3. Key rotation while calls go on: k2 is added to every ring (opening only), then seals
     // everywhere, then k1 is dropped. Each replica reloads its own file in its own time.
     const oldToken = transport.sessionId;
@@ -212,7 +238,8 @@ await run('scale_out', async () => {
     }
     console.log(`${nginxVersion()}; 3 replicas; ${total} calls in sequence plus 6 in flight at the kill ` +
       `(${failed.length} failed retryably, retried); after SIGKILL a new call was answered in ${freshMs} ms ` +
-      `and the calls in flight on it failed within ${lastFailureMs} ms; ` +
+      `and the calls in flight on it failed within ${lastFailureMs} ms; SIGTERM drained ${drained} call(s) ` +
+      'in flight, all answered; ' +
       `keys rotated k1 -> k2; ${noise.length} transport notices (reconnects)`);
   } catch (e) {
     for (const r of set.replicas) console.error(`--- replica ${r.index} (port ${r.port}) log tail:\n${r.tail(40)}`);
