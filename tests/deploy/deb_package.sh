@@ -83,6 +83,9 @@ in_ctr 'manifold check --config /etc/manifold/manifold.yaml' || deploy_fail "man
 # 3. The unit.
 verify=$(in_ctr 'systemd-analyze verify manifold.service 2>&1') || deploy_fail "systemd-analyze verify: $verify"
 [ -z "$verify" ] || deploy_fail "systemd-analyze verify: $verify"
+# systemd waits longer than the drain (lifecycle.drain_timeout, 30 s by default) before SIGKILL.
+stop_s=$(in_ctr "sed -n 's/^TimeoutStopSec=\\([0-9]*\\)s\$/\\1/p' /lib/systemd/system/manifold.service")
+[ "${stop_s:-0}" -gt 30 ] || deploy_fail "TimeoutStopSec (${stop_s:-none} s) does not cover the 30 s drain"
 exec_start=$(in_ctr "sed -n 's/^ExecStart=//p' /lib/systemd/system/manifold.service")
 read -r -a argv <<<"$exec_start"
 listen=""
