@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <charconv>
 #include <fcntl.h>
+#include <set>
 #include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/wake_list.hpp"
@@ -228,7 +230,12 @@ class server_impl final : public http_server {
                               "session continues on the other instances");
     const auto ends = notice("manifold is shutting down; requests in flight are answered, then this session ends "
                              "(reconnect to continue)");
-    for (auto& [id, s] : sessions_) s->channel->send(s->sealed ? moves : ends);
+    for (auto& [id, s] : sessions_) {
+      s->channel->send(s->sealed ? moves : ends);
+      s->host->end_subscriptions();
+    }
+    // 2026-07-28 listens end with their result, so that their POSTs finish.
+    for (const auto& host : stateless_hosts_) host->end_subscriptions();
     while (requests_in_flight_ > 0 && !stopped_ && clock::now() < deadline) co_await quiet_.wait_until(deadline);
     if (requests_in_flight_ > 0 && !stopped_) {
       spdlog::warn("http: drain deadline passed with {} request{} in flight", requests_in_flight_,
@@ -562,6 +569,15 @@ class server_impl final : public http_server {
     }
     auto& msg = *parsed.msg;
     const auto session_header = std::string(req["Mcp-Session-Id"]);
+    // MCP 2026-07-28: a request without a session that carries the per-request envelope (or
+    // whose MCP-Protocol-Version header names that era) is served statelessly. A session id
+    // always means the handshake era's session.
+    if (session_header.empty() && msg.kind != protocol::message_kind::response &&
+        msg.kind != protocol::message_kind::error_response &&
+        (protocol::modern::claims_modern(msg.params()) || msg.method() == "server/discover" ||
+         protocol::modern::is_modern_header(std::string(req["MCP-Protocol-Version"])))) {
+      co_return co_await post_modern(stream, req, msg, group, who);
+    }
     const bool is_initialize =
         msg.kind == protocol::message_kind::request && msg.method() == "initialize";
     std::shared_ptr<mcp_session> session;
@@ -624,6 +640,98 @@ class server_impl final : public http_server {
                                  std::move(headers));
     }
     co_return co_await write_stream(stream, req, events, 0, current_token(*session), true);
+  }
+
+  // One 2026-07-28 request: checked (envelope, then headers against the body, then the
+  // version, then the method), then served by a session that lives as long as the request,
+  // with the caller's identity and view. Its answer is JSON, or an SSE stream when progress
+  // comes first; closing the stream cancels the request.
+  template <typename Stream>
+  asio::awaitable<bool> post_modern(Stream& stream, request& req, const protocol::message& msg,
+                                    const group_view& group, const session_identity& who) {
+    if (msg.kind == protocol::message_kind::notification) {
+      // No client notification is defined over HTTP in 2026-07-28 (cancel = close the stream).
+      co_return co_await respond(stream, req, http::status::accepted, "", "");
+    }
+    const auto method = std::string(msg.method());
+    const auto params = msg.params();
+    const auto refuse = [&](http::status status, const protocol::rpc_error& error) {
+      spdlog::info("http: 2026-07-28 {} refused: {} {}", protocol::log_safe(method, 100), error.code,
+                   protocol::log_safe(error.message, 200));
+      return respond(stream, req, status, protocol::serialize(protocol::make_error(msg.id(), error)));
+    };
+    auto checked = protocol::modern::check_envelope(params);
+    if (checked.error && checked.error->code == error_code::invalid_params) {
+      co_return co_await refuse(http::status::bad_request, *checked.error);
+    }
+    protocol::modern::standard_headers headers;
+    const auto header = [&req](std::string_view name) -> std::optional<std::string> {
+      const auto it = req.find(beast::string_view(name.data(), name.size()));
+      if (it == req.end()) return std::nullopt;
+      return std::string(it->value());
+    };
+    headers.protocol_version = header("MCP-Protocol-Version");
+    headers.method = header("Mcp-Method");
+    headers.name = header("Mcp-Name");
+    if (auto mismatch = protocol::modern::check_headers(headers, method, params)) {
+      co_return co_await refuse(http::status::bad_request, *mismatch);
+    }
+    if (checked.error) co_return co_await refuse(http::status::bad_request, *checked.error);
+    if (!protocol::modern::is_modern_method(method)) {
+      const protocol::rpc_error unknown{error_code::method_not_found,
+                                        "Method not found: " + protocol::log_safe(method, 100) +
+                                            " (not a method of MCP 2026-07-28)",
+                                        std::nullopt};
+      co_return co_await refuse(http::status::not_found, unknown);
+    }
+    if (session_count() + stateless_in_flight_ >= options_.max_sessions) {
+      co_return co_await too_many_sessions(stream, req);
+    }
+    ++stateless_in_flight_;
+    auto channel = std::make_shared<http_channel>("stateless", 0, options_.client_limits.max_queued_bytes, false);
+    auto host = relay_.open_session(channel, group, who);
+    stateless_hosts_.insert(host);
+    asio::co_spawn(executor_, host->run(), io::log_failure("2026-07-28 request"));
+    const auto key = msg.id().dump();
+    auto events = channel->expect_stream(key);
+    channel->push_inbound(std::string(req.body()));
+    co_await events->wait(0, clock::now() + quick_reply_window);
+    bool kept = false;
+    if (const auto pending = events->since(0); events->finished() && pending.size() == 1) {
+      events->delivered = pending.front().seq;
+      header_list extra;
+      auto status = status_of(pending.front().data, extra);
+      if (status == http::status::ok) status = modern_status(pending.front().data);
+      kept = co_await respond(stream, req, status, pending.front().data, "application/json", std::move(extra));
+    } else {
+      // Progress (or a listen's notifications) first: an SSE stream without event ids.
+      kept = co_await write_stream(stream, req, events, 0, std::string(), false, {}, true);
+    }
+    host->stop();  // cancels what is still running (the client closed the stream)
+    channel->close();
+    stateless_hosts_.erase(host);
+    --stateless_in_flight_;
+    co_return kept;
+  }
+
+  // The HTTP status a 2026-07-28 error response takes: 400 for envelope, header, capability
+  // and version errors, 404 for an unknown method; everything else is answered in-band (200).
+  static http::status modern_status(const std::string& response) {
+    if (response.find("\"error\"") == std::string::npos) return http::status::ok;
+    const auto parsed = protocol::parse_json(response);
+    const auto* error = protocol::object_member(parsed.value, "error");
+    const auto code = error != nullptr ? protocol::integer_member(*error, "code") : std::nullopt;
+    if (!code) return http::status::ok;
+    if (*code == error_code::method_not_found) return http::status::not_found;
+    if (*code == error_code::header_mismatch || *code == error_code::missing_client_capability ||
+        *code == error_code::unsupported_protocol_version) {
+      return http::status::bad_request;
+    }
+    const auto* data = protocol::object_member(*error, "data");
+    if (*code == error_code::invalid_params && data != nullptr && protocol::member(*data, "envelope") != nullptr) {
+      return http::status::bad_request;
+    }
+    return http::status::ok;
   }
 
   template <typename Stream>
@@ -709,6 +817,7 @@ class server_impl final : public http_server {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");
     }
+    if (req["Mcp-Session-Id"].empty()) co_return co_await post_only(stream, req);
     std::shared_ptr<mcp_session> session;
     if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
     session->last_seen = clock::now();
@@ -788,6 +897,7 @@ class server_impl final : public http_server {
   template <typename Stream>
   asio::awaitable<bool> delete_mcp(Stream& stream, request& req, const group_view& group,
                                    const session_identity& who) {
+    if (req["Mcp-Session-Id"].empty()) co_return co_await post_only(stream, req);
     const auto id = std::string(req["Mcp-Session-Id"]);
     if (portable_->enabled() && looks_sealed(id)) {
       // A sealed session this process does not hold: remembered as ended, not continued first.
@@ -887,6 +997,18 @@ class server_impl final : public http_server {
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
     co_return !ec && keep_alive;
+  }
+
+  // GET and DELETE name a handshake-era session; without one there is nothing to stream or
+  // end (2026-07-28 is POST only).
+  template <typename Stream>
+  asio::awaitable<bool> post_only(Stream& stream, const request& req) {
+    header_list allow;
+    allow.emplace_back("Allow", "POST");
+    co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::method_not_allowed,
+                                     error_code::invalid_request,
+                                     "Method Not Allowed: without an Mcp-Session-Id, only POST is served",
+                                     std::move(allow));
   }
 
   template <typename Stream>
@@ -1188,6 +1310,8 @@ class server_impl final : public http_server {
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   bool loopback_ = true;
+  std::size_t stateless_in_flight_ = 0;  // 2026-07-28 requests being served
+  std::set<std::shared_ptr<host_session>> stateless_hosts_;  // their sessions
   bool stopped_ = false;
   bool draining_ = false;
   std::size_t requests_in_flight_ = 0;

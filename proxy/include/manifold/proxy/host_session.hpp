@@ -45,6 +45,9 @@ class host_session {
   // (up to the upstreams' start deadline) until this process's upstreams are started, as
   // they would behind an initialize, and the log level and subscriptions are applied to them.
   virtual void resume(host_session_state state) = 0;
+  // Ends its 2026-07-28 subscriptions/listen streams gracefully (each gets its result, which
+  // tells the host the subscription is over), e.g. before a shutdown.
+  virtual void end_subscriptions() = 0;
 };
 
 }  // namespace manifold::proxy
