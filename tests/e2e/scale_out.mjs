@@ -8,10 +8,13 @@
 //     dropped), each replica reloading its keys file on its own.
 // Every call gets its own right answer or a clean retryable error (which succeeds when
 // retried); the client never initializes again. Ended sessions stay ended on every replica,
-// and ids sealed only by a dropped key no longer open.
+// and ids sealed only by a dropped key no longer open. Beside it, an SDK v2 client pinned to
+// MCP 2026-07-28 sends stateless requests (no session at all) through the same balancer, and
+// every replica answers them.
 //   node scale_out.mjs <manifold>
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -120,7 +123,26 @@ await run('scale_out', async () => {
   // sent to it), so it takes traffic again as soon as it is back.
   const lb = await startNginx({ backends: set.replicas.map((r) => `127.0.0.1:${r.port}`), maxFails: 0 });
   const { client, transport, sent, noise } = sdkClient(lb.url);
+  const modern = new ClientV2({ name: 'scale-out-2026', version: '1.0.0' },
+    { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } });
   let total = 0;
+  let stateless = 0;
+  // 2026-07-28 requests, each on its own: round robin spreads them over every replica.
+  const statelessRound = async (label) => {
+    const before = set.replicas.map((r) => served(lb, r.port));
+    for (let i = 0; i < 9; i++) {
+      const message = `${label}-${i}`;
+      assert.equal(text(await modern.callTool({ name: 'everything__echo', arguments: { message } })), `Echo: ${message}`);
+    }
+    const seen = [];
+    const long = await modern.callTool({ name: 'everything__trigger-long-running-operation',
+      arguments: { duration: 0.3, steps: 3 } }, { onprogress: (p) => seen.push(p.progress) });
+    assert.match(text(long), /Long running operation completed/);
+    // (The SDK v2 client may drop the progress read in the same chunk as the reply.)
+    assert.deepEqual(seen.slice(0, 2), [1, 2], 'progress on the stateless call\'s own stream');
+    stateless += 10;
+    set.replicas.forEach((r, k) => assert.ok(served(lb, r.port) > before[k], `replica ${r.index} served ${label}`));
+  };
   try {
     await client.connect(transport);
     const first = transport.sessionId;
@@ -138,6 +160,9 @@ await run('scale_out', async () => {
     // 1. Round robin: every replica serves the session it never saw initialized.
     for (let i = 0; i < 6; i++) await round(`steady${i}`);
     for (const r of set.replicas) assert.ok(served(lb, r.port) > 5, `replica ${r.index} served the session`);
+    await modern.connect(new HttpV2(new URL(`${lb.url}/mcp`)));
+    assert.equal(modern.getProtocolEra(), 'modern');
+    await statelessRound('stateless');
 
     // 2. A replica dies with calls in flight on it. Calls that all reported progress are
     // running on every replica when it is killed.
@@ -180,6 +205,7 @@ await run('scale_out', async () => {
     for (let i = 0; i < 3; i++) await round(`restarted${i}`);
     assert.ok(served(lb, r1.port) > before, 'the restarted replica serves the session again');
     assert.equal((await postTo(r1.url, transport.sessionId, ping(9001))).status, 200);
+    await statelessRound('stateless-restarted');
 
     // ... and one that is stopped (SIGTERM, as for a pod being replaced) drains: the calls in
     // flight on it are answered, and the session goes on elsewhere.
@@ -240,7 +266,8 @@ await run('scale_out', async () => {
       `(${failed.length} failed retryably, retried); after SIGKILL a new call was answered in ${freshMs} ms ` +
       `and the calls in flight on it failed within ${lastFailureMs} ms; SIGTERM drained ${drained} call(s) ` +
       'in flight, all answered; ' +
-      `keys rotated k1 -> k2; ${noise.length} transport notices (reconnects)`);
+      `keys rotated k1 -> k2; ${stateless} stateless 2026-07-28 calls through the same balancer; ` +
+      `${noise.length} transport notices (reconnects)`);
   } catch (e) {
     for (const r of set.replicas) console.error(`--- replica ${r.index} (port ${r.port}) log tail:\n${r.tail(40)}`);
     console.error(`--- nginx errors:\n${lb.errorLog().split('\n').slice(-20).join('\n')}`);
@@ -248,6 +275,7 @@ await run('scale_out', async () => {
     throw e;
   } finally {
     await client.close().catch(() => {});
+    await modern.close().catch(() => {});
     await lb.stop();
     await set.stop();
   }
