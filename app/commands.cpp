@@ -26,6 +26,7 @@
 #include "manifold/config/config_loader.hpp"
 #include "manifold/config/units.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/protocol/extensions.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/io/hosts.hpp"
 #include "manifold/io/http_client.hpp"
@@ -95,9 +96,13 @@ namespace {
 // host could use; a request a given host cannot take is refused to the upstream per host.
 // Roots are left out: they describe one host's workspace, and a server shared by many hosts
 // (the filesystem server narrows itself to the client's roots) must not take one host's.
+// MCP Apps are declared: a server may then offer its app tools, which every host can call
+// (their results carry text for hosts that render no UI) and app-capable hosts render.
 json shared_host_capabilities() {
   return {{"sampling", json::object()},
-          {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
+          {"elicitation", {{"form", json::object()}, {"url", json::object()}}},
+          {"extensions",
+           {{std::string(protocol::ui_extension), {{"mimeTypes", json::array({std::string(protocol::ui_mime_type)})}}}}}};
 }
 
 // The longest a host request can take: the slowest upstream's deadline, and a margin.

@@ -51,6 +51,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::chrono::seconds keepalive_interval{15};
+// How long a keep-alive connection may wait for its next request (at least read_timeout).
+constexpr std::chrono::seconds keepalive_idle{75};
 constexpr std::chrono::milliseconds min_accept_backoff{10};
 constexpr std::chrono::milliseconds max_accept_backoff{1000};
 constexpr std::chrono::seconds accept_log_interval{10};
@@ -329,6 +331,17 @@ class server_impl final : public http_server {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
+      if (buffer.size() == 0) {
+        // Between requests a keep-alive connection may idle longer than a request may take to
+        // arrive: a client that sends its next request just as the server closes an idle
+        // connection sees "other side closed" on a request it cannot know was not read.
+        // Clients close idle connections first (undici after 4 s); read_timeout applies from
+        // the request's first byte.
+        beast::get_lowest_layer(stream).expires_after(std::max<std::chrono::milliseconds>(options_.read_timeout, keepalive_idle));
+        auto [idle_ec, got] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+        if (idle_ec) break;
+        buffer.commit(got);
+      }
       beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (ec == http::error::body_limit) {
