@@ -212,6 +212,14 @@ std::optional<proxy::group_view> group_named(const config::config& cfg, const st
   return std::nullopt;
 }
 
+// The ring of http.sessions; null when sessions are not sealed.
+std::shared_ptr<const proxy::key_ring> session_keys_of(const config::http_config::sessions_config& sessions) {
+  if (!sessions.enabled()) return nullptr;
+  std::vector<proxy::session_key> keys;
+  for (const auto& k : sessions.keys) keys.push_back({k.id, k.secret});
+  return std::make_shared<const proxy::key_ring>(std::move(keys));
+}
+
 std::optional<proxy::http_options> http_options_for(const config::config& cfg, std::string listen) {
   proxy::http_options out;
   const auto colon = listen.rfind(':');
@@ -236,6 +244,11 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.tls_key = cfg.http.tls.key;
   out.tls_client_ca = cfg.http.tls.client_ca;
   out.replay_events = cfg.http.replay_events;
+  out.session_keys = session_keys_of(cfg.http.sessions);
+  out.session_max_lifetime = cfg.http.sessions.max_lifetime;
+  out.ended_sessions = cfg.http.sessions.ended_sessions;
+  out.advertise = cfg.http.sessions.advertise;
+  out.session_peers = cfg.http.sessions.peers;
   out.client_limits = {cfg.limits.max_queued_bytes, cfg.limits.write_timeout};
   out.max_request_time = longest_request(cfg);
   for (const auto& g : cfg.groups) out.groups.push_back(group_of(g));
@@ -333,7 +346,18 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   status_signal status_dump(io, backend);
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
   reloads.set_faults_file(options.faults_path);
-  reloads.on_loaded([&server, tls = cfg.http.tls](const config::config& next) mutable {
+  reloads.on_loaded([&server, tls = cfg.http.tls, sessions = cfg.http.sessions](const config::config& next) mutable {
+    if (next.http.sessions != sessions) {
+      auto restart = next.http.sessions;
+      restart.keys = sessions.keys;
+      restart.keys_file = sessions.keys_file;
+      if (restart != sessions) {
+        spdlog::warn("reload: http.sessions max_lifetime, ended_sessions, advertise and peers take effect at the next start");
+      }
+      if (next.http.sessions.keys != sessions.keys) server->set_session_keys(session_keys_of(next.http.sessions));
+      sessions.keys = next.http.sessions.keys;
+      sessions.keys_file = next.http.sessions.keys_file;
+    }
     // Re-read on every reload (SIGHUP too): a certificate renewed in place at the same path is
     // picked up without a restart.
     if (!next.http.tls.enabled()) return;

@@ -13,6 +13,7 @@
 
 #include "exec_reader.hpp"
 #include "observe_reader.hpp"
+#include "sessions_reader.hpp"
 #include "supervision_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
@@ -211,7 +212,7 @@ class reader {
                    } else if (key == "naming") {
                      read_naming(value, path, out.naming);
                    } else if (key == "http") {
-                     read_http(value, path, out.http);
+                     read_http(value, path, out.http, out.key_files);
                    } else if (key == "limits") {
                      read_limits(value, path, out.limits);
                    } else {
@@ -519,15 +520,19 @@ class reader {
     if (out.cert.empty() != out.key.empty()) fail(node, path, "tls needs both `cert` and `key`");
   }
 
-  void read_http(const YAML::Node& node, const std::string& path, http_config& out) {
+  void read_http(const YAML::Node& node, const std::string& path, http_config& out,
+                 std::vector<std::string>& key_files) {
     if (!expect_map(node, path)) return;
     for_each_key(
         node, path,
         {"listen", "allowed_origins", "allowed_hosts", "max_header_size", "max_sessions",
-         "session_idle_timeout", "read_timeout", "replay_events", "tls"},
+         "session_idle_timeout", "read_timeout", "replay_events", "tls", "sessions"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "tls") {
             read_tls(value, child, out.tls);
+          } else if (k == "sessions") {
+            detail::yaml_context ctx(file_, env_, diagnostics_);
+            detail::read_sessions(ctx, value, child, out.sessions, key_files);
           } else if (k == "listen") {
             if (auto v = string_value(value, child)) {
               if (v->rfind(':') == std::string::npos) {

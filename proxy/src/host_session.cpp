@@ -1,5 +1,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
+#include <set>
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/request_tracker.hpp"
@@ -48,6 +49,10 @@ class session final : public host_session,
   asio::awaitable<void> run() override {
     auto self = shared_from_this();
     hub_.attach(self);
+    if (resumed_) {
+      hub_.session_operating();
+      asio::co_spawn(executor_, restore(self), io::log_failure("session restore"));
+    }
     while (auto frame = co_await link_->receive()) {
       if (stopped_) break;
       try {
@@ -105,7 +110,41 @@ class session final : public host_session,
   [[nodiscard]] bool backlogged() const override {
     return link_->queued() > hub_.options().max_queued_bytes / 2;
   }
-  void set_log_threshold(int severity) override { log_threshold_ = severity; }
+  void set_log_threshold(int severity) override {
+    const auto level = std::string(log_level_name(severity));
+    if (level != log_level_) ++changes_;
+    log_threshold_ = severity;
+    log_level_ = level;
+  }
+  void note_subscription(const std::string& uri, bool subscribed) override {
+    const bool changed = subscribed ? subscriptions_.insert(uri).second : subscriptions_.erase(uri) != 0;
+    if (changed) ++changes_;
+  }
+
+  [[nodiscard]] host_session_state state() const override {
+    host_session_state out;
+    out.protocol_version = state_ == lifecycle::awaiting_initialize ? std::string() : negotiated_;
+    out.client_capabilities = client_capabilities_;
+    out.client_info = client_info_;
+    out.log_level = log_level_;
+    out.subscriptions.assign(subscriptions_.begin(), subscriptions_.end());
+    return out;
+  }
+  [[nodiscard]] std::uint64_t state_changes() const override { return changes_; }
+
+  void resume(host_session_state state) override {
+    negotiated_ = std::move(state.protocol_version);
+    client_capabilities_ = state.client_capabilities.is_object() ? std::move(state.client_capabilities)
+                                                                 : json::object();
+    client_info_ = state.client_info.is_object() ? std::move(state.client_info) : json::object();
+    log_threshold_ = log_severity(state.log_level);
+    if (log_threshold_ >= 0) log_level_ = std::move(state.log_level);
+    subscriptions_.insert(state.subscriptions.begin(), state.subscriptions.end());
+    pending_subscriptions_ = std::move(state.subscriptions);
+    state_ = lifecycle::operating;
+    resumed_ = true;
+    initializing_ = true;  // requests wait for this process's upstreams, as after initialize
+  }
 
   std::optional<rpc_reply> refuse_request(std::string_view method, const json& params,
                                           const json& related) override {
@@ -344,6 +383,8 @@ class session final : public host_session,
     [[nodiscard]] std::uint64_t id() const override { return owner_.id(); }
     [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
     void set_log_threshold(int) override {}
+    // A stateless request has no session state to carry (nothing is sealed for it).
+    void note_subscription(const std::string&, bool) override {}
     [[nodiscard]] const std::string& view_key() const override { return owner_.view_key(); }
     [[nodiscard]] const session_identity& identity() const override { return owner_.identity(); }
 
@@ -561,6 +602,8 @@ class session final : public host_session,
       spdlog::warn("upstreams still starting when initialize was answered");
     }
     negotiated_ = negotiated;
+    client_info_ = info != nullptr ? *info : json::object();
+    ++changes_;
     state_ = lifecycle::initialized;
     initializing_ = false;
     initialized_.set();
@@ -573,6 +616,32 @@ class session final : public host_session,
       result["instructions"] = std::move(instructions);
     }
     co_return answer::ok(std::move(result));
+  }
+
+  // A resumed session's log level and subscriptions, applied to this process's upstreams once
+  // they are started (bounded by their start deadline). A subscription that no longer
+  // resolves is dropped from the state.
+  static asio::awaitable<void> restore(std::shared_ptr<session> self) {
+    auto& upstreams = self->hub_.upstreams();
+    if (!co_await upstreams.ensure_started(self->client_capabilities_, upstreams.start_deadline())) {
+      spdlog::warn("host {}: upstreams still starting when the resumed session went on", self->id_);
+    }
+    self->initializing_ = false;
+    self->initialized_.set();
+    if (self->stopped_) co_return;
+    if (self->log_threshold_ >= 0) co_await self->hub_.apply_log_levels();
+    const auto uris = std::move(self->pending_subscriptions_);
+    for (const auto& uri : uris) {
+      if (self->stopped_) co_return;
+      request_context ctx{*self, self->hub_, "resources/subscribe", nullptr, nullptr, self->view_};
+      json params{{"uri", uri}};
+      auto out = co_await subscribe(ctx, std::move(params));
+      if (out.error) {
+        spdlog::warn("host {}: resubscribing to {} failed: {}", self->id_, protocol::log_safe(uri, 200),
+                     out.error->message);
+        self->note_subscription(uri, false);
+      }
+    }
   }
 
   void send(const json& message, const json& related = nullptr) {
@@ -598,7 +667,13 @@ class session final : public host_session,
   bool initializing_ = false;
   std::string negotiated_;
   json client_capabilities_ = json::object();
+  json client_info_ = json::object();
   int log_threshold_ = -1;
+  std::string log_level_;
+  std::set<std::string> subscriptions_;
+  std::vector<std::string> pending_subscriptions_;  // a resumed session's, until restored
+  std::uint64_t changes_ = 0;
+  bool resumed_ = false;
   // A 2026-07-28 request in flight: the lowest log severity it hears, the capabilities it
   // declares, and the capability a server asked for that it lacks (null: none).
   struct modern_request {

@@ -62,6 +62,11 @@ asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string
 
 }  // namespace
 
+std::string_view log_level_name(int severity) {
+  if (severity < 0 || static_cast<std::size_t>(severity) >= severities.size()) return {};
+  return severities[static_cast<std::size_t>(severity)];
+}
+
 int log_severity(std::string_view level) {
   for (std::size_t i = 0; i < severities.size(); ++i) {
     if (severities[i] == level) return static_cast<int>(i);

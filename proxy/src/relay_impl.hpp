@@ -58,6 +58,8 @@ class host_endpoint {
 
 // RFC 5424 severities as MCP names them, lowest first; -1 when unknown.
 int log_severity(std::string_view level);
+// The MCP name of severity index `severity`; empty when out of range.
+std::string_view log_level_name(int severity);
 
 class relay_impl final : public relay {
  public:

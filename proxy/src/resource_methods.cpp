@@ -81,8 +81,10 @@ asio::awaitable<answer> subscribe(request_context& ctx, json params) {
   if (!found.target) co_return answer::fail(std::move(*found.error));
   const auto target = std::move(found.target);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), true);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
@@ -92,8 +94,10 @@ asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
   if (!found.target) co_return answer::fail(std::move(*found.error));
   const auto target = std::move(found.target);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), false);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> complete(request_context& ctx, json params) {
