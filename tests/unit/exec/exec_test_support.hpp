@@ -79,11 +79,15 @@ class client {
     server_ = make_exec_server(io_.get_executor(), server, s);
     asio::co_spawn(io_, server_->run(),
                    [done = done_](const std::exception_ptr&) { *done = true; });
-    asio::co_spawn(io_, read_all(), asio::detached);
+    asio::co_spawn(io_, read_all(), [read = read_done_](const std::exception_ptr&) { *read = true; });
   }
+  // The reader ends here too: a frame left suspended on the channel would outlive it (and,
+  // with a shared io_context, this client).
   ~client() {
     server_->stop();
     run_until([this] { return *done_; }, std::chrono::seconds(10));
+    link_->close();
+    run_until([this] { return *read_done_; }, std::chrono::seconds(10));
   }
   client(const client&) = delete;
   client& operator=(const client&) = delete;
@@ -147,6 +151,7 @@ class client {
   std::shared_ptr<exec_server> server_;
   std::int64_t next_id_ = 1;
   std::shared_ptr<bool> done_ = std::make_shared<bool>(false);
+  std::shared_ptr<bool> read_done_ = std::make_shared<bool>(false);
 };
 
 inline std::string text_of(const json& reply) {
