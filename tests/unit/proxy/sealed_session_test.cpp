@@ -51,9 +51,15 @@ TEST(key_ring, seals_with_the_first_key_and_opens_with_any) {
 TEST(key_ring, tampering_another_purpose_or_a_key_of_the_same_name_never_opens) {
   const key_ring ring({key("k1", 'a')});
   auto token = ring.seal("s1", "payload");
+  // A character in the middle carries six whole bits; the last one may carry padding bits,
+  // and a non-canonical tail is refused earlier, as malformed.
   auto flipped = token;
-  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  auto& middle = flipped[token.size() - 8];
+  middle = middle == 'A' ? 'B' : 'A';
   EXPECT_EQ(ring.open("s1", flipped).why, key_ring::failure::forged);
+  auto tail = token;
+  tail.back() = tail.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(ring.open("s1", tail).plaintext);
   EXPECT_EQ(ring.open("r1", token).why, key_ring::failure::wrong_purpose);
   auto renamed = "s2" + token.substr(2);
   EXPECT_FALSE(ring.open("s2", renamed).plaintext) << "the purpose is authenticated";
