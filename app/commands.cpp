@@ -29,6 +29,7 @@
 #include "manifold/config/config_loader.hpp"
 #include "manifold/config/units.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
+#include "manifold/protocol/extensions.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/io/hosts.hpp"
 #include "manifold/io/http_client.hpp"
@@ -99,9 +100,13 @@ namespace {
 // host could use; a request a given host cannot take is refused to the upstream per host.
 // Roots are left out: they describe one host's workspace, and a server shared by many hosts
 // (the filesystem server narrows itself to the client's roots) must not take one host's.
+// MCP Apps are declared: a server may then offer its app tools, which every host can call
+// (their results carry text for hosts that render no UI) and app-capable hosts render.
 json shared_host_capabilities() {
   return {{"sampling", json::object()},
-          {"elicitation", {{"form", json::object()}, {"url", json::object()}}}};
+          {"elicitation", {{"form", json::object()}, {"url", json::object()}}},
+          {"extensions",
+           {{std::string(protocol::ui_extension), {{"mimeTypes", json::array({std::string(protocol::ui_mime_type)})}}}}}};
 }
 
 // The longest a host request can take: the slowest upstream's deadline, and a margin.
@@ -211,6 +216,14 @@ std::optional<proxy::group_view> group_named(const config::config& cfg, const st
   return std::nullopt;
 }
 
+// The ring of http.sessions; null when sessions are not sealed.
+std::shared_ptr<const proxy::key_ring> session_keys_of(const config::http_config::sessions_config& sessions) {
+  if (!sessions.enabled()) return nullptr;
+  std::vector<proxy::session_key> keys;
+  for (const auto& k : sessions.keys) keys.push_back({k.id, k.secret});
+  return std::make_shared<const proxy::key_ring>(std::move(keys));
+}
+
 // "ADDRESS:PORT" ("[v6]:PORT") -> address and port; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -243,6 +256,11 @@ std::optional<proxy::http_options> http_options_for(const config::config& cfg, s
   out.tls_key = cfg.http.tls.key;
   out.tls_client_ca = cfg.http.tls.client_ca;
   out.replay_events = cfg.http.replay_events;
+  out.session_keys = session_keys_of(cfg.http.sessions);
+  out.session_max_lifetime = cfg.http.sessions.max_lifetime;
+  out.ended_sessions = cfg.http.sessions.ended_sessions;
+  out.advertise = cfg.http.sessions.advertise;
+  out.session_peers = cfg.http.sessions.peers;
   out.client_limits = {cfg.limits.max_queued_bytes, cfg.limits.write_timeout};
   out.max_request_time = longest_request(cfg);
   for (const auto& g : cfg.groups) out.groups.push_back(group_of(g));
@@ -366,7 +384,18 @@ int run_serve_http(const config::config& cfg, const serve_options& options, cons
   status_signal status_dump(io, backend);
   gateway::reloader reloads(io.get_executor(), backend, options.config_path);
   reloads.set_faults_file(options.faults_path);
-  reloads.on_loaded([&server, tls = cfg.http.tls](const config::config& next) mutable {
+  reloads.on_loaded([&server, tls = cfg.http.tls, sessions = cfg.http.sessions](const config::config& next) mutable {
+    if (next.http.sessions != sessions) {
+      auto restart = next.http.sessions;
+      restart.keys = sessions.keys;
+      restart.keys_file = sessions.keys_file;
+      if (restart != sessions) {
+        spdlog::warn("reload: http.sessions max_lifetime, ended_sessions, advertise and peers take effect at the next start");
+      }
+      if (next.http.sessions.keys != sessions.keys) server->set_session_keys(session_keys_of(next.http.sessions));
+      sessions.keys = next.http.sessions.keys;
+      sessions.keys_file = next.http.sessions.keys_file;
+    }
     // Re-read on every reload (SIGHUP too): a certificate renewed in place at the same path is
     // picked up without a restart.
     if (!next.http.tls.enabled()) return;

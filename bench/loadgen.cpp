@@ -6,6 +6,7 @@
 //   loadgen stdio   [--inflight C] [--calls N] [--seconds S] [--warmup W] [--tool T] -- CMD...
 //   loadgen http    --url URL [--sessions S] [--inflight C] [--calls N] [--seconds S] [--header "K: V"] ...
 //   loadgen sse     --url URL [--inflight C] [--calls N] ...   (2024-11-05 HTTP+SSE)
+//   loadgen modern  --url URL [--inflight C] [--calls N] ...   (2026-07-28 stateless requests)
 //   loadgen idle    --url URL --sessions N [--rss-pid PID]
 //   loadgen catalog [--rss-self] -- CMD...
 //
@@ -149,6 +150,15 @@ long response_id(std::string_view message, bool& failed) {
 std::string call_message(long id, const options& opts) {
   return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
          R"(,"method":"tools/call","params":{"name":")" + opts.tool + R"(","arguments":)" + opts.arguments + "}}";
+}
+
+// The same call as a 2026-07-28 stateless request: the envelope in `_meta`.
+std::string modern_call_message(long id, const options& opts) {
+  return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+         R"(,"method":"tools/call","params":{"name":")" + opts.tool + R"(","arguments":)" + opts.arguments +
+         R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+         R"("io.modelcontextprotocol/clientCapabilities":{},)"
+         R"("io.modelcontextprotocol/clientInfo":{"name":"manifold-loadgen","version":"1"}}}})";
 }
 
 const std::string initialize_message =
@@ -314,6 +324,8 @@ endpoint parse_url(const std::string& url) {
 class http_link {
  public:
   http_link(asio::io_context& io, const endpoint& ep) : socket_(io), ep_(ep) {}
+  // Sends 2026-07-28 stateless calls of `tool` (its standard headers) instead of session ones.
+  void modern(std::string tool) { modern_tool_ = std::move(tool); }
 
   asio::awaitable<void> connect(const tcp::resolver::results_type& addresses) {
     co_await asio::async_connect(socket_, addresses, asio::use_awaitable);
@@ -327,7 +339,13 @@ class http_link {
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json, text/event-stream");
     req.set(http::field::user_agent, "manifold-loadgen");
-    req.set("MCP-Protocol-Version", "2025-11-25");
+    if (modern_tool_.empty()) {
+      req.set("MCP-Protocol-Version", "2025-11-25");
+    } else {
+      req.set("MCP-Protocol-Version", "2026-07-28");
+      req.set("Mcp-Method", "tools/call");
+      req.set("Mcp-Name", modern_tool_);
+    }
     if (!session.empty()) req.set("Mcp-Session-Id", session);
     for (const auto& [name, value] : ep_.headers) req.set(name, value);
     req.keep_alive(true);
@@ -349,6 +367,7 @@ class http_link {
   tcp::socket socket_;
   beast::flat_buffer buffer_;
   const endpoint& ep_;
+  std::string modern_tool_;
 };
 
 // initialize + notifications/initialized on `link`; returns the session id.
@@ -380,14 +399,18 @@ json run_http(const options& opts) {
   std::vector<std::string> sessions(opts.sessions);
   const std::size_t recorded_after = opts.warmup;
 
+  const bool modern = opts.mode == "modern";
   auto slot = [&](std::string session) -> asio::awaitable<void> {
     http_link link(io, ep);
+    if (modern) link.modern(opts.tool);
     co_await link.connect(addresses);
     while (b.more()) {
       const long id = next_id++;
       ++b.started;
       const auto sent = clock_type::now();
-      auto res = co_await link.post(call_message(id, opts), session);
+      // (the body is built outside co_await: GCC 12 mis-compiles a ?: temporary inside it)
+      auto body = modern ? modern_call_message(id, opts) : call_message(id, opts);
+      auto res = co_await link.post(std::move(body), session);
       const auto now = clock_type::now();
       bool failed = res.result() != http::status::ok;
       if (!failed) response_id(res.body(), failed);
@@ -398,8 +421,11 @@ json run_http(const options& opts) {
   };
 
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    // Sessions first (not measured), then every connection starts calling at once.
+    // Sessions first (not measured), then every connection starts calling at once. A
+    // 2026-07-28 host has no session: one slot set of C connections.
+    if (modern) sessions.assign(1, std::string());
     for (auto& s : sessions) {
+      if (modern) break;
       http_link link(io, ep);
       co_await link.connect(addresses);
       s = co_await open_session(link);
@@ -418,7 +444,7 @@ json run_http(const options& opts) {
     if (e) std::rethrow_exception(e);
   });
   io.run();
-  return rec.report({{"mode", "http"}, {"sessions", opened}, {"inflight", opts.inflight}});
+  return rec.report({{"mode", opts.mode}, {"sessions", opened}, {"inflight", opts.inflight}});
 }
 
 // sse: the 2024-11-05 HTTP+SSE transport. One GET stream carries every reply; C keep-alive
@@ -636,7 +662,7 @@ int main(int argc, char** argv) {
   try {
     json out;
     if (opts.mode == "stdio") out = run_stdio(opts);
-    else if (opts.mode == "http") out = run_http(opts);
+    else if (opts.mode == "http" || opts.mode == "modern") out = run_http(opts);
     else if (opts.mode == "sse") out = run_sse(opts);
     else if (opts.mode == "idle") out = run_idle(opts);
     else if (opts.mode == "catalog") out = run_catalog(opts);

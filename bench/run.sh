@@ -214,5 +214,11 @@ echo "bench: micro-benchmarks (Google Benchmark)" >&2
 "$build/bench/manifold_micro" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/micro.json" --benchmark_out_format=json >&2
 
+if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+  echo "bench: replicas behind nginx (sealed sessions)" >&2
+  "$node" bench/scale_out.mjs "$manifold" "$loadgen" "$fake" "$reps" > "$out/scale_out.md"
+fi
+
 "$node" bench/report.mjs "$results" "$out/micro.json" > "$out/results.md"
 cat "$out/results.md"
+if [ -f "$out/scale_out.md" ]; then cat "$out/scale_out.md"; fi

@@ -13,6 +13,7 @@
 
 #include "exec_reader.hpp"
 #include "observe_reader.hpp"
+#include "sessions_reader.hpp"
 #include "supervision_reader.hpp"
 #include "manifold/config/config_error.hpp"
 #include "manifold/config/interpolate.hpp"
@@ -21,6 +22,9 @@
 namespace manifold::config {
 
 namespace {
+
+YAML::Node load_document(const std::string& text, const std::string& file,
+                         std::vector<diagnostic>& diagnostics);
 
 // True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
 // U+10FFFF): what JSON text, and so every string manifold relays, must be.
@@ -208,7 +212,7 @@ class reader {
                    } else if (key == "naming") {
                      read_naming(value, path, out.naming);
                    } else if (key == "http") {
-                     read_http(value, path, out.http);
+                     read_http(value, path, out.http, out.key_files);
                    } else if (key == "limits") {
                      read_limits(value, path, out.limits);
                    } else {
@@ -516,15 +520,19 @@ class reader {
     if (out.cert.empty() != out.key.empty()) fail(node, path, "tls needs both `cert` and `key`");
   }
 
-  void read_http(const YAML::Node& node, const std::string& path, http_config& out) {
+  void read_http(const YAML::Node& node, const std::string& path, http_config& out,
+                 std::vector<std::string>& key_files) {
     if (!expect_map(node, path)) return;
     for_each_key(
         node, path,
         {"listen", "allowed_origins", "allowed_hosts", "max_header_size", "max_sessions",
-         "session_idle_timeout", "read_timeout", "replay_events", "tls"},
+         "session_idle_timeout", "read_timeout", "replay_events", "tls", "sessions"},
         [&](const std::string& k, const YAML::Node& value, const std::string& child) {
           if (k == "tls") {
             read_tls(value, child, out.tls);
+          } else if (k == "sessions") {
+            detail::yaml_context ctx(file_, env_, diagnostics_);
+            detail::read_sessions(ctx, value, child, out.sessions, key_files);
           } else if (k == "listen") {
             if (auto v = string_value(value, child)) {
               if (v->rfind(':') == std::string::npos) {
@@ -578,7 +586,7 @@ class reader {
     bool transport_set = false;
     for_each_key(
         node, path,
-        {"command", "args", "env", "cwd", "url", "transport", "headers", "namespace", "timeout",
+        {"command", "args", "env", "cwd", "url", "transport", "protocol", "headers", "namespace", "timeout",
          "startup_timeout", "isolation", "priority", "tools", "prompts", "resources", "oauth",
          "forward_identity", "concurrency", "exec", "start", "idle_timeout", "on_down", "restart", "health",
          "breaker"},
@@ -624,6 +632,18 @@ class reader {
                 out.transport = transport_kind::automatic;
               } else {
                 fail(value, child, "transport must be one of auto, http, sse, websocket, stdio");
+              }
+            }
+          } else if (k == "protocol") {
+            if (auto v = string_value(value, child)) {
+              if (*v == "legacy") {
+                out.protocol = server_config::era::legacy;
+              } else if (*v == "modern") {
+                out.protocol = server_config::era::modern;
+              } else if (*v == "auto") {
+                out.protocol = server_config::era::automatic;
+              } else {
+                fail(value, child, "protocol must be one of legacy, modern, auto");
               }
             }
           } else if (k == "namespace") {
@@ -683,6 +703,11 @@ class reader {
       return false;
     }
     if (out.exec && !node["timeout"]) out.timeout = longest_run(*out.exec);
+    if (out.protocol != server_config::era::legacy && out.command.empty()) {
+      fail(node["protocol"], path + ".protocol",
+           "MCP 2026-07-28 upstreams are supported over stdio (`command`) only, for now");
+      return false;
+    }
     if (out.exec && transport_set) {
       fail(node["transport"], path + ".transport", "an `exec` server is served in-process");
       return false;
@@ -1634,13 +1659,9 @@ class reader {
     }
     std::ostringstream text;
     text << in.rdbuf();
-    YAML::Node root;
-    try {
-      root = YAML::Load(text.str());
-    } catch (const YAML::Exception& e) {
-      diagnostics_.push_back({{file, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg});
-      return;
-    }
+    const auto before = diagnostics_.size();
+    const auto root = load_document(text.str(), file, diagnostics_);
+    if (diagnostics_.size() != before) return;
     auto values = pack_variables(root, file, given, node, vars_node, path);
     const env_lookup pack_env = [&values, this](const std::string& name) -> std::optional<std::string> {
       if (name.rfind("var:", 0) != 0) return env_(name);
@@ -1734,53 +1755,111 @@ env_lookup process_environment() {
 
 namespace {
 
-// Finds YAML aliases (*name) without building anything: an alias repeats a node, and a few
-// hundred bytes of nested aliases expand to gigabytes (a "billion laughs"). Configs never
-// need them, so they are refused with their position.
-class alias_finder final : public YAML::EventHandler {
+// Measures what a document expands to without building anything: an alias (*name) repeats
+// its anchored node, and a few hundred bytes of nested aliases expand to gigabytes (a "billion
+// laughs"). Anchors are useful (a preview tool and its mutation share their params), so they
+// are allowed as long as the document, expanded, stays under a node bound.
+class expansion_meter final : public YAML::EventHandler {
  public:
+  static constexpr std::uint64_t max_nodes = 200'000;
+
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { aliases.push_back(mark); }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 1); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const auto it = sizes_.find(anchor);
+    leaf(mark, 0, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    leaf(mark, anchor, 1);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open_.push_back({anchor, 1, mark});
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open_.push_back({anchor, 1, mark});
+  }
+  void OnMapEnd() override { close(); }
 
-  std::vector<YAML::Mark> aliases;
+  // Where the expansion first passed the bound, if it did.
+  [[nodiscard]] const std::optional<YAML::Mark>& over() const { return over_; }
+
+ private:
+  struct open_node {
+    YAML::anchor_t anchor;
+    std::uint64_t size;
+    YAML::Mark mark;
+  };
+
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor, std::uint64_t size) {
+    if (anchor != 0) sizes_[anchor] = size;
+    add(mark, size);
+  }
+  void close() {
+    if (open_.empty()) return;
+    const auto done = open_.back();
+    open_.pop_back();
+    if (done.anchor != 0) sizes_[done.anchor] = done.size;
+    add(done.mark, done.size);
+  }
+  void add(const YAML::Mark& mark, std::uint64_t size) {
+    auto& total = open_.empty() ? total_ : open_.back().size;
+    total = std::min(total + size, max_nodes + 1);  // saturates: never overflows
+    if (total > max_nodes && !over_) over_ = mark;
+  }
+
+  std::map<YAML::anchor_t, std::uint64_t> sizes_;
+  std::vector<open_node> open_;
+  std::uint64_t total_ = 0;
+  std::optional<YAML::Mark> over_;
 };
+
+// Reads one YAML document for a config, a pack or a faults file. Refused, with positions:
+// text that is not one document (yaml-cpp 0.7 can report documents forever without reading
+// on, e.g. after a stray top-level `,`) and aliases that would expand past the node bound.
+YAML::Node load_document(const std::string& text, const std::string& file,
+                         std::vector<diagnostic>& diagnostics) {
+  const auto fail = [&](const YAML::Mark& mark, std::string message) {
+    diagnostics.push_back({{file, mark.line + 1, mark.column + 1}, "", std::move(message)});
+  };
+  try {
+    std::istringstream scan{text};
+    YAML::Parser parser(scan);
+    expansion_meter meter;
+    constexpr int max_documents = 8;
+    int documents = 0;
+    while (documents < max_documents && parser.HandleNextDocument(meter)) {
+      ++documents;
+      if (meter.over()) break;
+    }
+    if (const auto& at = meter.over()) {
+      fail(*at, "YAML aliases here expand the document past " +
+                    std::to_string(expansion_meter::max_nodes) + " nodes; repeat less");
+      return {};
+    }
+    if (documents == max_documents) {
+      fail(YAML::Mark(), "the text is not one YAML document (a stray `,`, `]` or `}` at the top level?)");
+      return {};
+    }
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail(e.mark, "YAML syntax error: " + e.msg);
+    return {};
+  }
+}
 
 }  // namespace
 
 config parse_config(std::string_view text, const std::string& source_name,
                     const env_lookup& env) {
   reader r(source_name, env);
-  YAML::Node root;
-  try {
-    std::istringstream scan{std::string(text)};
-    YAML::Parser parser(scan);
-    alias_finder finder;
-    // A config is one document. yaml-cpp 0.7 can report documents forever without reading on
-    // (a stray `,` at the top level): stop after a few and refuse the text.
-    constexpr int max_documents = 8;
-    int documents = 0;
-    while (documents < max_documents && parser.HandleNextDocument(finder)) ++documents;
-    if (documents == max_documents) {
-      r.fail_at(YAML::Mark(), "the text is not one YAML document (a stray `,`, `]` or `}` at the top level?)");
-    }
-    for (const auto& mark : finder.aliases) {
-      r.fail_at(mark, "YAML aliases (*name) are not allowed in a manifold config; repeat the value");
-    }
-    if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    r.fail_at(e.mark, "YAML syntax error: " + e.msg);
-    throw config_error(std::move(r.diagnostics()));
-  }
+  std::vector<diagnostic> failed;
+  const auto root = load_document(std::string(text), source_name, failed);
+  if (!failed.empty()) throw config_error(std::move(failed));
   auto out = r.read_document(root);
   if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
   return out;
@@ -1830,20 +1909,9 @@ std::vector<fault_rule> load_faults_file(const std::string& path, const env_look
   std::ostringstream text;
   text << in.rdbuf();
   reader r(path, env);
-  YAML::Node root;
-  try {
-    std::istringstream scan{text.str()};
-    YAML::Parser parser(scan);
-    alias_finder finder;
-    while (parser.HandleNextDocument(finder)) {
-    }
-    for (const auto& mark : finder.aliases) r.fail_at(mark, "YAML aliases (*name) are not allowed; repeat the value");
-    if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
-    root = YAML::Load(text.str());
-  } catch (const YAML::Exception& e) {
-    r.fail_at(e.mark, "YAML syntax error: " + e.msg);
-    throw config_error(std::move(r.diagnostics()));
-  }
+  std::vector<diagnostic> failed;
+  const auto root = load_document(text.str(), path, failed);
+  if (!failed.empty()) throw config_error(std::move(failed));
   auto out = r.read_faults_document(root);
   if (!r.diagnostics().empty()) throw config_error(std::move(r.diagnostics()));
   return out;

@@ -12,6 +12,7 @@
 #include "manifold/io/parallel.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
+#include "manifold/protocol/extensions.hpp"
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/text.hpp"
 
@@ -298,7 +299,7 @@ asio::awaitable<bool> backend::ensure_started(json client_capabilities,
 }
 
 asio::awaitable<void> backend::start(json client_capabilities) {
-  start_capabilities_ = std::move(client_capabilities);
+  start_capabilities_ = protocol::relayed_capabilities(std::move(client_capabilities));
   const auto upstreams = supervisor_.all();
   starting_ = upstreams.size();
   for (const auto& u : upstreams) initial_pending_.insert(u->name());
@@ -583,7 +584,8 @@ protocol::rpc_peer* backend::peer(std::string_view server, std::uint64_t session
       }
       auto instance = supervisor_.spawn(cfg, std::move(subject));
       wire(cfg.name, *instance, owner);
-      slot.peer = std::make_shared<session_instance>(std::move(instance), session_capabilities);
+      slot.peer = std::make_shared<session_instance>(std::move(instance),
+                                                     protocol::relayed_capabilities(session_capabilities));
     }
     slot.users.insert(session);
     return slot.peer.get();
@@ -735,6 +737,9 @@ json backend::server_capabilities() const {
         caps["resources"]["subscribe"] = true;
       }
     }
+  }
+  for (const auto& u : supervisor_.all()) {
+    if (upstream::is_serving(u->state())) protocol::merge_extensions(caps, u->info().capabilities);
   }
   if (any("/completions")) caps["completions"] = json::object();
   if (any("/logging")) caps["logging"] = json::object();

@@ -20,11 +20,13 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
       : executor(ex), target(b), path(std::move(p)), hangup(ex, SIGHUP),
         watcher(ex, watched_files(path), [this] { request(); }) {}
 
-  // The config file and the packs it includes.
+  // The config file, the packs it includes and the key files it reads.
   static std::vector<std::string> watched_files(const std::string& config_path) {
     std::vector<std::string> out{config_path};
     try {
-      for (auto& pack : config::load_config_file(config_path).included) out.push_back(std::move(pack));
+      auto cfg = config::load_config_file(config_path);
+      for (auto& pack : cfg.included) out.push_back(std::move(pack));
+      for (auto& file : cfg.key_files) out.push_back(std::move(file));
     } catch (const std::exception&) {
       // An invalid config is reported by whoever loaded it; watching it alone is right then.
     }
@@ -58,6 +60,7 @@ struct reloader::state : std::enable_shared_from_this<reloader::state> {
         auto next = config::load_config_file(self->path);
         std::vector<std::string> files{self->path};
         files.insert(files.end(), next.included.begin(), next.included.end());
+        files.insert(files.end(), next.key_files.begin(), next.key_files.end());
         if (!self->faults_path.empty()) {
           auto extra = config::load_faults_file(self->faults_path);
           next.faults.insert(next.faults.end(), extra.begin(), extra.end());

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/text.hpp"
 
 namespace manifold::ns {
@@ -52,12 +53,21 @@ std::string_view template_literal(std::string_view uri_template) {
 
 constexpr std::string_view no_scheme = "none";
 
+// MCP App resources: hosts render only URIs that start with exactly this.
+constexpr std::string_view ui_scheme = "ui://";
+
+// Whether `uri` is `ui://` and something more (the scheme compared without case).
+bool is_ui_uri(std::string_view uri) {
+  return uri.size() > ui_scheme.size() && protocol::lower_ascii(uri.substr(0, ui_scheme.size())) == ui_scheme;
+}
+
 // What every kind builder adds to besides its own entries.
 struct catalog_parts {
   std::vector<collision>& collisions;
   std::vector<rejected_entry>& rejected;
   std::vector<filtered_entry>& filtered;
   const std::vector<upstream_listing>& upstreams;
+  const catalog& exposing;  // the catalog being built: its URI tokens are already set
 
   [[nodiscard]] int priority_of(std::string_view server) const {
     for (const auto& u : upstreams) {
@@ -158,6 +168,7 @@ class kind_builder {
   exposed_entry make_entry(const upstream_listing& upstream, const json& item,
                            const std::string& original, naming_result named) const {
     json definition = item;
+    expose_definition(parts_.exposing, upstream.server, kind_, definition);
     definition[key_] = named.name;
     return {std::move(named.name), upstream.server, original, std::move(definition),
             std::move(named.decisions), std::move(named.requested), nullptr, nullptr};
@@ -195,6 +206,10 @@ const exposed_entry* catalog::find_prompt(std::string_view exposed_name) const {
   return find_in(prompt_index_, prompts_, exposed_name);
 }
 
+const exposed_entry* catalog::find_resource(std::string_view exposed_uri) const {
+  return find_in(resource_index_, resources_, exposed_uri);
+}
+
 std::string catalog::uri_token(std::string_view server) const {
   for (const auto& [name, token] : uri_tokens_) {
     if (name == server) return token;
@@ -206,6 +221,11 @@ std::string catalog::expose_uri(std::string_view server, std::string_view uri) c
   if (naming_.prefix != prefix_mode::always) return std::string(uri);
   const auto token = uri_token(server);
   if (token.empty()) return std::string(uri);
+  if (is_ui_uri(uri)) {
+    std::string out(uri.substr(0, ui_scheme.size()));
+    out.append(token).append("/").append(uri.substr(ui_scheme.size()));
+    return out;
+  }
   if (scheme_of(uri)) return token + "+" + std::string(uri);
   return token + "+" + std::string(no_scheme) + ":" + std::string(uri);
 }
@@ -235,6 +255,17 @@ std::optional<uri_target> catalog::resolve_uri_unfiltered(std::string_view expos
     if (best != nullptr) return uri_target{best->server, std::string(exposed)};
     if (servers_with_resources_.size() == 1) {
       return uri_target{servers_with_resources_.front(), std::string(exposed)};
+    }
+    return std::nullopt;
+  }
+  if (is_ui_uri(exposed)) {
+    // ui://<token>/<the original without ui://>
+    const auto rest = exposed.substr(ui_scheme.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash + 1 == rest.size()) return std::nullopt;
+    const auto token = protocol::lower_ascii(rest.substr(0, slash));
+    for (const auto& [server, t] : uri_tokens_) {
+      if (t == token) return uri_target{server, std::string(exposed.substr(0, ui_scheme.size())) + std::string(rest.substr(slash + 1))};
     }
     return std::nullopt;
   }
@@ -398,7 +429,7 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
   out.prompt_index_.reserve(prompt_count);
   out.resources_.reserve(resource_count);
   out.resource_index_.reserve(resource_count);
-  catalog_parts parts{out.collisions_, out.rejected_, out.filtered_, upstreams};
+  catalog_parts parts{out.collisions_, out.rejected_, out.filtered_, upstreams, out};
   kind_builder tools(entry_kind::tool, "name", naming, out.tools_, out.tool_index_, parts);
   kind_builder prompts(entry_kind::prompt, "name", naming, out.prompts_, out.prompt_index_, parts);
   kind_builder resources(entry_kind::resource, "uri", naming, out.resources_, out.resource_index_, parts);
@@ -440,7 +471,11 @@ catalog build_catalog(const std::vector<upstream_listing>& upstreams,
     };
     const auto uri = [&](const std::string& original) {
       naming_result r{out.expose_uri(u.server, original), {}, {}};
-      if (r.name != original) r.decisions.push_back("URI scheme prefixed with `" + out.uri_token(u.server) + "+`");
+      if (r.name != original) {
+        r.decisions.push_back(is_ui_uri(original)
+                                  ? "MCP App URI namespaced as `ui://" + out.uri_token(u.server) + "/`"
+                                  : "URI scheme prefixed with `" + out.uri_token(u.server) + "+`");
+      }
       return r;
     };
     tools.add(u, u.tools, u.tool_filter, "tools", namer(shared_tools));

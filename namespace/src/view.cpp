@@ -60,6 +60,36 @@ const exposed_entry* view::prompt(std::string_view name) const {
 
 bool view::admits_uri(std::string_view uri) const { return admits(entry_kind::resource, uri); }
 
+tool_resolution view::resolve_tool(std::string_view name) const {
+  if (const auto* exact = tool(name)) return {exact, 1};
+  tool_resolution out;
+  for (const auto* t : entries(entry_kind::tool)) {
+    if (t->original != name) continue;
+    out.tool = ++out.candidates == 1 ? t : nullptr;
+  }
+  return out;
+}
+
+uri_resolution view::resolve_uri(std::string_view uri) const {
+  if (const auto* listed = visible(entry_kind::resource, catalog_->find_resource(uri))) {
+    return {uri_target{listed->server, listed->original}, 1};
+  }
+  uri_resolution out;
+  for (const auto* r : entries(entry_kind::resource)) {
+    if (r->original != uri) continue;
+    if (++out.candidates == 1) {
+      out.target = uri_target{r->server, r->original};
+    } else {
+      out.target.reset();
+    }
+  }
+  if (out.candidates > 0) return out;
+  if (!admits_uri(uri)) return out;
+  out.target = catalog_->resolve_uri(uri);
+  if (out.target) out.candidates = 1;
+  return out;
+}
+
 std::vector<entry_kind> changed_kinds(const view& before, const view& after) {
   std::vector<entry_kind> out;
   for (const auto kind : all_kinds) {

@@ -1,10 +1,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
+#include <set>
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/request_tracker.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/version.hpp"
@@ -51,6 +53,10 @@ class session final : public host_session,
   asio::awaitable<void> run() override {
     auto self = shared_from_this();
     hub_.attach(self);
+    if (resumed_) {
+      hub_.session_operating();
+      asio::co_spawn(executor_, restore(self), io::log_failure("session restore"));
+    }
     while (auto frame = co_await link_->receive()) {
       if (stopped_) break;
       try {
@@ -60,8 +66,10 @@ class session final : public host_session,
         spdlog::error("host {}: message not handled: {}", id_, e.what());
       }
     }
-    // The host closed its side: let in-flight requests finish (each has a deadline).
+    // The host closed its side: let in-flight requests finish (each has a deadline); its
+    // listens have nobody left to tell.
     closing_ = true;
+    end_subscriptions();
     if (!in_flight_.empty()) {
       spdlog::debug("host closed its input; waiting for {} in-flight requests", in_flight_.size());
       co_await drained_.wait_until(clock::now() + hub_.options().drain_timeout);
@@ -80,9 +88,18 @@ class session final : public host_session,
     drained_.set();
   }
 
+  void end_subscriptions() override {
+    for (auto& [key, l] : listens_) {
+      if (l.ended) l.ended->set();
+    }
+  }
+
   // --- host_endpoint and session_api ---
   [[nodiscard]] std::uint64_t id() const override { return id_; }
   [[nodiscard]] bool operating() const override {
+    return (state_ != lifecycle::awaiting_initialize || !listens_.empty()) && !stopped_;
+  }
+  [[nodiscard]] bool accepts_requests() const override {
     return state_ != lifecycle::awaiting_initialize && !stopped_;
   }
   [[nodiscard]] const std::string& view_key() const override { return view_key_; }
@@ -98,15 +115,109 @@ class session final : public host_session,
   [[nodiscard]] bool backlogged() const override {
     return link_->queued() > hub_.options().max_queued_bytes / 2;
   }
-  void set_log_threshold(int severity) override { log_threshold_ = severity; }
+  void set_log_threshold(int severity) override {
+    const auto level = std::string(log_level_name(severity));
+    if (level != log_level_) ++changes_;
+    log_threshold_ = severity;
+    log_level_ = level;
+  }
+  void note_subscription(const std::string& uri, bool subscribed) override {
+    const bool changed = subscribed ? subscriptions_.insert(uri).second : subscriptions_.erase(uri) != 0;
+    if (changed) ++changes_;
+  }
+
+  [[nodiscard]] host_session_state state() const override {
+    host_session_state out;
+    out.protocol_version = state_ == lifecycle::awaiting_initialize ? std::string() : negotiated_;
+    out.client_capabilities = client_capabilities_;
+    out.client_info = client_info_;
+    out.log_level = log_level_;
+    out.subscriptions.assign(subscriptions_.begin(), subscriptions_.end());
+    return out;
+  }
+  [[nodiscard]] std::uint64_t state_changes() const override { return changes_; }
+
+  void resume(host_session_state state) override {
+    negotiated_ = std::move(state.protocol_version);
+    client_capabilities_ = state.client_capabilities.is_object() ? std::move(state.client_capabilities)
+                                                                 : json::object();
+    client_info_ = state.client_info.is_object() ? std::move(state.client_info) : json::object();
+    log_threshold_ = log_severity(state.log_level);
+    if (log_threshold_ >= 0) log_level_ = std::move(state.log_level);
+    subscriptions_.insert(state.subscriptions.begin(), state.subscriptions.end());
+    pending_subscriptions_ = std::move(state.subscriptions);
+    state_ = lifecycle::operating;
+    resumed_ = true;
+    initializing_ = true;  // requests wait for this process's upstreams, as after initialize
+  }
+
+  std::optional<rpc_reply> refuse_request(std::string_view method, const json& params,
+                                          const json& related) override {
+    const auto it = related.is_null() ? modern_requests_.end() : modern_requests_.find(related.dump());
+    if (it == modern_requests_.end()) return std::nullopt;
+    // A 2026-07-28 host takes no requests from servers. When the request needs a capability
+    // the host's request did not declare, the host hears -32021 (it may add it and retry)
+    // and the upstream call is cancelled.
+    auto needed = required_capability(method, params);
+    if (!needed.is_null() && !declares(it->second.capabilities, needed)) {
+      it->second.required = std::move(needed);
+      if (const auto call = in_flight_.find(it->first); call != in_flight_.end() && call->second->cancel) {
+        call->second->cancel("the host's request lacks a capability the server needs");
+      }
+    }
+    return rpc_reply::failure(error_code::method_not_found,
+                              "the host's request uses MCP 2026-07-28, which takes no " + std::string(method) +
+                                  " requests from servers");
+  }
+
+  // The client capability a server's request needs, as -32021 names it; null for requests
+  // that need none.
+  static json required_capability(std::string_view method, const json& params) {
+    if (method == "sampling/createMessage") return {{"sampling", json::object()}};
+    if (method == "roots/list") return {{"roots", json::object()}};
+    if (method == "elicitation/create") {
+      const bool url = protocol::string_or(params, "mode") == "url";
+      return {{"elicitation", {{url ? "url" : "form", json::object()}}}};
+    }
+    return nullptr;
+  }
+
+  // Whether `capabilities` declare `needed` (an elicitation declared as {} means form).
+  static bool declares(const json& capabilities, const json& needed) {
+    for (const auto& [name, detail] : needed.items()) {
+      const auto* have = protocol::object_member(capabilities, name);
+      if (have == nullptr) return false;
+      if (name == "elicitation" && detail.contains("url") && protocol::member(*have, "url") == nullptr) return false;
+      if (name == "elicitation" && detail.contains("form") && !have->empty() &&
+          protocol::member(*have, "form") == nullptr) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   void notify(std::string_view method, json params, const json& related) override {
+    if (related.is_null() && !listens_.empty()) to_listens(method, params);
+    if (!related.is_null()) {
+      // A 2026-07-28 request hears its progress, and log messages only at the level it asked.
+      if (const auto it = modern_requests_.find(related.dump()); it != modern_requests_.end()) {
+        if (method == "notifications/message" &&
+            log_severity(protocol::string_or(params, "level")) < it->second.log_threshold) {
+          return;
+        }
+        send(protocol::make_notification(method, std::move(params)), related);
+        return;
+      }
+    }
+    // Broadcasts reach handshake-era sessions only; 2026-07-28 hosts hear them on a listen.
+    if (state_ == lifecycle::awaiting_initialize) return;
     send(protocol::make_notification(method, std::move(params)), related);
   }
 
   asio::awaitable<rpc_reply> request(std::string method, json params,
                                      std::shared_ptr<protocol::call_control> control,
                                      const json& related) override {
+    if (auto refused = refuse_request(method, params, related)) co_return std::move(*refused);
     // (the function is built outside co_await: GCC 12 mis-compiles temporaries inside it)
     io::request_tracker::send_fn send = [weak = weak_from_this(), related](json message) {
       if (auto self = weak.lock()) self->send(message, related);
@@ -263,6 +374,11 @@ class session final : public host_session,
                                    const std::shared_ptr<protocol::call_control>& control,
                                    call_observer* observer) {
     const auto method = msg.method();
+    // The era is decided per message: a request with the 2026-07-28 envelope is served
+    // statelessly, whatever else this connection did (a dual-era server may serve both).
+    if (method == "server/discover" || protocol::modern::claims_modern(msg.params())) {
+      co_return co_await serve_modern(msg, control, observer);
+    }
     if (method == "ping") co_return answer::ok(json::object());
     if (method == "initialize") co_return co_await initialize(msg);
     // Requests pipelined behind initialize wait for its answer; before it, they are refused.
@@ -282,6 +398,215 @@ class session final : public host_session,
     request_context ctx{*this, hub_, std::string(method), msg.id(), control, view_, observer};
     co_return co_await handler(ctx, std::move(params));
   }
+
+  // ---- MCP 2026-07-28: stateless requests ----
+
+  // What a 2026-07-28 request's handler sees: this session, with the capabilities the
+  // request itself declares (they never carry over between requests).
+  class modern_caller final : public session_api {
+   public:
+    modern_caller(session& owner, json capabilities)
+        : owner_(owner), capabilities_(std::move(capabilities)) {}
+    [[nodiscard]] std::uint64_t id() const override { return owner_.id(); }
+    [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
+    void set_log_threshold(int) override {}
+    // A stateless request has no session state to carry (nothing is sealed for it).
+    void note_subscription(const std::string&, bool) override {}
+    [[nodiscard]] const std::string& view_key() const override { return owner_.view_key(); }
+    [[nodiscard]] const session_identity& identity() const override { return owner_.identity(); }
+
+   private:
+    session& owner_;
+    json capabilities_;
+  };
+
+  asio::awaitable<answer> serve_modern(const protocol::message& msg,
+                                       const std::shared_ptr<protocol::call_control>& control,
+                                       call_observer* observer) {
+    const auto method = std::string(msg.method());
+    auto params = msg.params();
+    if (params.is_null()) params = json::object();
+    if (!params.is_object()) co_return answer::invalid_params("params must be an object");
+    auto checked = protocol::modern::check_envelope(params);
+    if (checked.error) co_return answer::fail(std::move(*checked.error));
+    const auto& envelope = *checked.ok;
+    if (!protocol::modern::is_modern_method(method)) {
+      co_return answer::fail({error_code::method_not_found,
+                              "Method not found: " + protocol::log_safe(method, 100) +
+                                  " (not a method of MCP 2026-07-28)",
+                              std::nullopt});
+    }
+    auto& upstreams = hub_.upstreams();
+    if (!co_await upstreams.ensure_started(envelope.client_capabilities, upstreams.start_deadline())) {
+      spdlog::warn("upstreams still starting when a 2026-07-28 request was served");
+    }
+    if (method == "server/discover") co_return answer::ok(stamp(method, discover_result()));
+    const auto key = msg.id().dump();
+    modern_requests_[key] = {envelope.log_level ? std::max(0, log_severity(*envelope.log_level)) : 8,
+                             envelope.client_capabilities, nullptr};
+    modern_caller caller(*this, envelope.client_capabilities);
+    protocol::modern::strip_envelope(params);
+    const auto uri = protocol::string_or(params, "uri");
+    answer out;
+    if (method == "subscriptions/listen") {
+      out = co_await listen(caller, msg.id(), std::move(params), control);
+    } else {
+      request_context ctx{caller, hub_, method, msg.id(), control, view_, observer};
+      out = co_await find_method(method)(ctx, std::move(params));
+    }
+    if (auto required = std::move(modern_requests_[key].required); !required.is_null()) {
+      const auto what = required.begin().key();
+      out = answer::fail({error_code::missing_client_capability,
+                          "the server needs the client capability `" + what +
+                              "`, which this request does not declare",
+                          json{{"requiredCapabilities", std::move(required)}}});
+    }
+    modern_requests_.erase(key);
+    if (out.result) out.result = stamp(method, std::move(*out.result));
+    if (out.error && (out.error->code == error_code::resource_not_found ||
+                      (method == "resources/read" && out.error->code == error_code::invalid_params))) {
+      // 2026-07-28 reports a missing resource as invalid params naming the URI (a handshake-era
+      // upstream says -32002, or -32602 without the URI).
+      out.error->code = error_code::invalid_params;
+      if (!out.error->data || !out.error->data->is_object()) out.error->data = json::object();
+      (*out.error->data)["uri"] = uri;
+    }
+    co_return out;
+  }
+
+  json discover_result() const {
+    const auto& upstreams = hub_.upstreams();
+    auto capabilities = upstreams.server_capabilities();
+    capabilities.erase("tasks");  // a 2026-07-28 extension, not relayed on this path
+    if (auto* resources = protocol::member(capabilities, "resources"); resources != nullptr) {
+      (*resources)["subscribe"] = true;  // honoured on subscriptions/listen for upstreams that can
+    }
+    json result{{"supportedVersions", protocol::modern::supported_versions()},
+                {"capabilities", std::move(capabilities)}};
+    if (auto instructions = upstreams.instructions(); !instructions.empty()) {
+      result["instructions"] = std::move(instructions);
+    }
+    return result;
+  }
+
+  // Every 2026-07-28 result says what it is and who answered; cacheable ones say for how long
+  // and for whom. manifold's catalog can change at any time (an upstream's list change, a
+  // reload), so it never lets a host cache: ttlMs 0. The scope is private whenever what the
+  // caller sees depends on who it is (roles, a group endpoint, an authenticated principal).
+  json stamp(std::string_view method, json result) const {
+    if (!result.is_object()) result = json::object();
+    if (!result.contains("resultType")) result["resultType"] = "complete";
+    if (!result.contains("_meta") || !result["_meta"].is_object()) result["_meta"] = json::object();
+    result["_meta"][std::string(protocol::modern::server_info_key)] = {{"name", "manifold"},
+                                                                      {"version", manifold::version}};
+    static constexpr std::array<std::string_view, 6> cacheable{
+        "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
+        "resources/read"};
+    if (std::find(cacheable.begin(), cacheable.end(), method) != cacheable.end()) {
+      result["ttlMs"] = 0;
+      const bool personal = !group_.empty() || who_.roles != nullptr || who_.principal_name() != "anonymous";
+      result["cacheScope"] = personal ? "private" : "public";
+    }
+    return result;
+  }
+
+  // ---- subscriptions/listen ----
+
+  struct listen_record {
+    json id;  // the listen request's id: every notification on it carries it, same JSON type
+    bool tools = false;
+    bool prompts = false;
+    bool resources = false;
+    std::set<std::string> uris;  // exposed URIs
+    std::shared_ptr<io::event> ended;  // set to end it
+  };
+
+  asio::awaitable<answer> listen(modern_caller& caller, const json& id, json params,
+                                 const std::shared_ptr<protocol::call_control>& control) {
+    const auto* wanted = protocol::object_member(params, "notifications");
+    if (wanted == nullptr) co_return answer::invalid_params("subscriptions/listen needs a `notifications` object");
+    if (listens_.size() >= max_listens) {
+      co_return answer::fail({error_code::internal_error, "Subscription limit reached", std::nullopt});
+    }
+    const auto capabilities = hub_.upstreams().server_capabilities();
+    const auto wants = [&](const char* key) { return protocol::bool_member(*wanted, key).value_or(false); };
+    listen_record record;
+    record.id = id;
+    json honoured = json::object();
+    if (wants("toolsListChanged")) honoured["toolsListChanged"] = record.tools = true;
+    if (wants("promptsListChanged") && capabilities.contains("prompts")) {
+      honoured["promptsListChanged"] = record.prompts = true;
+    }
+    if (wants("resourcesListChanged") && capabilities.contains("resources")) {
+      honoured["resourcesListChanged"] = record.resources = true;
+    }
+    if (const auto* uris = protocol::array_member(*wanted, "resourceSubscriptions")) {
+      json accepted = json::array();
+      for (const auto& uri : *uris) {
+        if (!uri.is_string() || accepted.size() >= max_listen_uris) continue;
+        request_context ctx{caller, hub_, "resources/subscribe", id, control, view_};
+        json one = json::object();
+        one["uri"] = uri;
+        const auto done = co_await subscribe(ctx, std::move(one));
+        if (done.result) {
+          accepted.push_back(uri);
+          record.uris.insert(uri.get_ref<const std::string&>());
+        }
+      }
+      if (!accepted.empty()) honoured["resourceSubscriptions"] = std::move(accepted);
+    }
+    const auto key = id.dump();
+    auto ended = std::make_shared<io::event>();
+    control->cancel = [ended](const std::string&) { ended->set(); };
+    record.ended = ended;
+    listens_[key] = record;
+    // The acknowledgement is the first message of the subscription.
+    send(protocol::make_notification(
+             "notifications/subscriptions/acknowledged",
+             {{"notifications", honoured},
+              {"_meta", {{std::string(protocol::modern::subscription_id_key), id}}}}),
+         id);
+    // Open until the host cancels it or the session ends (both set `ended`).
+    const auto forever = clock::time_point::max();
+    if (!control->cancelled && !stopped_) co_await ended->wait_until(forever);
+    listens_.erase(key);
+    for (const auto& uri : record.uris) {
+      request_context ctx{caller, hub_, "resources/unsubscribe", id, nullptr, view_};
+      json one = json::object();
+      one["uri"] = uri;
+      co_await unsubscribe(ctx, std::move(one));
+    }
+    if (control->cancelled) co_return answer{std::nullopt, std::nullopt, true};
+    // Ended by manifold: a graceful result tells the host the subscription is over.
+    co_return answer::ok({{"_meta", {{std::string(protocol::modern::subscription_id_key), id}}}});
+  }
+
+  void to_listens(std::string_view method, const json& params) {
+    for (const auto& [key, l] : listens_) {
+      bool admitted = false;
+      if (method == "notifications/tools/list_changed") admitted = l.tools;
+      else if (method == "notifications/prompts/list_changed") admitted = l.prompts;
+      else if (method == "notifications/resources/list_changed") admitted = l.resources;
+      else if (method == "notifications/resources/updated") {
+        const auto uri = protocol::string_or(params, "uri");
+        for (const auto& u : l.uris) {
+          // A sub-resource of a subscribed URI counts.
+          if (uri == u || (uri.size() > u.size() && uri.compare(0, u.size(), u) == 0 &&
+                           (u.back() == '/' || uri[u.size()] == '/'))) {
+            admitted = true;
+            break;
+          }
+        }
+      }
+      if (!admitted) continue;
+      json tagged = params.is_object() ? params : json::object();
+      tagged["_meta"][std::string(protocol::modern::subscription_id_key)] = l.id;
+      send(protocol::make_notification(method, std::move(tagged)), l.id);
+    }
+  }
+
+  static constexpr std::size_t max_listens = 64;
+  static constexpr std::size_t max_listen_uris = 256;
 
   asio::awaitable<answer> initialize(const protocol::message& msg) {
     if (state_ != lifecycle::awaiting_initialize || initializing_) {
@@ -305,6 +630,8 @@ class session final : public host_session,
       spdlog::warn("upstreams still starting when initialize was answered");
     }
     negotiated_ = negotiated;
+    client_info_ = info != nullptr ? *info : json::object();
+    ++changes_;
     state_ = lifecycle::initialized;
     initializing_ = false;
     initialized_.set();
@@ -317,6 +644,32 @@ class session final : public host_session,
       result["instructions"] = std::move(instructions);
     }
     co_return answer::ok(std::move(result));
+  }
+
+  // A resumed session's log level and subscriptions, applied to this process's upstreams once
+  // they are started (bounded by their start deadline). A subscription that no longer
+  // resolves is dropped from the state.
+  static asio::awaitable<void> restore(std::shared_ptr<session> self) {
+    auto& upstreams = self->hub_.upstreams();
+    if (!co_await upstreams.ensure_started(self->client_capabilities_, upstreams.start_deadline())) {
+      spdlog::warn("host {}: upstreams still starting when the resumed session went on", self->id_);
+    }
+    self->initializing_ = false;
+    self->initialized_.set();
+    if (self->stopped_) co_return;
+    if (self->log_threshold_ >= 0) co_await self->hub_.apply_log_levels();
+    const auto uris = std::move(self->pending_subscriptions_);
+    for (const auto& uri : uris) {
+      if (self->stopped_) co_return;
+      request_context ctx{*self, self->hub_, "resources/subscribe", nullptr, nullptr, self->view_};
+      json params{{"uri", uri}};
+      auto out = co_await subscribe(ctx, std::move(params));
+      if (out.error) {
+        spdlog::warn("host {}: resubscribing to {} failed: {}", self->id_, protocol::log_safe(uri, 200),
+                     out.error->message);
+        self->note_subscription(uri, false);
+      }
+    }
   }
 
   // `method`: of the request a response answers, for the tap.
@@ -345,7 +698,22 @@ class session final : public host_session,
   bool initializing_ = false;
   std::string negotiated_;
   json client_capabilities_ = json::object();
+  json client_info_ = json::object();
   int log_threshold_ = -1;
+  std::string log_level_;
+  std::set<std::string> subscriptions_;
+  std::vector<std::string> pending_subscriptions_;  // a resumed session's, until restored
+  std::uint64_t changes_ = 0;
+  bool resumed_ = false;
+  // A 2026-07-28 request in flight: the lowest log severity it hears, the capabilities it
+  // declares, and the capability a server asked for that it lacks (null: none).
+  struct modern_request {
+    int log_threshold = 8;
+    json capabilities;
+    json required;
+  };
+  std::unordered_map<std::string, modern_request> modern_requests_;  // by id as JSON text
+  std::map<std::string, listen_record> listens_;  // open subscriptions/listen, by id
   // Host requests in flight by their id (as JSON text), each with its cancel handle.
   std::unordered_map<std::string, std::shared_ptr<protocol::call_control>> in_flight_;
   io::request_tracker outbound_;  // requests manifold sent to the host

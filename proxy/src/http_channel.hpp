@@ -6,9 +6,11 @@
 // stream) when they belong to none.
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "event_stream.hpp"
 #include "manifold/io/event.hpp"
@@ -25,8 +27,27 @@ struct json_slot {
 
 class http_channel final : public protocol::channel {
  public:
-  // `max_bytes`: what may wait for the client, per stream (limits.max_queued).
-  http_channel(std::string session_id, std::size_t history_limit, std::size_t max_bytes, bool legacy);
+  // `max_bytes`: what may wait for the client, per stream (limits.max_queued). `instance`
+  // names this process in stream ids (so that a stream id from another replica, or from
+  // before a restart, is never taken for one of ours).
+  http_channel(std::string session_id, std::size_t history_limit, std::size_t max_bytes, bool legacy,
+               std::string instance = {});
+
+  // What a stream id says: the process that made it, whether it is the standalone (GET)
+  // stream or a request's, and for a request's, the host's request id (when short enough to
+  // be carried).
+  struct stream_name {
+    std::string instance;
+    bool standalone = false;
+    std::optional<protocol::json> request_id;
+  };
+  static std::optional<stream_name> parse_stream_id(std::string_view stream_id);
+
+  // Requests to the host leave under ids "<prefix()>:<tag()>:<n>" instead of n (n: the
+  // session's own id), so that the host's answer can be routed back to this channel from
+  // any replica; an empty prefix leaves ids as they are.
+  void route_requests(std::function<std::string()> prefix) { route_prefix_ = std::move(prefix); }
+  [[nodiscard]] const std::string& tag() const { return tag_; }
 
   // --- from HTTP handlers ---
   void push_inbound(std::string message);
@@ -55,7 +76,9 @@ class http_channel final : public protocol::channel {
   [[nodiscard]] protocol::link_description describe() const override { return {session_id_, "tcp"}; }
 
  private:
-  std::string new_stream_id();
+  std::string new_stream_id(const std::string* request_key);
+  // `message` with its id routed (route_requests) when it is a request to the host.
+  std::string routed(std::string message) const;
   // Pushes to a stream; a lossless stream that cannot take it ends the session.
   void push_to(event_stream& stream, std::string message);
 
@@ -63,6 +86,9 @@ class http_channel final : public protocol::channel {
   std::size_t history_limit_;
   std::size_t max_bytes_;
   bool legacy_;
+  std::string instance_;
+  std::string tag_;
+  std::function<std::string()> route_prefix_;
   std::string overflow_;
   io::frame_queue inbound_;
   bool closed_ = false;

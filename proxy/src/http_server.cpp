@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <charconv>
 #include <fcntl.h>
+#include <set>
 #include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,9 +24,12 @@
 #include "admin_routes.hpp"
 #include "http_channel.hpp"
 #include "manifold/io/hosts.hpp"
+#include "portable_sessions.hpp"
+#include "replica_link.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/wake_list.hpp"
@@ -49,6 +53,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::chrono::seconds keepalive_interval{15};
+// How long a keep-alive connection may wait for its next request (at least read_timeout).
+constexpr std::chrono::seconds keepalive_idle{75};
 constexpr std::chrono::milliseconds min_accept_backoff{10};
 constexpr std::chrono::milliseconds max_accept_backoff{1000};
 constexpr std::chrono::seconds accept_log_interval{10};
@@ -98,7 +104,7 @@ std::string_view host_part(std::string_view authority) {
 }
 
 struct mcp_session {
-  std::string id;
+  std::string id;  // its name here: random, or the sid of a sealed session
   std::string principal;  // who opened it: only that principal may use it
   std::string group;  // the endpoint's group ("" for /mcp)
   std::shared_ptr<http_channel> channel;
@@ -107,6 +113,12 @@ struct mcp_session {
   clock::time_point opened = clock::now();
   bool legacy = false;
   bool ended = false;
+  // Sealed sessions (http.sessions): the state in its id, the id handed out last, the
+  // host state it was sealed from and the key that sealed it.
+  std::optional<sealed_session> sealed;
+  std::string token;  // the Mcp-Session-Id to send; `id` when not sealed
+  std::uint64_t sealed_changes = 0;
+  std::string sealed_key;
 };
 
 // An SSE stream to a host counted open while it lives.
@@ -148,6 +160,18 @@ bool adopt_trace_headers(const request& req, protocol::message& message) {
   return observe::inject_meta(*params, *context);
 }
 
+// The base URL the other replicas reach this one at, when the listen address says it.
+std::string advertise_url(const http_options& options, const asio::ip::address& address, std::uint16_t port) {
+  if (!options.advertise.empty()) {
+    auto url = options.advertise;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  }
+  if (address.is_unspecified()) return {};
+  const auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return (options.tls_cert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port);
+}
+
 class server_impl final : public http_server {
  public:
   server_impl(asio::any_io_executor executor, relay& relay, backend& backend, http_options options)
@@ -169,6 +193,11 @@ class server_impl final : public http_server {
     loopback_ = address.is_loopback();
     if (options_.admin != nullptr && options_.admin->telemetry != nullptr) telemetry_ = options_.admin->telemetry;
     counters_ = telemetry_ != nullptr ? telemetry_->metrics : nullptr;
+    portable_ = std::make_shared<portable_sessions>(
+        portable_sessions::options{options_.session_max_lifetime, options_.ended_sessions,
+                                   advertise_url(options_, address, port_)},
+        protocol::hex(protocol::random_bytes(6)));
+    set_session_keys(options_.session_keys);
     if (!options_.tls_cert.empty()) {
       if (auto error = set_tls(options_.tls_cert, options_.tls_key, options_.tls_client_ca); !error.empty()) {
         throw std::runtime_error(error);
@@ -193,6 +222,20 @@ class server_impl final : public http_server {
     } catch (const std::exception& e) {
       return "TLS: cannot use " + cert + " and " + key + ": " + e.what();
     }
+  }
+
+  void set_session_keys(std::shared_ptr<const key_ring> keys) override {
+    if (keys) {
+      const auto ids = keys->key_ids();
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+      spdlog::info("http: session ids sealed with key {} (ring: {}); replies routed via {}", keys->sealing_key(),
+                   list, portable_->advertise().empty() ? "nowhere (no http.sessions.advertise)" : portable_->advertise());
+    } else if (portable_->enabled()) {
+      spdlog::info("http: session keys removed; new sessions live in this process only");
+    }
+    portable_->set_keys(std::move(keys));
+    known_tokens_.clear();
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
@@ -224,12 +267,22 @@ class server_impl final : public http_server {
     acceptor_.close(ignored);
     spdlog::info("http: draining: no new connections; {} request{} in flight", requests_in_flight_,
                  requests_in_flight_ == 1 ? "" : "s");
-    const auto notice = protocol::serialize(protocol::make_notification(
-        "notifications/message", {{"level", "warning"},
-                                  {"logger", "manifold"},
-                                  {"data", "manifold is shutting down; requests in flight are answered, then "
-                                           "this session ends (reconnect to continue)"}}));
-    for (auto& [id, s] : sessions_) s->channel->send(notice);
+    // A sealed session continues on the other replicas; the others (legacy SSE, WebSocket,
+    // unsealed) end here.
+    const auto notice = [](const char* what) {
+      return protocol::serialize(protocol::make_notification(
+          "notifications/message", {{"level", "warning"}, {"logger", "manifold"}, {"data", what}}));
+    };
+    const auto moves = notice("this manifold instance is shutting down; requests in flight are answered, and the "
+                              "session continues on the other instances");
+    const auto ends = notice("manifold is shutting down; requests in flight are answered, then this session ends "
+                             "(reconnect to continue)");
+    for (auto& [id, s] : sessions_) {
+      s->channel->send(s->sealed ? moves : ends);
+      s->host->end_subscriptions();
+    }
+    // 2026-07-28 listens end with their result, so that their POSTs finish.
+    for (const auto& host : stateless_hosts_) host->end_subscriptions();
     while (requests_in_flight_ > 0 && !stopped_ && clock::now() < deadline) co_await quiet_.wait_until(deadline);
     if (requests_in_flight_ > 0 && !stopped_) {
       spdlog::warn("http: drain deadline passed with {} request{} in flight", requests_in_flight_,
@@ -324,6 +377,17 @@ class server_impl final : public http_server {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
+      if (buffer.size() == 0) {
+        // Between requests a keep-alive connection may idle longer than a request may take to
+        // arrive: a client that sends its next request just as the server closes an idle
+        // connection sees "other side closed" on a request it cannot know was not read.
+        // Clients close idle connections first (undici after 4 s); read_timeout applies from
+        // the request's first byte.
+        beast::get_lowest_layer(stream).expires_after(std::max<std::chrono::milliseconds>(options_.read_timeout, keepalive_idle));
+        auto [idle_ec, got] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+        if (idle_ec) break;
+        buffer.commit(got);
+      }
       beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (ec == http::error::body_limit) {
@@ -360,12 +424,18 @@ class server_impl final : public http_server {
         co_await serve_websocket(std::move(stream), std::move(req), *group, std::move(*who));
         co_return true;
       }
+      // Draining: a request that came on a connection opened before is answered, with
+      // `Connection: close`, so that a balancer that keeps connections does not send the
+      // next one on this connection just as it closes (it would fail a POST it cannot repeat).
+      if (draining_) req.keep_alive(false);
       // Requests in flight, for a drain (a standalone GET stream is not one: it never ends).
       const bool counted = req.method() != http::verb::get;
       if (counted) ++requests_in_flight_;
       const bool keep = co_await handle(stream, req);
       if (counted && --requests_in_flight_ == 0) quiet_.wake_all();
-      if (!keep || !req.keep_alive() || draining_) break;
+      // (A stream whose headers left before the drain began promised keep-alive: its
+      // connection stays open, and the next request on it is answered with `Connection: close`.)
+      if (!keep || !req.keep_alive()) break;
     }
     co_return false;
   }
@@ -416,6 +486,9 @@ class server_impl final : public http_server {
       co_return co_await respond(stream, req,
                                  backend_.ready() ? http::status::ok : http::status::service_unavailable,
                                  backend_.status().dump());
+    }
+    if (path == ended_notice_path && req.method() == http::verb::post && portable_->enabled()) {
+      co_return co_await ended_elsewhere(stream, req);
     }
     if (!co_await check_origin_and_host(stream, req)) co_return false;
     const bool mcp_endpoint = group_for(path, "/mcp") != nullptr || path == "/sse" || path == "/message";
@@ -583,6 +656,15 @@ class server_impl final : public http_server {
       inbound = protocol::serialize(msg.body);
     }
     const auto session_header = std::string(req["Mcp-Session-Id"]);
+    // MCP 2026-07-28: a request without a session that carries the per-request envelope (or
+    // whose MCP-Protocol-Version header names that era) is served statelessly. A session id
+    // always means the handshake era's session.
+    if (session_header.empty() && msg.kind != protocol::message_kind::response &&
+        msg.kind != protocol::message_kind::error_response &&
+        (protocol::modern::claims_modern(msg.params()) || msg.method() == "server/discover" ||
+         protocol::modern::is_modern_header(std::string(req["MCP-Protocol-Version"])))) {
+      co_return co_await post_modern(stream, req, msg, group, who);
+    }
     const bool is_initialize =
         msg.kind == protocol::message_kind::request && msg.method() == "initialize";
     std::shared_ptr<mcp_session> session;
@@ -603,7 +685,13 @@ class server_impl final : public http_server {
     session->last_seen = clock::now();
 
     if (msg.kind != protocol::message_kind::request) {
-      session->channel->push_inbound(std::move(inbound));
+      std::string body = std::move(inbound);
+      const bool answer = msg.kind == protocol::message_kind::response ||
+                          msg.kind == protocol::message_kind::error_response;
+      if (answer && portable_->enabled() && !co_await route_answer(req, *session, msg, body)) {
+        co_return co_await respond(stream, req, http::status::accepted, "", "");
+      }
+      session->channel->push_inbound(std::move(body));
       co_return co_await respond(stream, req, http::status::accepted, "", "");
     }
     const auto key = msg.id().dump();
@@ -620,7 +708,7 @@ class server_impl final : public http_server {
         co_return co_await respond(stream, req, http::status::accepted, "", "");  // cancelled
       }
       header_list headers;
-      headers.emplace_back("Mcp-Session-Id", session->id);
+      headers.emplace_back("Mcp-Session-Id", current_token(*session));
       const auto status = status_of(*slot->response, headers);
       co_return co_await respond(stream, req, status, std::move(*slot->response), "application/json",
                                  std::move(headers));
@@ -633,12 +721,104 @@ class server_impl final : public http_server {
       events->delivered = pending.front().seq;
       session->channel->forget_stream(events);
       header_list headers;
-      headers.emplace_back("Mcp-Session-Id", session->id);
+      headers.emplace_back("Mcp-Session-Id", current_token(*session));
       const auto status = status_of(pending.front().data, headers);
       co_return co_await respond(stream, req, status, pending.front().data, "application/json",
                                  std::move(headers));
     }
-    co_return co_await write_stream(stream, req, events, 0, session->id, true);
+    co_return co_await write_stream(stream, req, events, 0, current_token(*session), true);
+  }
+
+  // One 2026-07-28 request: checked (envelope, then headers against the body, then the
+  // version, then the method), then served by a session that lives as long as the request,
+  // with the caller's identity and view. Its answer is JSON, or an SSE stream when progress
+  // comes first; closing the stream cancels the request.
+  template <typename Stream>
+  asio::awaitable<bool> post_modern(Stream& stream, request& req, const protocol::message& msg,
+                                    const group_view& group, const session_identity& who) {
+    if (msg.kind == protocol::message_kind::notification) {
+      // No client notification is defined over HTTP in 2026-07-28 (cancel = close the stream).
+      co_return co_await respond(stream, req, http::status::accepted, "", "");
+    }
+    const auto method = std::string(msg.method());
+    const auto params = msg.params();
+    const auto refuse = [&](http::status status, const protocol::rpc_error& error) {
+      spdlog::info("http: 2026-07-28 {} refused: {} {}", protocol::log_safe(method, 100), error.code,
+                   protocol::log_safe(error.message, 200));
+      return respond(stream, req, status, protocol::serialize(protocol::make_error(msg.id(), error)));
+    };
+    auto checked = protocol::modern::check_envelope(params);
+    if (checked.error && checked.error->code == error_code::invalid_params) {
+      co_return co_await refuse(http::status::bad_request, *checked.error);
+    }
+    protocol::modern::standard_headers headers;
+    const auto header = [&req](std::string_view name) -> std::optional<std::string> {
+      const auto it = req.find(beast::string_view(name.data(), name.size()));
+      if (it == req.end()) return std::nullopt;
+      return std::string(it->value());
+    };
+    headers.protocol_version = header("MCP-Protocol-Version");
+    headers.method = header("Mcp-Method");
+    headers.name = header("Mcp-Name");
+    if (auto mismatch = protocol::modern::check_headers(headers, method, params)) {
+      co_return co_await refuse(http::status::bad_request, *mismatch);
+    }
+    if (checked.error) co_return co_await refuse(http::status::bad_request, *checked.error);
+    if (!protocol::modern::is_modern_method(method)) {
+      const protocol::rpc_error unknown{error_code::method_not_found,
+                                        "Method not found: " + protocol::log_safe(method, 100) +
+                                            " (not a method of MCP 2026-07-28)",
+                                        std::nullopt};
+      co_return co_await refuse(http::status::not_found, unknown);
+    }
+    if (session_count() + stateless_in_flight_ >= options_.max_sessions) {
+      co_return co_await too_many_sessions(stream, req);
+    }
+    ++stateless_in_flight_;
+    auto channel = std::make_shared<http_channel>("stateless", 0, options_.client_limits.max_queued_bytes, false);
+    auto host = relay_.open_session(channel, group, who);
+    stateless_hosts_.insert(host);
+    asio::co_spawn(executor_, host->run(), io::log_failure("2026-07-28 request"));
+    const auto key = msg.id().dump();
+    auto events = channel->expect_stream(key);
+    channel->push_inbound(std::string(req.body()));
+    co_await events->wait(0, clock::now() + quick_reply_window);
+    bool kept = false;
+    if (const auto pending = events->since(0); events->finished() && pending.size() == 1) {
+      events->delivered = pending.front().seq;
+      header_list extra;
+      auto status = status_of(pending.front().data, extra);
+      if (status == http::status::ok) status = modern_status(pending.front().data);
+      kept = co_await respond(stream, req, status, pending.front().data, "application/json", std::move(extra));
+    } else {
+      // Progress (or a listen's notifications) first: an SSE stream without event ids.
+      kept = co_await write_stream(stream, req, events, 0, std::string(), false, {}, true);
+    }
+    host->stop();  // cancels what is still running (the client closed the stream)
+    channel->close();
+    stateless_hosts_.erase(host);
+    --stateless_in_flight_;
+    co_return kept;
+  }
+
+  // The HTTP status a 2026-07-28 error response takes: 400 for envelope, header, capability
+  // and version errors, 404 for an unknown method; everything else is answered in-band (200).
+  static http::status modern_status(const std::string& response) {
+    if (response.find("\"error\"") == std::string::npos) return http::status::ok;
+    const auto parsed = protocol::parse_json(response);
+    const auto* error = protocol::object_member(parsed.value, "error");
+    const auto code = error != nullptr ? protocol::integer_member(*error, "code") : std::nullopt;
+    if (!code) return http::status::ok;
+    if (*code == error_code::method_not_found) return http::status::not_found;
+    if (*code == error_code::header_mismatch || *code == error_code::missing_client_capability ||
+        *code == error_code::unsupported_protocol_version) {
+      return http::status::bad_request;
+    }
+    const auto* data = protocol::object_member(*error, "data");
+    if (*code == error_code::invalid_params && data != nullptr && protocol::member(*data, "envelope") != nullptr) {
+      return http::status::bad_request;
+    }
+    return http::status::ok;
   }
 
   template <typename Stream>
@@ -658,14 +838,45 @@ class server_impl final : public http_server {
                              error_code::invalid_request, "Bad Request: Mcp-Session-Id header is required");
       co_return false;
     }
-    const auto it = sessions_.find(id);
+    // A sealed id names its session by the sid inside; one this process does not hold is
+    // continued here when it opens, has not expired, was not ended here, and belongs to this
+    // endpoint and to the caller.
+    std::optional<sealed_session> sealed;
+    std::string key_id;
+    auto it = sessions_.end();
+    if (auto known = known_token(id)) {
+      it = sessions_.find(known->id);  // an id this process handed out or opened: not opened again
+    } else if (portable_->enabled() && looks_sealed(id)) {
+      auto found = portable_->open(id);
+      if (!found.state) {
+        spdlog::info("http: session id refused: {}", found.problem);
+        co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
+                               error_code::invalid_request,
+                               found.expired ? "Session not found (it expired)"
+                                             : found.ended ? "Session not found (it ended)" : "Session not found");
+        co_return false;
+      }
+      sealed = std::move(found.state);
+      key_id = std::move(found.key_id);
+      it = sessions_.find(sealed->sid);
+    } else {
+      it = sessions_.find(id);
+    }
     if (it != sessions_.end() && it->second->channel->closed()) {
       // It ended itself (a client that stopped reading): gone for good.
+      if (it->second->sealed) portable_->ended(*it->second->sealed);
       end_session(*it->second);
       sessions_.erase(it);
       co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_found,
                              error_code::invalid_request, "Session not found (it ended)");
       co_return false;
+    }
+    if (it == sessions_.end() && sealed && sealed->group == group.name && sealed->principal == who.principal_name()) {
+      if (session_count() >= options_.max_sessions) {
+        co_await too_many_sessions(stream, req);
+        co_return false;
+      }
+      it = resume_session(*sealed, id, key_id, group, who);
     }
     // Another principal's session id is as unknown as one that never existed.
     if (it == sessions_.end() || it->second->legacy || it->second->group != group.name ||
@@ -680,6 +891,7 @@ class server_impl final : public http_server {
                              error_code::invalid_request, "Unsupported MCP-Protocol-Version: " + version);
       co_return false;
     }
+    if (sealed) remember_token(id, it->second);
     out = it->second;
     co_return true;
   }
@@ -692,6 +904,7 @@ class server_impl final : public http_server {
       co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::not_acceptable,
                                        error_code::invalid_request, "Not Acceptable: GET needs Accept: text/event-stream");
     }
+    if (req["Mcp-Session-Id"].empty()) co_return co_await post_only(stream, req);
     std::shared_ptr<mcp_session> session;
     if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
     session->last_seen = clock::now();
@@ -703,28 +916,100 @@ class server_impl final : public http_server {
       std::uint64_t seq = 0;
       const auto digits = colon == std::string::npos ? std::string_view() : std::string_view(last_event).substr(colon + 1);
       const auto [end, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-      if (!events || digits.empty() || parse_error != std::errc{} || end != digits.data() + digits.size()) {
+      const bool resumable = events && !digits.empty() && parse_error == std::errc{} &&
+                             end == digits.data() + digits.size();
+      // A stream of another process (a replica that is gone, or another one: sealed
+      // sessions move): the standalone stream starts afresh here (what it held is lost);
+      // a request's stream cannot be continued, and the host hears that its request failed.
+      const auto foreign = resumable || colon == std::string::npos || !portable_->enabled()
+                               ? std::nullopt
+                               : http_channel::parse_stream_id(std::string_view(last_event).substr(0, colon));
+      if (foreign && foreign->instance != portable_->instance() && foreign->request_id) {
+        co_return co_await write_lost(stream, req, *session, *foreign->request_id);
+      }
+      if (!resumable && !(foreign && foreign->instance != portable_->instance() && foreign->standalone)) {
         co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::bad_request,
                                          error_code::invalid_request,
                                          "unknown Last-Event-ID: " + protocol::log_safe(last_event, 100));
       }
       // Resumption takes the stream over from a connection the client has given up on.
-      co_return co_await write_stream(stream, req, events, seq, session->id, false);
+      if (resumable) co_return co_await write_stream(stream, req, events, seq, current_token(*session), false);
     }
     // A new GET stream replaces an older one (a client reconnecting before the server noticed
     // its old connection died).
     auto standalone = session->channel->standalone();
-    co_return co_await write_stream(stream, req, standalone, standalone->delivered, session->id, true);
+    co_return co_await write_stream(stream, req, standalone, standalone->delivered, current_token(*session), true);
+  }
+
+  // The answer to a resumption of request `request_id`'s stream that lived in another process:
+  // an SSE response with one JSON-RPC error for it (retryable: whether it ran is unknown). Its
+  // event id names no stream, so a client that resumes again is refused and stops.
+  template <typename Stream>
+  asio::awaitable<bool> write_lost(Stream& stream, const request& req, mcp_session& session,
+                                   const json& request_id) {
+    spdlog::info("http: session {}: request {} was being answered by another process; the host is told it failed",
+                 session.id, protocol::log_safe(request_id.dump(), 100));
+    const auto error = protocol::serialize(protocol::make_error(
+        request_id, {error_code::connection_closed,
+                     "The server instance answering this request went away before it answered; it may or may "
+                     "not have run. Retry it if that is safe.",
+                     json{{"retryable", true}}}));
+    auto body = "id: " + portable_->instance() + "-x0:1\nevent: message\ndata: " + error + "\n\n";
+    header_list headers;
+    headers.emplace_back("Mcp-Session-Id", current_token(session));
+    headers.emplace_back("Cache-Control", "no-cache");
+    co_return co_await respond(stream, req, http::status::ok, std::move(body), "text/event-stream",
+                               std::move(headers));
+  }
+
+  // Another replica's notice that a host ended a sealed session there. Its body is sealed
+  // with the ring, so it needs no Host, Origin or credential checks: only a holder of the
+  // keys can make one, and a replayed one ends nothing new.
+  template <typename Stream>
+  asio::awaitable<bool> ended_elsewhere(Stream& stream, request& req) {
+    const auto sid = portable_->ended_by_notice(req.body());
+    if (!sid) {
+      spdlog::warn("http: a notice of an ended session does not open with the session keys");
+      co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::forbidden,
+                                       error_code::invalid_request, "Forbidden");
+    }
+    if (const auto it = sessions_.find(*sid); it != sessions_.end() && !it->second->legacy) {
+      spdlog::info("http: session {} ended by the host at another replica", *sid);
+      end_session(*it->second);
+      sessions_.erase(it);
+    }
+    co_return co_await respond(stream, req, http::status::no_content, "", "");
   }
 
   template <typename Stream>
   asio::awaitable<bool> delete_mcp(Stream& stream, request& req, const group_view& group,
                                    const session_identity& who) {
+    if (req["Mcp-Session-Id"].empty()) co_return co_await post_only(stream, req);
+    const auto id = std::string(req["Mcp-Session-Id"]);
+    if (portable_->enabled() && looks_sealed(id)) {
+      // A sealed session this process does not hold: remembered as ended, not continued first.
+      auto found = portable_->open(id);
+      if (found.state && sessions_.count(found.state->sid) == 0 && found.state->group == group.name &&
+          found.state->principal == who.principal_name()) {
+        spdlog::info("http: session {} ended by the host", found.state->sid);
+        portable_->ended(*found.state);
+        auto notice = portable_->ended_notice_for(*found.state);
+        co_await tell_peers(executor_, std::move(notice), options_.session_peers);
+        co_return co_await respond(stream, req, http::status::ok, "", "");
+      }
+    }
     std::shared_ptr<mcp_session> session;
-    if (!co_await find_session(stream, req, std::string(req["Mcp-Session-Id"]), group, who, session)) co_return true;
+    if (!co_await find_session(stream, req, id, group, who, session)) co_return true;
     spdlog::info("http: session {} ended by the host", session->id);
+    std::string notice;
+    if (session->sealed) {
+      portable_->ended(*session->sealed);
+      notice = portable_->ended_notice_for(*session->sealed);
+    }
     end_session(*session);
     sessions_.erase(session->id);
+    // The host hears back once the other replicas know (or could not be told).
+    co_await tell_peers(executor_, std::move(notice), options_.session_peers);
     co_return co_await respond(stream, req, http::status::ok, "", "");
   }
 
@@ -740,7 +1025,8 @@ class server_impl final : public http_server {
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
     if (!legacy) res.set("Mcp-Session-Id", session_id);
-    res.keep_alive(req.keep_alive());
+    const bool keep_alive = req.keep_alive() && !draining_;
+    res.keep_alive(keep_alive);
     res.chunked(true);
     // The header and the priming event leave in one write, and the last events with the
     // final chunk in another: a quick reply costs two writes, not four.
@@ -796,10 +1082,22 @@ class server_impl final : public http_server {
     if (!events->owned_by(owner)) co_return false;  // resumed elsewhere: drop this connection
     events->detach(owner);
     if (!alive) co_return false;
-    if (ended) co_return true;
+    if (ended) co_return keep_alive;
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
-    co_return !ec;
+    co_return !ec && keep_alive;
+  }
+
+  // GET and DELETE name a handshake-era session; without one there is nothing to stream or
+  // end (2026-07-28 is POST only).
+  template <typename Stream>
+  asio::awaitable<bool> post_only(Stream& stream, const request& req) {
+    header_list allow;
+    allow.emplace_back("Allow", "POST");
+    co_return co_await respond_error(stream, req.version(), req.keep_alive(), http::status::method_not_allowed,
+                                     error_code::invalid_request,
+                                     "Method Not Allowed: without an Mcp-Session-Id, only POST is served",
+                                     std::move(allow));
   }
 
   template <typename Stream>
@@ -894,19 +1192,138 @@ class server_impl final : public http_server {
   // ---- sessions ----
 
   std::shared_ptr<mcp_session> open_session(bool legacy, const group_view& group, const session_identity& who) {
-    auto session = std::make_shared<mcp_session>();
-    session->id = random_id();
-    session->group = group.name;
-    session->legacy = legacy;
-    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
-                                                      options_.client_limits.max_queued_bytes, legacy);
-    session->principal = who.principal_name();
-    session->host = relay_.open_session(session->channel, group, who);
+    auto session = make_session(random_id(), legacy, group, who);
     sessions_[session->id] = session;
     if (counters_ != nullptr) counters_->session_opened(legacy ? observe::transport::sse : observe::transport::streamable_http);
     asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
     spdlog::info("http: {} session {} opened", legacy ? "legacy SSE" : "Streamable HTTP", session->id);
     return session;
+  }
+
+  // A sealed session this process does not hold, continued from its id (`token`): no
+  // initialize; upstream instances of its own start when first used.
+  std::unordered_map<std::string, std::shared_ptr<mcp_session>>::iterator resume_session(
+      const sealed_session& sealed, const std::string& token, const std::string& key_id, const group_view& group,
+      const session_identity& who) {
+    auto session = make_session(sealed.sid, false, group, who);
+    session->sealed = sealed;
+    session->token = token;
+    session->sealed_key = key_id;
+    host_session_state state;
+    state.protocol_version = sealed.protocol_version;
+    state.client_capabilities = sealed.client_capabilities;
+    state.client_info = sealed.client_info;
+    state.log_level = sealed.log_level;
+    state.subscriptions = sealed.subscriptions;
+    session->host->resume(std::move(state));
+    session->sealed_changes = session->host->state_changes();
+    const auto it = sessions_.emplace(session->id, session).first;
+    if (counters_ != nullptr) counters_->session_opened(observe::transport::streamable_http);
+    remember_token(token, session);
+    asio::co_spawn(executor_, session->host->run(), io::log_failure("HTTP session"));
+    spdlog::info("http: session {} of {} continued here from its id (opened {} s ago)", session->id,
+                 session->principal, portable_sessions::now() - sealed.created);
+    return it;
+  }
+
+  std::shared_ptr<mcp_session> make_session(std::string id, bool legacy, const group_view& group,
+                                            const session_identity& who) {
+    auto session = std::make_shared<mcp_session>();
+    session->id = std::move(id);
+    session->token = session->id;
+    session->group = group.name;
+    session->legacy = legacy;
+    session->channel = std::make_shared<http_channel>(session->id, options_.replay_events,
+                                                      options_.client_limits.max_queued_bytes, legacy,
+                                                      portable_->instance());
+    if (!legacy) {
+      session->channel->route_requests([weak = std::weak_ptr<portable_sessions>(portable_)]() -> std::string {
+        const auto portable = weak.lock();
+        return portable ? portable->route_prefix() : std::string();
+      });
+    }
+    session->principal = who.principal_name();
+    session->host = relay_.open_session(session->channel, group, who);
+    return session;
+  }
+
+  // The Mcp-Session-Id to send for `s`: sealed again when what it carries changed since (the
+  // host's log level, its subscriptions) or the ring seals with another key now. Clients
+  // that take the id of every response (the TypeScript SDK does) carry the newest state;
+  // others keep the one from initialize, which other replicas continue from.
+  const std::string& current_token(mcp_session& s) {
+    if (s.legacy || !portable_->enabled()) return s.token;
+    const auto changes = s.host->state_changes();
+    if (s.sealed && changes == s.sealed_changes && !portable_->stale_key(s.sealed_key)) return s.token;
+    auto state = s.host->state();
+    if (state.protocol_version.empty()) return s.token;  // not initialized (yet)
+    if (s.sealed) {
+      portable_sessions::update(*s.sealed, std::move(state));
+    } else {
+      s.sealed = portable_->fresh(s.id, s.principal, s.group, std::move(state));
+    }
+    s.sealed_changes = changes;
+    if (auto token = portable_->seal(*s.sealed); !token.empty()) {
+      s.token = std::move(token);
+      s.sealed_key = portable_->sealing_key();
+      remember_token(s.token, sessions_.count(s.id) != 0 ? sessions_.at(s.id) : nullptr);
+    }
+    return s.token;
+  }
+
+  // The session a sealed id names when this process handed it out or opened it before, it
+  // is still held here and has not expired: such an id need not be opened again. Cleared
+  // when the ring changes (an id sealed by a key that left must not open).
+  std::shared_ptr<mcp_session> known_token(const std::string& token) {
+    const auto entry = known_tokens_.find(token);
+    if (entry == known_tokens_.end()) return nullptr;
+    auto session = entry->second.lock();
+    const auto held = session ? sessions_.find(session->id) : sessions_.end();
+    if (held == sessions_.end() || held->second != session || !session->sealed ||
+        portable_sessions::now() >= session->sealed->expires) {
+      known_tokens_.erase(entry);
+      return nullptr;
+    }
+    return session;
+  }
+
+  // Bounded: past a few ids per session, entries of sessions gone are dropped, and if that is
+  // not enough the whole index (a cache: ids are opened again).
+  void remember_token(const std::string& token, const std::shared_ptr<mcp_session>& session) {
+    if (!session || token.empty()) return;
+    const auto bound = 4 * std::max<std::size_t>(options_.max_sessions, 1);
+    if (known_tokens_.size() >= bound) {
+      std::erase_if(known_tokens_, [](const auto& entry) { return entry.second.expired(); });
+      if (known_tokens_.size() >= bound) known_tokens_.clear();
+    }
+    known_tokens_[token] = session;
+  }
+
+  // A host's answer (`msg`, `body`) to a request manifold sent it over a sealed session. True:
+  // deliver `body` (its id restored when it was routed) to `session`. False: it was relayed
+  // to the replica that sent the request, or dropped (a request of an earlier instance of
+  // the session, or a relay loop).
+  asio::awaitable<bool> route_answer(const request& req, const mcp_session& session, const protocol::message& msg,
+                                     std::string& body) {
+    const auto* id = protocol::member(msg.body, "id");
+    const auto route = id != nullptr ? portable_->route_of(*id) : std::nullopt;
+    if (!route) co_return true;
+    if (portable_->local(*route)) {
+      if (route->channel != session.channel->tag()) {
+        spdlog::info("http: session {}: an answer to a request sent before the session moved is dropped", session.id);
+        co_return false;
+      }
+      auto restored = msg.body;
+      restored["id"] = route->id;
+      body = protocol::serialize(restored);
+      co_return true;
+    }
+    if (req.find(relayed_header) != req.end()) {
+      spdlog::warn("http: session {}: a relayed answer belongs to {}, not here; dropped", session.id, route->address);
+      co_return false;
+    }
+    co_await relay_answer(executor_, req, route->address);
+    co_return false;
   }
 
   void end_session(mcp_session& session) {
@@ -931,8 +1348,14 @@ class server_impl final : public http_server {
       for (auto it = sessions_.begin(); it != sessions_.end();) {
         auto& s = *it->second;
         const bool streaming = s.channel->standalone()->attached();
-        if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
-          spdlog::info("http: session {} expired after {} ms idle", s.id, options_.session_idle_timeout.count());
+        if (s.sealed && portable_sessions::now() >= s.sealed->expires) {
+          spdlog::info("http: session {} reached its lifetime (http.sessions.max_lifetime)", s.id);
+          end_session(s);
+          it = sessions_.erase(it);
+        } else if (!s.legacy && !streaming && now - s.last_seen > options_.session_idle_timeout) {
+          spdlog::info("http: session {} {} after {} ms idle", s.id,
+                       s.sealed ? "forgotten here (its id still opens elsewhere)" : "expired",
+                       options_.session_idle_timeout.count());
           end_session(s);
           it = sessions_.erase(it);
         } else {
@@ -953,13 +1376,15 @@ class server_impl final : public http_server {
     res.set(http::field::server, "manifold");
     if (!content_type.empty()) res.set(http::field::content_type, content_type);
     for (const auto& [name, value] : headers) res.set(name, value);
-    res.keep_alive(req.keep_alive());
+    // A reply to a request that was in flight when the drain began closes its connection too.
+    const bool keep_alive = req.keep_alive() && !draining_;
+    res.keep_alive(keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
     if (counters_ != nullptr) counters_->http_response(static_cast<int>(res.result_int()));
     beast::get_lowest_layer(stream).expires_after(options_.client_limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
-    co_return !ec && req.keep_alive();
+    co_return !ec && keep_alive;
   }
 
   template <typename Stream>
@@ -970,6 +1395,7 @@ class server_impl final : public http_server {
     res.set(http::field::server, "manifold");
     res.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : headers) res.set(name, value);
+    keep_alive = keep_alive && !draining_;
     res.keep_alive(keep_alive);
     res.body() = protocol::serialize(
         protocol::make_error(nullptr, {code, std::move(message), std::nullopt}));
@@ -988,12 +1414,16 @@ class server_impl final : public http_server {
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   bool loopback_ = true;
+  std::size_t stateless_in_flight_ = 0;  // 2026-07-28 requests being served
+  std::set<std::shared_ptr<host_session>> stateless_hosts_;  // their sessions
   bool stopped_ = false;
   bool draining_ = false;
   std::size_t requests_in_flight_ = 0;
   io::wake_list quiet_;  // woken when no request is in flight, and at stop()
   asio::steady_timer* sweeper_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<mcp_session>> sessions_;
+  std::shared_ptr<portable_sessions> portable_;
+  std::unordered_map<std::string, std::weak_ptr<mcp_session>> known_tokens_;  // known_token()
   std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
   std::size_t websocket_sessions_ = 0;
   const observe::telemetry* telemetry_ = nullptr;

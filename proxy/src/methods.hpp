@@ -48,6 +48,8 @@ class session_api {
   [[nodiscard]] virtual std::uint64_t id() const = 0;
   [[nodiscard]] virtual const json& client_capabilities() const = 0;
   virtual void set_log_threshold(int severity) = 0;
+  // The host subscribed to (or unsubscribed from) exposed `uri`.
+  virtual void note_subscription(const std::string& uri, bool subscribed) = 0;
   // Equal for sessions that see the same view (group and roles).
   [[nodiscard]] virtual const std::string& view_key() const = 0;
   // Who is calling: its principal (never null) and roles (null: unrestricted, no gate).

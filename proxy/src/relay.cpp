@@ -65,6 +65,11 @@ asio::awaitable<void> unsubscribe_upstream(protocol::rpc_peer* peer, std::string
 
 }  // namespace
 
+std::string_view log_level_name(int severity) {
+  if (severity < 0 || static_cast<std::size_t>(severity) >= severities.size()) return {};
+  return severities[static_cast<std::size_t>(severity)];
+}
+
 int log_severity(std::string_view level) {
   for (std::size_t i = 0; i < severities.size(); ++i) {
     if (severities[i] == level) return static_cast<int>(i);
@@ -419,7 +424,7 @@ relay_impl::route relay_impl::route_request(const std::string& server, const jso
   std::shared_ptr<host_endpoint> only;
   std::size_t operating = 0;
   for (const auto& [id, weak] : sessions_) {
-    if (auto s = weak.lock(); s && s->operating() && s->served_by(owner)) {
+    if (auto s = weak.lock(); s && s->accepts_requests() && s->served_by(owner)) {
       ++operating;
       only = s;
     }
@@ -466,6 +471,10 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     spdlog::warn("[{}] sent {} but no host session can take it", server, method);
     co_return protocol::rpc_reply::failure(error_code::method_not_found,
                                            "no host session is connected to answer " + method);
+  }
+  if (auto refused = session->refuse_request(method, params, target.related)) {
+    spdlog::info("[{}] sent {} during a 2026-07-28 request; refused", server, method);
+    co_return std::move(*refused);
   }
   if (!host_can_take(session->client_capabilities(), method, params)) {
     spdlog::info("[{}] sent {}; the host did not declare that capability", server, method);

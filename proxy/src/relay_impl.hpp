@@ -25,7 +25,12 @@ class host_endpoint {
   virtual ~host_endpoint() = default;
 
   [[nodiscard]] virtual std::uint64_t id() const = 0;
+  // Whether it hears broadcasts (list changes, logs): an initialized session, or one with a
+  // 2026-07-28 subscriptions/listen open.
   [[nodiscard]] virtual bool operating() const = 0;
+  // Whether a server's request (sampling, elicitation, roots) may be sent to it: only a
+  // handshake-era session; a 2026-07-28 host takes no requests from servers.
+  [[nodiscard]] virtual bool accepts_requests() const = 0;
   // Whether this session may receive what instance `owner` sends: its own (session or
   // principal) or a shared instance's.
   [[nodiscard]] virtual bool served_by(const instance_owner& owner) const = 0;
@@ -40,6 +45,11 @@ class host_endpoint {
   [[nodiscard]] virtual bool backlogged() const = 0;
   // `related` is the host request the message belongs to (null: none).
   virtual void notify(std::string_view method, json params, const json& related) = 0;
+  // The refusal of a server's request that this session cannot take for the host request
+  // `related` (a 2026-07-28 request takes none), or nullopt when it may be sent.
+  [[nodiscard]] virtual std::optional<protocol::rpc_reply> refuse_request(std::string_view method,
+                                                                          const json& params,
+                                                                          const json& related) = 0;
   // Sends a request to the host under a fresh manifold id and waits for its answer.
   virtual boost::asio::awaitable<protocol::rpc_reply> request(
       std::string method, json params, std::shared_ptr<protocol::call_control> control,
@@ -48,6 +58,8 @@ class host_endpoint {
 
 // RFC 5424 severities as MCP names them, lowest first; -1 when unknown.
 int log_severity(std::string_view level);
+// The MCP name of severity index `severity`; empty when out of range.
+std::string_view log_level_name(int severity);
 
 class relay_impl final : public relay {
  public:

@@ -10,20 +10,30 @@ using protocol::string_member;
 
 namespace {
 
-// The upstream and its URI behind an exposed URI the view lets through, if that upstream
-// serves resources.
-std::optional<ns::uri_target> target_of(const request_context& ctx, std::string_view uri) {
-  if (!ctx.view->admits_uri(uri)) return std::nullopt;
-  auto target = ctx.view->source().resolve_uri(uri);
-  if (!target) return std::nullopt;
-  const auto servers = ctx.hub.upstreams().upstreams_with("/resources");
-  if (std::find(servers.begin(), servers.end(), target->server) == servers.end()) return std::nullopt;
-  return target;
-}
+// The upstream and its URI behind a URI from the host (view::resolve_uri), if that upstream
+// serves resources; otherwise the error to answer (-32602 for an ambiguous original URI,
+// -32002 for anything unknown or hidden).
+struct resource_target {
+  std::optional<ns::uri_target> target;
+  std::optional<protocol::rpc_error> error;
+};
 
-answer resource_not_found(std::string_view uri) {
-  return answer::fail({protocol::error_code::resource_not_found, "Resource not found",
-                       json{{"uri", uri}}});
+resource_target target_of(const request_context& ctx, std::string_view uri) {
+  auto resolved = ctx.view->resolve_uri(uri);
+  if (resolved.candidates > 1) {
+    return {std::nullopt, protocol::rpc_error{protocol::error_code::invalid_params,
+                                              "Ambiguous resource URI `" + std::string(uri) + "`: " +
+                                                  std::to_string(resolved.candidates) +
+                                                  " upstreams serve it; use the URI resources/list shows",
+                                              std::nullopt}};
+  }
+  const auto servers = ctx.hub.upstreams().upstreams_with("/resources");
+  if (!resolved.target ||
+      std::find(servers.begin(), servers.end(), resolved.target->server) == servers.end()) {
+    return {std::nullopt, protocol::rpc_error{protocol::error_code::resource_not_found, "Resource not found",
+                                              json{{"uri", uri}}}};
+  }
+  return {std::move(resolved.target), std::nullopt};
 }
 
 }  // namespace
@@ -50,11 +60,12 @@ asio::awaitable<answer> read_resource(request_context& ctx, json params) {
   const auto uri = string_member(params, "uri");
   if (!uri) co_return answer::invalid_params("resources/read needs a string `uri`");
   audit_trail audit(ctx, std::string(*uri), json());
-  const auto target = target_of(ctx, *uri);
-  if (!target) {
+  auto found = target_of(ctx, *uri);
+  if (!found.target) {
     audit.refused("visibility", access::audit_outcome::refused);
-    co_return resource_not_found(*uri);
+    co_return answer::fail(std::move(*found.error));
   }
+  const auto target = std::move(found.target);
   audit.target(target->server, target->uri);
   params["uri"] = target->uri;
   auto reply = co_await forward(ctx, target->server, "resources/read", std::move(params));
@@ -66,21 +77,27 @@ asio::awaitable<answer> read_resource(request_context& ctx, json params) {
 asio::awaitable<answer> subscribe(request_context& ctx, json params) {
   const auto uri = string_member(params, "uri");
   if (!uri) co_return answer::invalid_params("resources/subscribe needs a string `uri`");
-  const auto target = target_of(ctx, *uri);
-  if (!target) co_return resource_not_found(*uri);
+  auto found = target_of(ctx, *uri);
+  if (!found.target) co_return answer::fail(std::move(*found.error));
+  const auto target = std::move(found.target);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.subscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), true);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> unsubscribe(request_context& ctx, json params) {
   const auto uri = string_member(params, "uri");
   if (!uri) co_return answer::invalid_params("resources/unsubscribe needs a string `uri`");
-  const auto target = target_of(ctx, *uri);
-  if (!target) co_return resource_not_found(*uri);
+  auto found = target_of(ctx, *uri);
+  if (!found.target) co_return answer::fail(std::move(*found.error));
+  const auto target = std::move(found.target);
   auto principal = ctx.session.identity().principal_name();
-  co_return answer::from(
-      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities()));
+  auto reply =
+      co_await ctx.hub.unsubscribe(ctx.session.id(), std::move(principal), *target, ctx.session.client_capabilities());
+  if (reply.ok()) ctx.session.note_subscription(std::string(*uri), false);
+  co_return answer::from(std::move(reply));
 }
 
 asio::awaitable<answer> complete(request_context& ctx, json params) {
@@ -100,7 +117,7 @@ asio::awaitable<answer> complete(request_context& ctx, json params) {
   } else if (type == "ref/resource") {
     const auto uri = string_member(*ref, "uri");
     if (!uri) co_return answer::invalid_params("a ref/resource needs a string `uri`");
-    const auto target = target_of(ctx, *uri);
+    const auto target = target_of(ctx, *uri).target;
     if (!target) co_return answer::invalid_params("Unknown resource template: " + std::string(*uri));
     (*ref)["uri"] = target->uri;
     server = target->server;

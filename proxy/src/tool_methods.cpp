@@ -63,9 +63,15 @@ asio::awaitable<answer> call_real_tool(request_context& ctx, json params) {
     co_return answer::invalid_params("`arguments` must be an object");
   }
   audit_trail audit(ctx, name, given != nullptr ? *given : json());
-  const auto* tool = ctx.view->tool(name);
+  const auto resolved = ctx.view->resolve_tool(name);
+  const auto* tool = resolved.tool;
   if (tool == nullptr) {
     audit.refused("visibility", access::audit_outcome::refused);
+    if (resolved.candidates > 1) {
+      co_return answer::invalid_params("Ambiguous tool name `" + name + "`: " +
+                                       std::to_string(resolved.candidates) +
+                                       " upstreams offer it; call it by the name tools/list shows");
+    }
     co_return answer::invalid_params("Unknown tool: " + name);
   }
   audit.target(tool->server, tool->original);

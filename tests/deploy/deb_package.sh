@@ -13,10 +13,13 @@
 #    ExecStart (in the container's network namespace, so its fixed port is the container's
 #    alone); /healthz and /readyz answer 200 on the address parsed from that ExecStart; the
 #    process runs under a dynamic uid without capabilities; a stdio upstream added to the
-#    config appears after `systemctl reload`; stop is clean; a local change to the conffile
-#    survives reinstalling; purge removes config, unit and state.
+#    config appears after `systemctl reload`; a session key from the environment file seals
+#    sessions; stop is clean; a local change to the conffile survives
+#    reinstalling; purge removes config, unit and state.
 # 4. `manifold --help` (and each subcommand's) matches README's command line section.
 set -euo pipefail
+# (No `cmd | grep -q` below: grep -q exits at its first match, the writer gets SIGPIPE, and
+# pipefail turns the match into a failure.)
 source "$(dirname "$0")/lib.sh"
 build_dir=$(cd "$1" && pwd)
 readme=$2
@@ -45,7 +48,7 @@ for lib in libc6 libstdc++6 libyaml-cpp0.7 libssl3 libboost-filesystem1.81.0 pro
 done
 [ "$(dpkg-deb -f "$deb" Section)" = net ] || deploy_fail "Section"
 [ -n "$(dpkg-deb -f "$deb" Maintainer)" ] || deploy_fail "Maintainer"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/manifold/manifold.yaml ||
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -x /etc/manifold/manifold.yaml >/dev/null ||
   deploy_fail "/etc/manifold/manifold.yaml is not a conffile"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/manifold ./etc/manifold/manifold.yaml ./lib/systemd/system/manifold.service; do
@@ -75,13 +78,16 @@ done
 case "$state" in running | degraded) ;; *) deploy_fail "systemd in the container: $state" ;; esac
 in_ctr "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /pkg/$name" \
   >"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log" >&2; deploy_fail "apt-get install /pkg/$name"; }
-in_ctr 'dpkg-query -W -f="\${Conffiles}\n" manifold' | grep -q '/etc/manifold/manifold.yaml' ||
+in_ctr 'dpkg-query -W -f="\${Conffiles}\n" manifold' | grep '/etc/manifold/manifold.yaml' >/dev/null ||
   deploy_fail "dpkg does not list the conffile"
 in_ctr 'manifold check --config /etc/manifold/manifold.yaml' || deploy_fail "manifold check on the sample config"
 
 # 3. The unit.
 verify=$(in_ctr 'systemd-analyze verify manifold.service 2>&1') || deploy_fail "systemd-analyze verify: $verify"
 [ -z "$verify" ] || deploy_fail "systemd-analyze verify: $verify"
+# systemd waits longer than the drain (lifecycle.drain_timeout, 30 s by default) before SIGKILL.
+stop_s=$(in_ctr "sed -n 's/^TimeoutStopSec=\\([0-9]*\\)s\$/\\1/p' /lib/systemd/system/manifold.service")
+[ "${stop_s:-0}" -gt 30 ] || deploy_fail "TimeoutStopSec (${stop_s:-none} s) does not cover the 30 s drain"
 exec_start=$(in_ctr "sed -n 's/^ExecStart=//p' /lib/systemd/system/manifold.service")
 read -r -a argv <<<"$exec_start"
 listen=""
@@ -117,8 +123,23 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 grep -q '"fake"' <<<"$ready" || { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "reload did not add the upstream: $ready"; }
-in_ctr 'journalctl -u manifold --no-pager' | grep -q 'SIGHUP: reloading' || deploy_fail "no SIGHUP reload in the journal"
+in_ctr 'journalctl -u manifold --no-pager' | grep 'SIGHUP: reloading' >/dev/null || deploy_fail "no SIGHUP reload in the journal"
+
+# Sealed sessions under the unit's dynamic user: the key comes from the environment file,
+# which systemd reads as root (docs/deploy.md). (A systemd credential, LoadCredential=, is
+# the other way; these test containers cannot hand one to a dynamic user.)
+in_ctr 'umask 077 && echo "MANIFOLD_SESSION_KEY=$(head -c 32 /dev/urandom | base64)" >>/etc/manifold/environment'
+in_ctr 'printf "servers:\n  fake:\n    command: /usr/local/bin/fake_mcp_server\nhttp:\n  sessions:\n    keys: [{id: k1, secret: \"\${MANIFOLD_SESSION_KEY}\"}]\n" >/etc/manifold/manifold.yaml'
+in_ctr 'systemctl restart manifold' || { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "restart with a session key"; }
+# Bounded poll (about 10 s) for the ring in the journal.
+for _ in $(seq 1 50); do
+  in_ctr 'journalctl -u manifold --no-pager' | grep 'session ids sealed with key k1 (ring: k1)' >/dev/null && break
+  sleep 0.2
+done
+in_ctr 'journalctl -u manifold --no-pager' | grep 'session ids sealed with key k1 (ring: k1)' >/dev/null ||
+  { in_ctr 'journalctl -u manifold --no-pager | tail' >&2; deploy_fail "the session key was not loaded from the environment file"; }
 in_ctr 'systemctl stop manifold'
+in_ctr 'rm -f /etc/manifold/environment'
 result=$(in_ctr 'systemctl show -p Result --value manifold')
 [ "$result" = success ] || deploy_fail "stop: Result=$result"
 
@@ -148,7 +169,7 @@ for sub in $(grep -oE '^manifold [a-z]+' <<<"$section" | awk '{print $2}' | sort
   grep -qx "$sub" <<<"$subcommands" || deploy_fail "README names \`manifold $sub\`, which --help does not list"
 done
 for opt in --log-level --version; do
-  help_of | grep -q -- "$opt" || deploy_fail "--help lacks $opt"
+  help_of | grep -- "$opt" >/dev/null || deploy_fail "--help lacks $opt"
   grep -q -- "$opt" <<<"$section" || deploy_fail "README lacks $opt"
 done
 

@@ -3,9 +3,9 @@
 // it, `manifold.yaml` is a symlink to `..data/manifold.yaml`, and an update writes a new
 // directory, points `..data_tmp` at it and renames that over `..data`. This test lays out
 // such a directory, serves from it, performs that swap and expects manifold to reload by
-// itself, as it does for a file written in place or replaced by rename.
-// Known to fail today (CTest label known-issue, not run by the test command): the watcher
-// only reacts to events that name `manifold.yaml`. SIGHUP then shows the new file is fine.
+// itself, as it does for a file written in place or replaced by rename (the watcher follows
+// the file's identity through the symlinks). Should it not, SIGHUP shows whether the new
+// file itself is fine.
 //   node deploy_configmap_swap.mjs <manifold> <fake_mcp_server>
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -74,7 +75,10 @@ function check(bin, file, env) {
 async function checkOverlay(bin, overlay) {
   const objs = render(overlay);
   const deployment = one(objs, 'Deployment');
-  const service = one(objs, 'Service');
+  // The Service clients reach; a headless one (the replicas' view of each other) may be beside it.
+  const services = objs.filter((o) => o.kind === 'Service');
+  const service = one(services.filter((o) => o.spec.clusterIP !== 'None').map((o) => ({ ...o, kind: 'Service' })), 'Service');
+  const headless = services.filter((o) => o.spec.clusterIP === 'None');
   const ingress = one(objs, 'Ingress');
   const pdb = one(objs, 'PodDisruptionBudget');
   const policy = one(objs, 'NetworkPolicy');
@@ -86,11 +90,14 @@ async function checkOverlay(bin, overlay) {
   // Objects that point at the pods or at each other.
   assert.ok(matches(deployment.spec.selector.matchLabels, labels), 'Deployment selector matches its pods');
   assert.ok(matches(service.spec.selector, labels), 'Service selects the pods');
+  for (const h of headless) assert.ok(matches(h.spec.selector, labels), `Service ${h.metadata.name} selects the pods`);
   assert.ok(matches(pdb.spec.selector.matchLabels, labels), 'PodDisruptionBudget selects the pods');
   assert.ok(matches(policy.spec.podSelector.matchLabels, labels), 'NetworkPolicy selects the pods');
   const portOf = (p) => (typeof p === 'number' ? p : container.ports.find((c) => c.name === p)?.containerPort);
   const containerPort = container.ports[0].containerPort;
-  for (const p of service.spec.ports) assert.equal(portOf(p.targetPort), containerPort, 'Service targetPort');
+  for (const s of [service, ...headless]) {
+    for (const p of s.spec.ports) assert.equal(portOf(p.targetPort), containerPort, `Service ${s.metadata.name} targetPort`);
+  }
   for (const rule of policy.spec.ingress) {
     for (const p of rule.ports) assert.equal(portOf(p.port), containerPort, 'NetworkPolicy port');
   }
@@ -137,11 +144,30 @@ async function checkOverlay(bin, overlay) {
   const mount = container.volumeMounts.find((m) => configPath.startsWith(`${m.mountPath}/`));
   assert.ok(mount, `--config ${configPath} is on a mounted volume`);
   const volume = pod.spec.volumes.find((v) => v.name === mount.name);
-  assert.ok(volume.configMap, `${mount.mountPath} is a ConfigMap`);
-  const configMap = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
-  assert.ok(configMap, `ConfigMap ${volume.configMap.name} is rendered`);
+  // A ConfigMap volume, or a projected one with the ConfigMap and Secrets side by side.
+  const sources = volume.projected ? volume.projected.sources : [{ configMap: volume.configMap }];
+  const configSource = sources.find((s) => s.configMap);
+  assert.ok(configSource, `${mount.mountPath} holds a ConfigMap`);
+  const configMap = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configSource.configMap.name);
+  assert.ok(configMap, `ConfigMap ${configSource.configMap.name} is rendered`);
   const key = relative(mount.mountPath, configPath);
   assert.ok(configMap.data?.[key], `ConfigMap has ${key}`);
+  // The volume's files as the pod sees them. A Secret the operator creates (not rendered: the
+  // session keys) gets test content here.
+  const files = { ...configMap.data };
+  for (const { secret } of sources.filter((s) => s.secret)) {
+    const rendered = objs.find((o) => o.kind === 'Secret' && o.metadata.name === secret.name);
+    for (const item of secret.items ?? []) {
+      assert.ok(item.mode === undefined || (item.mode & 0o040) !== 0,
+        `${secret.name}/${item.key}: readable by the pod's group (fsGroup)`);
+      if (rendered) {
+        files[item.path] = Buffer.from(rendered.data[item.key], 'base64').toString('utf8');
+      } else {
+        assert.equal(item.key, 'session-keys', `Secret ${secret.name} is rendered, or is the session keys`);
+        files[item.path] = `k1 ${randomBytes(32).toString('base64')}\n`;
+      }
+    }
+  }
 
   // The environment: env, then each envFrom Secret (decoded), as the kubelet builds it.
   const env = { PATH: process.env.PATH };
@@ -154,14 +180,43 @@ async function checkOverlay(bin, overlay) {
     for (const [k, v] of Object.entries(secret.data ?? {})) env[k] = Buffer.from(v, 'base64').toString('utf8');
     Object.assign(env, secret.stringData ?? {});
   }
-  for (const e of container.env ?? []) env[e.name] = e.value;
+  for (const e of container.env ?? []) {
+    if (e.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[e.name] = '127.0.0.1';
+    else env[e.name] = e.value;
+  }
+
+  // Sealed sessions: the peers named in the config are the headless Service, on the pods' port.
+  const sessions = YAML.parse(configMap.data[key])?.http?.sessions;
+  for (const peer of sessions?.peers ?? []) {
+    const url = new URL(peer);
+    const target = headless.find((h) => h.metadata.name === url.hostname);
+    assert.ok(target, `peer ${peer} is a headless Service`);
+    assert.ok(target.spec.ports.some((p) => p.port === Number(url.port)), `peer ${peer}: a port of ${url.hostname}`);
+  }
+  // Termination: the preStop delay (the endpoints drop the pod meanwhile), then the drain
+  // (lifecycle.drain_timeout, 30 s unless set) fit in the grace period.
+  const preStop = container.lifecycle?.preStop?.exec?.command ?? [];
+  assert.equal(preStop[0], 'sleep', 'preStop waits before SIGTERM');
+  const durations = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  const seconds = (d) => {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(String(d));
+    assert.ok(m, `a duration: ${d}`);
+    return Number(m[1]) * durations[m[2]];
+  };
+  const drain = seconds(YAML.parse(configMap.data[key])?.lifecycle?.drain_timeout ?? '30s');
+  assert.ok(pod.spec.terminationGracePeriodSeconds > Number(preStop[1]) + drain,
+    `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} covers preStop ${preStop[1]} s and the drain ${drain} s`);
+  if (overlay === 'platform') {
+    assert.ok(sessions?.keys_file, 'platform: sessions sealed (any replica serves any request)');
+    assert.match(sessions.advertise ?? '', /\$\{POD_IP\}/, 'platform: replicas reach each other at the pod IP');
+  }
 
   const dir = mkdtempSync(join(tmpdir(), `manifold-k8s-${overlay}-`));
   let child;
   try {
     const local = join(dir, relative('/', mount.mountPath));
     mkdirSync(local, { recursive: true });
-    for (const [k, v] of Object.entries(configMap.data)) writeFileSync(join(local, k), v);
+    for (const [k, v] of Object.entries(files)) writeFileSync(join(local, k), v);
     const config = join(local, key);
     const checked = check(bin, config, env);
     assert.equal(checked.status, 0, `manifold check on ${overlay}'s ConfigMap: ${checked.stderr}`);

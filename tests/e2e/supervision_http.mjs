@@ -6,6 +6,7 @@
 // Usage: node supervision_http.mjs <manifold> <fake_mcp_server>
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,42 @@ function fakeServer(name, flags = [], extra = '') {
   return `  ${name}:\n    command: ${q(fake)}\n    args: [--name, ${name}, --pid-file, ${q(join(dir, `${name}.pid`))}${flags.map((f) => `, ${q(f)}`).join('')}]\n${extra}`;
 }
 
+// One HTTP/1.1 connection kept open between requests: `get(path)` resolves with the status,
+// the lower-cased headers and the body of the next response; `ended` once the server closes.
+function keptConnection(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let pending = null;
+    const ended = new Promise((r) => sock.on('close', r));
+    const parse = () => {
+      const end = buf.indexOf('\r\n\r\n');
+      if (!pending || end < 0) return;
+      const [statusLine, ...lines] = buf.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(),
+        l.slice(l.indexOf(':') + 1).trim()]));
+      const length = Number(headers['content-length'] ?? 0);
+      if (buf.length < end + 4 + length) return;
+      const body = buf.slice(end + 4, end + 4 + length);
+      buf = buf.slice(end + 4 + length);
+      const done = pending;
+      pending = null;
+      done.resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    };
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => { buf += d; parse(); });
+    sock.on('close', () => pending?.reject(new Error('the connection closed before a response')));
+    sock.once('error', reject);
+    sock.on('connect', () => resolve({
+      ended,
+      get: (path) => new Promise((res, rej) => {
+        pending = { resolve: res, reject: rej };
+        sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      }),
+    }));
+  });
+}
+
 async function connect(url) {
   const client = new Client({ name: 'supervision-http', version: '1.0.0' }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
@@ -132,6 +169,10 @@ await run('integration_supervision_http', async () => {
 
   // ---- a second SIGTERM stops at once ----
   const f = await serve('force', `servers:\n${fakeServer('beta')}`);
+  const kept = await keptConnection(f.port);
+  const before = await kept.get('/healthz');
+  assert.equal(before.status, 200);
+  assert.notEqual(before.headers.connection, 'close', 'a keep-alive connection before the drain');
   const forced = await connect(f.url);
   let beganLong;
   const long = new Promise((resolve) => { beganLong = resolve; });
@@ -141,6 +182,14 @@ await run('integration_supervision_http', async () => {
   await long;
   f.child.kill('SIGTERM');
   await f.logged('draining for up to');
+  // While draining (the call above is still running), a connection opened before is
+  // answered once more, with `Connection: close`, and then closed: a balancer that keeps
+  // connections sends nothing further on it. New connections are refused.
+  const during = await kept.get('/healthz');
+  assert.equal(during.status, 200);
+  assert.equal(during.headers.connection, 'close');
+  await kept.ended;
+  await assert.rejects(keptConnection(f.port), /ECONNREFUSED/);
   f.child.kill('SIGTERM');
   const forcedExit = await f.exited;
   assert.equal(forcedExit.code, 0);

@@ -24,6 +24,7 @@
 //   --stall-pings              never answer ping
 //   --misbehave-lives K        --crash-after and --stall-pings only in lives 1..K (0: always)
 //   --list-delay-ms D          answer tools/list after D ms
+//   --extension ID             declare extension ID (settings {"by": NAME}) in its capabilities
 // Tools: echo, slow, crash, garbage, flood, big, fail, rpc_error, inspect, progress, ask,
 // add_tool, cancellations, emit (see handle_call).
 #include <signal.h>
@@ -39,6 +40,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "manifold/io/pipe_channel.hpp"
 #include "manifold/io/request_tracker.hpp"
@@ -73,6 +75,7 @@ struct options {
   bool stall_pings = false;
   int misbehave_lives = 0;
   int list_delay_ms = 0;
+  std::vector<std::string> extensions;
 };
 
 options parse_options(int argc, char** argv) {
@@ -102,6 +105,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--null-description") o.null_description = true;
     else if (a == "--deep-schema") o.deep_schema = std::stoul(value());
     else if (a == "--record") o.record = value();
+    else if (a == "--extension") o.extensions.push_back(value());
     else if (a == "--state-file") o.state_file = value();
     else if (a == "--fail-initialize") o.fail_initialize = std::stoi(value());
     else if (a == "--crash-after") o.crash_after = std::stoi(value());
@@ -272,8 +276,10 @@ class server {
       const auto version = opts_.protocol_version.empty()
                                ? params.value("protocolVersion", std::string("2025-11-25"))
                                : opts_.protocol_version;
+      json capabilities{{"tools", {{"listChanged", true}}}, {"logging", json::object()}};
+      for (const auto& e : opts_.extensions) capabilities["extensions"][e] = {{"by", opts_.name}};
       reply(id, {{"protocolVersion", version},
-                 {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
+                 {"capabilities", std::move(capabilities)},
                  {"serverInfo", {{"name", opts_.name}, {"version", "1.0.0"}}},
                  {"instructions", "A fake server for tests."}});
     } else if (method == "ping" && opts_.stall_pings && misbehaving_) {

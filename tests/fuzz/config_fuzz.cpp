@@ -1,5 +1,5 @@
 // The config loader on any YAML or JSON text: a config or a config_error with positions,
-// never a crash, a hang or an expansion beyond the input (aliases are refused).
+// never a crash, a hang or an expansion past the loader's node bound (aliases are metered).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -1,6 +1,7 @@
 // The protocol relay through manifold serve, for the cases real servers rarely show:
 // cancellation racing a reply, manifold's own pagination, list_changed during a call,
 // progress token mapping, server-to-client requests and logging.
+#include <fstream>
 #include <set>
 
 #include "serve_fixture.hpp"
@@ -218,6 +219,27 @@ TEST_F(relay_test, capabilities_reflect_the_upstreams) {
   EXPECT_EQ(h.request("resources/read", {{"uri", "alpha+x://y"}})["error"]["code"], -32002);
   EXPECT_EQ(h.request("prompts/get", {{"name", "nope"}})["error"]["code"], -32602);
   EXPECT_EQ(h.request("tasks/get", {{"taskId", "alpha:1"}})["error"]["code"], -32601);
+}
+
+TEST_F(relay_test, extensions_reach_upstreams_and_the_host_both_ways) {
+  const auto record = dir_.path() + "/alpha.jsonl";
+  auto& h = start({{"alpha", {"--record", record, "--extension", "io.example/one", "--extension",
+                              "io.modelcontextprotocol/tasks"}},
+                   {"beta", {"--extension", "io.example/one", "--extension", "io.example/two"}}});
+  const json ui{{"mimeTypes", {"text/html;profile=mcp-app"}}};
+  const auto init = h.initialize("2025-11-25", {{"extensions",
+                                                 {{"io.modelcontextprotocol/ui", ui},
+                                                  {"io.modelcontextprotocol/tasks", json::object()}}}});
+  // The upstreams' extensions, each once (the first upstream's settings), less tasks.
+  EXPECT_EQ(init["result"]["capabilities"]["extensions"],
+            json({{"io.example/one", {{"by", "alpha"}}}, {"io.example/two", {{"by", "beta"}}}}));
+  // The host's: the upstream was initialized with them (stdio mirrors its host).
+  std::ifstream in(record);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  const auto first = json::parse(line);
+  ASSERT_EQ(first["method"], "initialize");
+  EXPECT_EQ(first["params"]["capabilities"]["extensions"], json({{"io.modelcontextprotocol/ui", ui}}));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "manifold/io/request_tracker.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
@@ -118,6 +119,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     state_ = upstream_state::starting;
     // The deadline counts from the launch: a child that takes all of it to boot fails.
     const auto deadline = std::max(launch_deadline_, clock::now() + milliseconds(100));
+    if (server_.protocol != config::server_config::era::legacy) {
+      if (const auto decided = co_await start_modern(client_capabilities, deadline)) co_return *decided;
+    }
     json params{{"protocolVersion", protocol::latest_version},
                 {"capabilities", std::move(client_capabilities)},
                 {"clientInfo", {{"name", "manifold"}, {"version", manifold::version}}}};
@@ -144,6 +148,39 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     co_return true;
   }
 
+  // MCP 2026-07-28: server/discover decides (auto falls back to initialize on anything but a
+  // discover result naming 2026-07-28, as the spec's versioning page says). True: started
+  // modern; false: failed (protocol: modern); nullopt: use initialize.
+  asio::awaitable<std::optional<bool>> start_modern(json& client_capabilities, clock::time_point deadline) {
+    const bool must = server_.protocol == config::server_config::era::modern;
+    // (every argument is built outside co_await: GCC 12 mis-compiles ?: temporaries inside it)
+    const auto probe_deadline = must ? deadline : std::min(deadline, clock::now() + discover_probe);
+    const auto probe_timeout = must ? server_.startup_timeout : discover_probe;
+    auto probe = envelope(client_capabilities, json::object());
+    std::string discover_method = "server/discover";
+    auto discover = co_await request(std::move(discover_method), std::move(probe), probe_deadline,
+                                     probe_timeout, nullptr, nullptr);
+    if (discover.ok() && offers_modern(discover.result)) {
+      modern_ = true;
+      modern_capabilities_ = std::move(client_capabilities);
+      read_discover_result(discover.result);
+      state_ = upstream_state::ready;
+      spdlog::info("[{}] ready: {} {} (protocol {}, stateless)", server_.name,
+                   protocol::log_safe(protocol::string_or(info_.server_info, "name", "?"), 100),
+                   protocol::log_safe(protocol::string_or(info_.server_info, "version", "?"), 100),
+                   info_.protocol_version);
+      co_return true;
+    }
+    if (must) {
+      const auto why = discover.ok() ? std::string("supportedVersions lacks it")
+                                     : protocol::log_safe(discover.error->message, 200);
+      auto problem = "protocol: modern, but server/discover did not offer 2026-07-28 (" + why + ")";
+      co_return co_await fail(std::move(problem));
+    }
+    spdlog::info("[{}] server/discover did not offer 2026-07-28; using initialize", server_.name);
+    co_return std::nullopt;
+  }
+
   asio::awaitable<protocol::rpc_reply> call(std::string method, json params,
                                             protocol::call_options options) override {
     if (state_ != upstream_state::ready) {
@@ -165,11 +202,61 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     // The tag behind a pointer: GCC 12 mis-destroys a second string parameter of request().
     std::shared_ptr<const call_tag> tag;
     if (options.tag) tag = std::make_shared<const call_tag>(call_tag{*options.tag, method});
-    co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
-                               timeout, std::move(options.control), std::move(tag), fault);
+    if (!modern_) {
+      co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
+                                 timeout, std::move(options.control), std::move(tag), fault);
+    }
+    // A 2026-07-28 upstream: every request carries the envelope; a liveness ping is a
+    // server/discover (ping is not a method of that revision).
+    const bool ping = method == "ping";
+    if (ping) method = "server/discover";
+    auto sent = envelope(modern_capabilities_, std::move(params));
+    auto reply = co_await request(std::move(method), std::move(sent), clock::now() + timeout, timeout,
+                                  std::move(options.control), std::move(tag), fault);
+    if (reply.ok() && ping) reply.result = json::object();
+    if (reply.ok() && protocol::string_or(reply.result, "resultType") == "input_required") {
+      co_return protocol::rpc_reply::failure(
+          error_code::internal_error,
+          "upstream '" + server_.name +
+              "' asked for input (an MCP 2026-07-28 InputRequiredResult), which manifold does not relay yet");
+    }
+    co_return reply;
+  }
+
+  // `params` with the 2026-07-28 envelope in its `_meta` (other `_meta` keys kept).
+  static json envelope(const json& capabilities, json params) {
+    if (!params.is_object()) params = json::object();
+    auto& meta = params["_meta"];
+    if (!meta.is_object()) meta = json::object();
+    meta[std::string(protocol::modern::protocol_version_key)] = protocol::modern::version;
+    meta[std::string(protocol::modern::client_capabilities_key)] =
+        capabilities.is_object() ? capabilities : json::object();
+    meta[std::string(protocol::modern::client_info_key)] = {{"name", "manifold"}, {"version", manifold::version}};
+    return params;
+  }
+
+  static bool offers_modern(const json& result) {
+    const auto* versions = protocol::array_member(result, "supportedVersions");
+    if (versions == nullptr) return false;
+    for (const auto& v : *versions) {
+      if (v.is_string() && v == protocol::modern::version) return true;
+    }
+    return false;
+  }
+
+  void read_discover_result(const json& result) {
+    info_.protocol_version = std::string(protocol::modern::version);
+    if (const auto* caps = protocol::object_member(result, "capabilities")) info_.capabilities = *caps;
+    if (const auto* meta = protocol::object_member(result, "_meta")) {
+      info_.meta = *meta;
+      if (const auto* si = protocol::object_member(*meta, protocol::modern::server_info_key)) info_.server_info = *si;
+    }
+    if (const auto ins = protocol::string_member(result, "instructions")) info_.instructions = std::string(*ins);
   }
 
   void notify(std::string method, json params) override {
+    // 2026-07-28 defines no client notification but cancellation (roots and initialized are gone).
+    if (modern_ && method != "notifications/cancelled") return;
     write(protocol::make_notification(method, std::move(params)));
   }
 
@@ -494,6 +581,9 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   std::string problem_;
   clock::time_point launch_deadline_;
   bool launch_started_ = false;
+  bool modern_ = false;              // speaks MCP 2026-07-28 (stateless requests)
+  json modern_capabilities_;         // the client capabilities its requests declare
+  static constexpr milliseconds discover_probe{5000};  // protocol: auto waits this long
   io::event launched_;
   io::request_tracker requests_;
   notification_handler on_notification_;

@@ -141,6 +141,47 @@ server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an
     { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
     { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }] }));
 
+// Diagnostic tools of the 2026-07-28 server-stateless scenario, written the handshake era's
+// way: they push requests to the client, and manifold decides what a 2026-07-28 host hears
+// (-32021 when the host's request lacks the capability, never a request on its stream).
+server.registerTool('test_missing_capability', { description: 'Needs sampling from the client.' },
+  async (extra) => {
+    const result = await extra.sendRequest({ method: 'sampling/createMessage', params: {
+      messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 10 } },
+    (await import('@modelcontextprotocol/sdk/types.js')).CreateMessageResultSchema);
+    return text(`sampled: ${result.content.type === 'text' ? result.content.text : ''}`);
+  });
+server.registerTool('test_streaming_elicitation', { description: 'Asks the user while it runs.' },
+  async (extra) => {
+    try {
+      const result = await extra.sendRequest({ method: 'elicitation/create', params: {
+        message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } },
+      (await import('@modelcontextprotocol/sdk/types.js')).ElicitResultSchema);
+      return text(`elicited: ${result.action}`);
+    } catch (e) {
+      return text(`no elicitation: ${e.message}`);
+    }
+  });
+server.registerTool('test_logging_tool', { description: 'Logs while it runs.' },
+  async (extra) => {
+    await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: 'logged' } });
+    return text('logged once');
+  });
+let dynamic = 0;
+server.registerTool('test_trigger_tool_change', { description: 'Adds a tool (tools/list_changed).' },
+  async () => {
+    const name = `dynamic_tool_${++dynamic}`;
+    server.registerTool(name, { description: 'Added at run time.' }, async () => text(name));
+    return text(`added ${name}`);
+  });
+server.registerTool('test_trigger_prompt_change', { description: 'Adds a prompt (prompts/list_changed).' },
+  async () => {
+    const name = `dynamic_prompt_${++dynamic}`;
+    server.registerPrompt(name, { description: 'Added at run time.' },
+      async () => ({ messages: [{ role: 'user', content: { type: 'text', text: name } }] }));
+    return text(`added ${name}`);
+  });
+
 // resources/subscribe and unsubscribe answer {} (the SDK registers them with the capability).
 server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).SubscribeRequestSchema, async () => ({}));
 server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).UnsubscribeRequestSchema, async () => ({}));

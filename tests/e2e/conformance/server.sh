@@ -4,6 +4,9 @@
 # Usage: server.sh <manifold binary> <output dir>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The 2025-11-25 suite (0.1.16); tests/e2e/package.json also installs 0.2.0-alpha.12 as
+# conformance-2026, whose `conformance` bin may win the link in node_modules/.bin.
+conformance=(node "$here/../node_modules/@modelcontextprotocol/conformance/dist/index.js")
 manifold=$1
 out=$2
 mkdir -p "$out"
@@ -26,5 +29,5 @@ for _ in $(seq 1 300); do
   sleep 0.05
 done
 port=$(cat "$out/port")
-conformance server --url "http://127.0.0.1:$port/mcp" --suite all \
+"${conformance[@]}" server --url "http://127.0.0.1:$port/mcp" --suite all \
   --expected-failures "$here/expected-failures.yaml" -o "$out/results"

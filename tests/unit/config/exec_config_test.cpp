@@ -233,9 +233,17 @@ TEST(exec_config, pack_errors_name_the_right_file) {
   d.write("packs/broken.yaml",
           "servers:\n  b:\n    exec:\n      binary: /usr/bin/true\n      tools:\n        t: {argv: "
           "[x], bogus: 1}\n");
+  // A pack is metered like a config: aliases that expand past the bound are refused.
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) bomb += std::string(j ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  d.write("packs/bomb.yaml", bomb);
   d.write("main.yaml",
           "include:\n  - packs/k8s.yaml\n  - {file: packs/k8s.yaml, vars: {kubeconfig: x, nope: "
-          "y}}\n  - packs/broken.yaml\n  - packs/missing.yaml\n");
+          "y}}\n  - packs/broken.yaml\n  - packs/missing.yaml\n  - packs/bomb.yaml\n");
   try {
     load_config_file(d.path("main.yaml"), no_env);
     FAIL() << "expected errors";
@@ -248,6 +256,7 @@ TEST(exec_config, pack_errors_name_the_right_file) {
     EXPECT_TRUE(mentions(errors, "declares no variable `nope`"));
     EXPECT_TRUE(mentions(errors, d.path("packs/broken.yaml") + ":6:"));
     EXPECT_TRUE(mentions(errors, "cannot open pack file"));
+    EXPECT_TRUE(mentions(errors, d.path("packs/bomb.yaml") + ":6:"));
   }
   d.write("twice.yaml",
           "include:\n  - {file: packs/k8s.yaml, vars: {kubeconfig: a}}\n  - {file: packs/k8s.yaml, "

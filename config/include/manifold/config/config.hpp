@@ -89,6 +89,33 @@ struct http_config {
     [[nodiscard]] bool enabled() const { return !cert.empty(); }
     bool operator==(const tls_config&) const = default;
   } tls;
+  // `http.sessions`: Streamable HTTP sessions that any replica can serve, so that replicas
+  // behind a load balancer need neither sticky routing nor a shared store. A session's state
+  // is sealed into its Mcp-Session-Id with AES-256-GCM under a key ring: the first key seals,
+  // every key opens (rotation: add a key last everywhere, then move it first, then drop the
+  // old one once max_lifetime has passed). Without keys, sessions live in one process.
+  //   sessions:
+  //     keys_file: /etc/manifold/session-keys/keys   # lines "<id> <base64 of 32 bytes>"
+  //     keys: [{id: k1, secret: "${SESSION_KEY}"}]    # or inline (one of the two)
+  //     max_lifetime: 24h       # no replica serves a session longer (sealed in the id)
+  //     ended_sessions: 10000   # sessions ended (DELETE) that this replica keeps refusing
+  //     advertise: "http://${POD_IP}:8080"   # where other replicas reach this one
+  //     peers: ["http://manifold-peers:8080"]  # every address of each: told of ended sessions
+  struct session_key {
+    std::string id;      // 1-32 of [A-Za-z0-9_-]
+    std::string secret;  // 32 raw bytes
+    bool operator==(const session_key&) const = default;
+  };
+  struct sessions_config {
+    std::string keys_file;  // resolved beside the config file; read on every (re)load
+    std::vector<session_key> keys;  // sealing key first
+    std::chrono::seconds max_lifetime{std::chrono::hours(24)};
+    std::size_t ended_sessions = 10000;
+    std::string advertise;  // http(s)://host:port; empty: the listen address when specific
+    std::vector<std::string> peers;  // http(s)://host:port of the replicas, told of ended sessions
+    [[nodiscard]] bool enabled() const { return !keys.empty(); }
+    bool operator==(const sessions_config&) const = default;
+  } sessions;
 };
 
 enum class transport_kind { stdio, http, sse, websocket, automatic };
@@ -155,6 +182,11 @@ struct server_config {
   // network upstream.
   std::string url;
   transport_kind transport = transport_kind::stdio;
+  // Which protocol era manifold speaks to it: the handshake era (`initialize`, the default),
+  // MCP 2026-07-28 stateless requests (`modern`), or whichever `server/discover` shows
+  // (`auto`). Modern upstreams are supported over stdio.
+  enum class era { legacy, modern, automatic };
+  era protocol = era::legacy;
   std::map<std::string, std::string> headers;
   oauth_config oauth;
 
@@ -429,6 +461,7 @@ struct ui_config {
 struct config {
   std::string source;  // the file it was read from
   std::vector<std::string> included;  // pack files read through `include:` (watch them too)
+  std::vector<std::string> key_files;  // secrets read from files (http.sessions.keys_file): watched too
   naming_config naming;
   limits_config limits;
   http_config http;

@@ -137,6 +137,7 @@ class catalog {
   [[nodiscard]] const std::vector<exposed_entry>& entries(entry_kind kind) const;
   [[nodiscard]] const exposed_entry* find_tool(std::string_view exposed_name) const;
   [[nodiscard]] const exposed_entry* find_prompt(std::string_view exposed_name) const;
+  [[nodiscard]] const exposed_entry* find_resource(std::string_view exposed_uri) const;
   [[nodiscard]] const std::vector<collision>& collisions() const { return collisions_; }
   [[nodiscard]] const std::vector<rejected_entry>& rejected() const { return rejected_; }
   [[nodiscard]] const std::vector<filtered_entry>& filtered() const { return filtered_; }
@@ -151,9 +152,11 @@ class catalog {
 
   // The URI the host sees for `uri` of `server`, and the way back. With prefix `always`
   // the scheme gets the server's URI token ("demo://x" -> "everything+demo://x"), which
-  // keeps it a valid URI and makes the mapping exact both ways. With `never` URIs pass
-  // unchanged and are routed by the listed resources and templates. A URI the server's
-  // resources policy hides resolves to nothing, listed or not.
+  // keeps it a valid URI and makes the mapping exact both ways; MCP App URIs keep their
+  // `ui://` scheme (hosts accept nothing else) and carry the token as their first segment
+  // instead ("ui://get-time/app.html" -> "ui://basic/get-time/app.html"). With `never`
+  // URIs pass unchanged and are routed by the listed resources and templates. A URI the
+  // server's resources policy hides resolves to nothing, listed or not.
   [[nodiscard]] std::string expose_uri(std::string_view server, std::string_view uri) const;
   [[nodiscard]] std::optional<uri_target> resolve_uri(std::string_view exposed) const;
   // The scheme prefix token of `server` (empty with prefix `never`).

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,18 @@ class name_filter final : public admission {
   std::vector<std::string> exclude_;
 };
 
+// A host's name for a tool, resolved in a view (view::resolve_tool).
+struct tool_resolution {
+  const exposed_entry* tool = nullptr;  // null: unknown, hidden or ambiguous
+  std::size_t candidates = 0;           // visible tools it could mean (over 1: ambiguous)
+};
+
+// A host's URI, resolved in a view (view::resolve_uri).
+struct uri_resolution {
+  std::optional<uri_target> target;  // nullopt: unknown, hidden or ambiguous
+  std::size_t candidates = 0;        // visible resources it could mean (over 1: ambiguous)
+};
+
 struct view_options {
   // Over this many visible tools (0: no cap) with meta_tools on, the session sees
   // search_tools, describe_tool and call_tool instead.
@@ -64,6 +77,19 @@ class view {
   [[nodiscard]] const exposed_entry* prompt(std::string_view name) const;
   // Whether an exposed URI (listed, or an instance of a template) may be reached.
   [[nodiscard]] bool admits_uri(std::string_view uri) const;
+
+  // What a tools/call name means: the visible tool exposed under it; failing that, the one
+  // visible tool whose upstream calls it so. MCP Apps call their server's tools by the
+  // server's own names (the app was written for that server alone), so an unprefixed name
+  // reaches the one tool this session may see under it. Hidden tools never count: a name
+  // only hidden tools have is unknown, one two visible tools share is ambiguous.
+  [[nodiscard]] tool_resolution resolve_tool(std::string_view name) const;
+  // What a URI from the host (resources/read, subscribe, unsubscribe, completion refs)
+  // means, in this order: a visible listed resource exposed under it; the one visible
+  // listed resource whose upstream's own URI it is (an MCP App reading its own `ui://`
+  // resource); an exposed URI that maps back to an upstream (a template instance, an
+  // unlisted resource) when the view admits it and that upstream's policy lets it through.
+  [[nodiscard]] uri_resolution resolve_uri(std::string_view uri) const;
   // Too many tools for this host: it is offered the three meta tools instead.
   [[nodiscard]] bool meta_mode() const { return meta_mode_; }
   // Equal when a host would see the same list of that kind.

@@ -22,4 +22,9 @@ inline constexpr int limit_exceeded = -32005;
 inline constexpr int resource_not_found = -32002;
 inline constexpr int url_elicitation_required = -32042;
 
+// MCP 2026-07-28 (stateless requests).
+inline constexpr int header_mismatch = -32020;               // HTTP headers disagree with the body
+inline constexpr int missing_client_capability = -32021;     // data: {requiredCapabilities}
+inline constexpr int unsupported_protocol_version = -32022;  // data: {supported, requested}
+
 }  // namespace manifold::protocol::error_code

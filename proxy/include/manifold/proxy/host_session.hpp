@@ -1,8 +1,24 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "manifold/protocol/json_access.hpp"
 
 namespace manifold::proxy {
+
+// What a session's host told it that outlives one request: set by initialize,
+// logging/setLevel and resources/(un)subscribe. An HTTP session sealed into its id
+// (http.sessions) carries it to replicas that never saw the initialize.
+struct host_session_state {
+  std::string protocol_version;  // empty: not initialized
+  protocol::json client_capabilities = protocol::json::object();
+  protocol::json client_info = protocol::json::object();
+  std::string log_level;                   // empty: never set
+  std::vector<std::string> subscriptions;  // exposed URIs, sorted
+};
 
 // One host's MCP session with manifold: lifecycle, method dispatch, routing of requests to
 // upstreams with the host's ids restored on the way back. Requests run concurrently; a slow
@@ -20,6 +36,18 @@ class host_session {
   virtual boost::asio::awaitable<void> run() = 0;
   // Stops now: the link is closed; in-flight requests are cancelled without replies.
   virtual void stop() = 0;
+
+  [[nodiscard]] virtual host_session_state state() const = 0;
+  // Grows each time state() changes.
+  [[nodiscard]] virtual std::uint64_t state_changes() const = 0;
+  // Before run(): the session continues one initialized elsewhere, with `state` (its
+  // protocol version must be set). No initialize is expected; once it runs, requests wait
+  // (up to the upstreams' start deadline) until this process's upstreams are started, as
+  // they would behind an initialize, and the log level and subscriptions are applied to them.
+  virtual void resume(host_session_state state) = 0;
+  // Ends its 2026-07-28 subscriptions/listen streams gracefully (each gets its result, which
+  // tells the host the subscription is over), e.g. before a shutdown.
+  virtual void end_subscriptions() = 0;
 };
 
 }  // namespace manifold::proxy

@@ -13,6 +13,7 @@
 #include "manifold/io/outbound_queue.hpp"
 #include "manifold/proxy/admin.hpp"
 #include "manifold/proxy/backend.hpp"
+#include "manifold/proxy/key_ring.hpp"
 #include "manifold/proxy/relay.hpp"
 
 namespace manifold::proxy {
@@ -47,6 +48,20 @@ struct http_options {
   // Metrics, the status page and the tap beside MCP (admin.hpp); null: none. Must outlive
   // the server.
   const admin_endpoints* admin = nullptr;
+  // Sessions any replica can serve (http.sessions): a Streamable HTTP session's state is
+  // sealed into its Mcp-Session-Id under this ring, and an id this process does not hold is
+  // opened and the session continued. Null: random ids, sessions live in this process.
+  std::shared_ptr<const key_ring> session_keys;
+  std::chrono::seconds session_max_lifetime{std::chrono::hours(24)};  // no replica serves it longer
+  std::size_t ended_sessions = 10000;  // sealed sessions ended here (DELETE) that stay refused
+  // Where the other replicas reach this one (http[s]://host:port), for hosts' answers to
+  // requests this one sent (sampling, elicitation) that the balancer hands to another.
+  // Empty: the listen address when it is a specific one; none for 0.0.0.0 or ::.
+  std::string advertise;
+  // Base URLs (http[s]://host:port) of the other replicas, each host resolved to all its
+  // addresses (a headless Service): told when a host ends a sealed session here, so that
+  // they refuse its id too. Best effort: a replica that is down, or starts later, is not told.
+  std::vector<std::string> session_peers;
 };
 
 // Serves MCP to hosts over HTTP (or https with http.tls): Streamable HTTP at /mcp (POST, GET, DELETE) and, for each
@@ -74,6 +89,10 @@ class http_server {
   // current settings stay when they cannot be loaded (the error is returned).
   virtual std::string set_tls(const std::string& cert, const std::string& key,
                               const std::string& client_ca) = 0;
+  // Seals and opens session ids with this ring from now on (a reloaded http.sessions);
+  // null turns sealing off. Sessions this process holds stay; ids sealed only by keys
+  // that left the ring no longer open.
+  virtual void set_session_keys(std::shared_ptr<const key_ring> keys) = 0;
 };
 
 // Binds now; throws std::runtime_error when the address cannot be bound.
