@@ -8,6 +8,26 @@ namespace manifold::proxy {
 namespace asio = boost::asio;
 using protocol::rpc_reply;
 
+namespace {
+
+// The host of one forwarded call, for an upstream that asks it for input: the question goes
+// to the session that made the call, related to the host's own request, and to no other.
+class host_input final : public protocol::input_source {
+ public:
+  host_input(request_context& ctx) : ctx_(ctx) {}
+  asio::awaitable<rpc_reply> ask(std::string method, json params,
+                                 std::shared_ptr<protocol::call_control> control) override {
+    return ctx_.hub.ask_host(ctx_.session.id(), std::move(method), std::move(params), ctx_.id,
+                             std::move(control));
+  }
+  [[nodiscard]] const json& capabilities() const override { return ctx_.session.client_capabilities(); }
+
+ private:
+  request_context& ctx_;
+};
+
+}  // namespace
+
 asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& server,
                                    std::string method, json params) {
   if (ctx.control && ctx.control->cancelled) {
@@ -37,8 +57,10 @@ asio::awaitable<rpc_reply> forward(request_context& ctx, const std::string& serv
     }
   }
   const auto ticket = ctx.hub.begin_call(server, session, ctx.id);
+  host_input input(ctx);
   protocol::call_options options;
   options.control = ctx.control;
+  options.input = &input;
   const auto* telemetry = ctx.hub.options().telemetry;
   // The tap attributes the upstream side of the call to this session.
   if (telemetry != nullptr && telemetry->tap != nullptr && telemetry->tap->active()) options.tag = std::make_shared<const std::string>(ctx.session.label());

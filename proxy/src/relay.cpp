@@ -502,6 +502,21 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
   co_return reply;
 }
 
+asio::awaitable<protocol::rpc_reply> relay_impl::ask_host(std::uint64_t session_id, std::string method,
+                                                          json params, json related,
+                                                          std::shared_ptr<protocol::call_control> control) {
+  const auto session = find(session_id);
+  if (!session) {
+    co_return protocol::rpc_reply::failure(error_code::method_not_found, "the host session has ended");
+  }
+  // (A 2026-07-28 request is answered by the session's own rules: refuse_request.)
+  if (session->accepts_requests() && !host_can_take(session->client_capabilities(), method, params)) {
+    co_return protocol::rpc_reply::failure(error_code::method_not_found,
+                                           "the host did not declare the capability " + method + " needs");
+  }
+  co_return co_await session->request(std::move(method), std::move(params), std::move(control), related);
+}
+
 std::unique_ptr<relay> make_relay(asio::any_io_executor executor, backend& backend,
                                   relay_options options) {
   return std::make_unique<relay_impl>(std::move(executor), backend, options);

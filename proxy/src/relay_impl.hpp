@@ -112,6 +112,11 @@ class relay_impl final : public relay {
   // on its way): auditing stays off the latency path, and records keep their order.
   // `arguments` and `result` are measured (bytes) then, not on the path either.
   void audit_later(access::audit_record record, json result);
+  // Asks host session `session`, for its request `related`, to answer an upstream's input
+  // request (a 2026-07-28 upstream's InputRequiredResult), if it declared the capability.
+  boost::asio::awaitable<protocol::rpc_reply> ask_host(std::uint64_t session, std::string method,
+                                                       json params, json related,
+                                                       std::shared_ptr<protocol::call_control> control);
   // A host's progress notification for a request an upstream sent through manifold.
   void host_progress(const json& params);
 

@@ -11,7 +11,11 @@
 //   - a handshake-era SDK 1.x client on the same endpoint at the same time is unaffected;
 //   - an upstream that speaks only 2026-07-28 (SDK v2 server, `legacy: 'reject'`) is fronted
 //     (`protocol: auto` finds it by server/discover, `protocol: modern` requires it) and
-//     served to both a 2026-07-28 host and a handshake-era SDK 1.x host.
+//     served to both a 2026-07-28 host and a handshake-era SDK 1.x host;
+//   - that upstream's multi-round-trip requests (InputRequiredResult: elicitation, sampling,
+//     roots, two rounds with its own requestState) become real requests to the handshake-era
+//     host, whose answers manifold sends back on its retries; a host without the capability
+//     gets a clear error and is never asked.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
@@ -20,6 +24,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { join } from 'node:path';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { here, manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
 
 const modern = '2026-07-28';
@@ -210,6 +215,63 @@ await run('e2e_modern_era', async () => {
       } finally {
         await client.close();
       }
+    }
+
+    // 5. The modern upstream asks for input: a handshake-era host answers real requests.
+    const asked = [];
+    const legacyHost = new ClientV1({ name: 'legacy-input-e2e', version: '1.0.0' },
+      { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } });
+    legacyHost.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(`elicit:${req.params.message}`);
+      const colour = req.params.message.includes('colour');
+      return { action: 'accept', content: colour ? { color: 'blue' } : { name: 'Alice' } };
+    });
+    legacyHost.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+      asked.push(`sample:${req.params.messages[0].content.text}`);
+      return { role: 'assistant', content: { type: 'text', text: 'Paris' }, model: 'fake-model', stopReason: 'endTurn' };
+    });
+    legacyHost.setRequestHandler(ListRootsRequestSchema, async () => {
+      asked.push('roots');
+      return { roots: [{ uri: 'file:///tmp/root', name: 'root' }] };
+    });
+    await legacyHost.connect(new StdioV1(stdio));
+    try {
+      assert.equal(text(await legacyHost.callTool({ name: 'pinned__confirm', arguments: {} })), 'Hello, Alice!');
+      assert.equal(text(await legacyHost.callTool({ name: 'found__ask_llm', arguments: { question: 'Capital of France?' } })),
+        'LLM said: Paris');
+      assert.deepEqual(asked.splice(0), ['elicit:What is your name?', 'sample:Capital of France?']);
+      assert.equal(text(await legacyHost.callTool({ name: 'pinned__everything_at_once', arguments: {} })),
+        'Alice|Paris|file:///tmp/root');
+      assert.deepEqual(asked.splice(0).sort(), ['elicit:Name?', 'roots', 'sample:Say hi'], 'one round, three questions');
+      assert.equal(text(await legacyHost.callTool({ name: 'pinned__two_step', arguments: {} })), 'Alice likes blue',
+        'the upstream\'s requestState is sent back byte for byte in the second round');
+      assert.deepEqual(asked.splice(0), ['elicit:Step 1: name?', 'elicit:Step 2: colour?']);
+      // Calls in flight at once each get their own answers.
+      const both = await Promise.all([
+        legacyHost.callTool({ name: 'pinned__confirm', arguments: {} }),
+        legacyHost.callTool({ name: 'pinned__ask_llm', arguments: { question: 'Again?' } }),
+      ]);
+      assert.deepEqual(both.map(text), ['Hello, Alice!', 'LLM said: Paris']);
+    } finally {
+      await legacyHost.close();
+    }
+    // A host that declared no elicitation is never asked; the call fails clearly.
+    const plainHost = new ClientV1({ name: 'plain-e2e', version: '1.0.0' }, { capabilities: {} });
+    await plainHost.connect(new StdioV1(stdio));
+    try {
+      let outcome;
+      try {
+        const r = await plainHost.callTool({ name: 'pinned__confirm', arguments: {} });
+        outcome = `${r.isError ? 'isError' : 'ok'}: ${text(r)}`;
+      } catch (e) {
+        outcome = `error ${e.code}: ${e.message}`;
+      }
+      assert.match(outcome, /isError|error -32021|error -32603/, outcome);
+      assert.match(outcome, /elicitation|capabilit/i, outcome);
+      assert.equal(text(await plainHost.callTool({ name: 'pinned__echo', arguments: { text: 'still fine' } })),
+        'modern echo: still fine');
+    } finally {
+      await plainHost.close();
     }
   } finally {
     setup.cleanup();

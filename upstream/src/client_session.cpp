@@ -206,21 +206,202 @@ class client_session final : public upstream, public std::enable_shared_from_thi
       co_return co_await request(std::move(method), std::move(params), clock::now() + timeout,
                                  timeout, std::move(options.control), std::move(tag), fault);
     }
-    // A 2026-07-28 upstream: every request carries the envelope; a liveness ping is a
-    // server/discover (ping is not a method of that revision).
+    co_return co_await call_modern(std::move(method), std::move(params), std::move(options), timeout,
+                                   std::move(tag), fault);
+  }
+
+  // A 2026-07-28 upstream: every request carries the envelope (with the capabilities of the
+  // host the call is for, when there is one); a liveness ping is a server/discover (ping is
+  // not a method of that revision).
+  asio::awaitable<protocol::rpc_reply> call_modern(std::string method, json params, protocol::call_options options,
+                                                   milliseconds timeout, std::shared_ptr<const call_tag> tag,
+                                                   wire_fault fault) {
     const bool ping = method == "ping";
     if (ping) method = "server/discover";
-    auto sent = envelope(modern_capabilities_, std::move(params));
+    const auto capabilities =
+        options.input != nullptr ? hosts_capabilities(options.input->capabilities()) : modern_capabilities_;
+    const auto called = method;
+    auto original = params;  // each round of a multi-round request sends them again
+    auto sent = envelope(capabilities, std::move(params));
     auto reply = co_await request(std::move(method), std::move(sent), clock::now() + timeout, timeout,
-                                  std::move(options.control), std::move(tag), fault);
-    if (reply.ok() && ping) reply.result = json::object();
-    if (reply.ok() && protocol::string_or(reply.result, "resultType") == "input_required") {
-      co_return protocol::rpc_reply::failure(
-          error_code::internal_error,
-          "upstream '" + server_.name +
-              "' asked for input (an MCP 2026-07-28 InputRequiredResult), which manifold does not relay yet");
+                                  options.control, tag, fault);
+    // A multi-round-trip request: the host answers the upstream's input requests, and
+    // manifold retries with its answers (a new id each round), until a complete result.
+    for (std::size_t round = 1; reply.ok() && protocol::string_or(reply.result, "resultType") == "input_required";
+         ++round) {
+      auto next = co_await gather_input(called, original, reply.result, round, options);
+      if (!next.retry) co_return std::move(next.reply);
+      auto again = called;
+      auto resent = envelope(capabilities, std::move(*next.retry));
+      reply = co_await request(std::move(again), std::move(resent), clock::now() + timeout, timeout,
+                               options.control, tag, wire_fault::none);
     }
+    if (reply.ok() && ping) reply.result = json::object();
+    if (reply.ok()) strip_modern_fields(reply.result);
     co_return reply;
+  }
+
+  // ---- MCP 2026-07-28 multi-round-trip requests, answered by the host ----
+
+  static constexpr std::size_t max_input_rounds = 10;
+  static constexpr std::size_t max_input_requests = 16;  // in one round
+  static constexpr std::chrono::minutes input_wait{10};  // for the host's answers in one round
+
+  struct input_round {
+    std::optional<json> retry;  // the next round's params; unset: `reply` ends the call
+    protocol::rpc_reply reply;
+  };
+
+  struct input_leg {
+    std::string key;
+    std::string method;
+    json params;
+    std::shared_ptr<protocol::call_control> control = std::make_shared<protocol::call_control>();
+    protocol::rpc_reply answer;
+  };
+
+  // The end of a call whose input the host cannot give: a tool's error result (the model
+  // reads it), a JSON-RPC error for prompts and resources.
+  static input_round cannot_ask(const std::string& called, const std::string& why) {
+    input_round out;
+    if (called == "tools/call") {
+      out.reply.result = {{"content", json::array({{{"type", "text"}, {"text", why}}})}, {"isError", true}};
+    } else {
+      out.reply = protocol::rpc_reply::failure(error_code::internal_error, why);
+    }
+    return out;
+  }
+
+  // One round: every input request of `result` asked of the host at once, then the params of
+  // the retry (the original ones, the answers, and the upstream's requestState byte for byte).
+  asio::awaitable<input_round> gather_input(const std::string& called, const json& original, const json& result,
+                                            std::size_t round, protocol::call_options& options) {
+    if (round > max_input_rounds) {
+      co_return cannot_ask(called, "upstream '" + server_.name + "' asked for input more than " +
+                                       std::to_string(max_input_rounds) + " times in one request");
+    }
+    const auto* requests = protocol::object_member(result, "inputRequests");
+    const auto state = protocol::string_member(result, "requestState");
+    if ((requests == nullptr || requests->empty()) && !state) {
+      co_return cannot_ask(called, "upstream '" + server_.name +
+                                       "' answered input_required with neither inputRequests nor requestState");
+    }
+    auto legs = std::make_shared<std::vector<input_leg>>();
+    if (requests != nullptr) {
+      if (requests->size() > max_input_requests) {
+        co_return cannot_ask(called, "upstream '" + server_.name + "' asked for " +
+                                         std::to_string(requests->size()) + " inputs at once (at most " +
+                                         std::to_string(max_input_requests) + ")");
+      }
+      for (const auto& [key, value] : requests->items()) {
+        input_leg leg;
+        leg.key = key;
+        leg.method = std::string(protocol::string_or(value, "method"));
+        if (leg.method != "sampling/createMessage" && leg.method != "elicitation/create" && leg.method != "roots/list") {
+          co_return cannot_ask(called, "upstream '" + server_.name + "' asked for input by an unknown method '" +
+                                           protocol::log_safe(leg.method, 60) + "'");
+        }
+        const auto* params = protocol::object_member(value, "params");
+        leg.params = params != nullptr ? *params : json::object();
+        if (leg.method == "elicitation/create" && protocol::string_or(leg.params, "mode") == "url" &&
+            !leg.params.contains("elicitationId")) {
+          leg.params["elicitationId"] = protocol::hex(protocol::random_bytes(16));  // 2025-11-25 hosts need one
+        }
+        legs->push_back(std::move(leg));
+      }
+    }
+    if (options.input == nullptr && !legs->empty()) {
+      co_return cannot_ask(called, "Cannot request input '" + legs->front().key + "' (" + legs->front().method +
+                                       "): no host can be asked for this call");
+    }
+    if (legs->empty()) {
+      // Only a requestState (the upstream is busy or waiting): retry after a pause.
+      asio::steady_timer pause(executor_, std::chrono::milliseconds(250));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    } else if (!co_await ask_all(legs, *options.input, options.control)) {
+      input_round out;
+      out.reply = protocol::rpc_reply::failure(error_code::request_timeout, called + " was cancelled");
+      out.reply.cancelled = options.control && options.control->cancelled;
+      if (!out.reply.cancelled) {
+        out.reply.error->message = "the host did not answer upstream '" + server_.name + "''s input requests in time";
+      }
+      co_return out;
+    }
+    json responses = json::object();
+    for (auto& leg : *legs) {
+      if (leg.answer.ok()) {
+        if (leg.answer.result.is_object()) leg.answer.result.erase("_meta");
+        responses[leg.key] = std::move(leg.answer.result);
+      } else if (leg.method == "elicitation/create") {
+        responses[leg.key] = {{"action", "cancel"}};  // a host that cannot elicit cancels
+      } else {
+        co_return cannot_ask(called, "Cannot request input '" + leg.key + "' (" + leg.method +
+                                         "): " + leg.answer.error->message);
+      }
+    }
+    input_round out;
+    out.retry = original.is_object() ? original : json::object();
+    out.retry->erase("inputResponses");
+    out.retry->erase("requestState");
+    if (!legs->empty()) (*out.retry)["inputResponses"] = std::move(responses);
+    if (state) (*out.retry)["requestState"] = std::string(*state);
+    co_return out;
+  }
+
+  // Asks the host every leg concurrently (so that a host which batches questions sees them
+  // together); true when all were answered, false when the caller cancelled or time ran out.
+  asio::awaitable<bool> ask_all(std::shared_ptr<std::vector<input_leg>> legs, protocol::input_source& input,
+                                std::shared_ptr<protocol::call_control> control) {
+    auto done = std::make_shared<io::event>();
+    auto remaining = std::make_shared<std::size_t>(legs->size());
+    if (control) {
+      control->cancel = [legs, done](const std::string& reason) {
+        for (auto& leg : *legs) {
+          if (leg.control->cancel) leg.control->cancel(reason);
+        }
+        done->set();
+      };
+    }
+    for (std::size_t i = 0; i < legs->size(); ++i) {
+      // Asked here, not in the spawned coroutine: `input` lives only as long as this call.
+      auto& leg = (*legs)[i];
+      auto asked = input.ask(leg.method, leg.params, leg.control);
+      asio::co_spawn(executor_, std::move(asked),
+                     [legs, i, remaining, done](const std::exception_ptr& failed, protocol::rpc_reply answer) {
+                       (*legs)[i].answer = failed ? protocol::rpc_reply::failure(error_code::internal_error,
+                                                                                 "Internal error in manifold")
+                                                  : std::move(answer);
+                       if (--*remaining == 0) done->set();
+                     });
+    }
+    const bool answered = co_await done->wait_until(clock::now() + input_wait);
+    if (control) control->cancel = nullptr;
+    co_return answered && *remaining == 0 && !(control && control->cancelled);
+  }
+
+  // What a 2026-07-28 upstream hears of a handshake-era host's capabilities: what it can ask
+  // for (sampling, elicitation, roots) and the extensions; roots' listChanged and tasks mean
+  // nothing there.
+  static json hosts_capabilities(const json& host) {
+    json out = json::object();
+    for (const auto* name : {"sampling", "elicitation", "extensions", "experimental"}) {
+      if (const auto* value = protocol::object_member(host, name)) out[name] = *value;
+    }
+    if (protocol::member(host, "roots") != nullptr) out["roots"] = json::object();
+    return out;
+  }
+
+  // A 2026-07-28 result relayed as a plain result: the fields of that revision go (manifold
+  // stamps its own for hosts of that era).
+  static void strip_modern_fields(json& result) {
+    if (!result.is_object()) return;
+    result.erase("resultType");
+    result.erase("ttlMs");
+    result.erase("cacheScope");
+    if (auto* meta = protocol::member(result, "_meta"); meta != nullptr && meta->is_object()) {
+      meta->erase(std::string(protocol::modern::server_info_key));
+      if (meta->empty()) result.erase("_meta");
+    }
   }
 
   // `params` with the 2026-07-28 envelope in its `_meta` (other `_meta` keys kept).

@@ -170,7 +170,8 @@ class supervised final : public supervised_upstream,
     }
     json again = policy.retry ? params : json();
     auto first =
-        co_await send(method, std::move(params), options.control, options.tag, timeout, deadline, probe, plan);
+        co_await send(method, std::move(params), options.control, options.tag, options.input, timeout, deadline,
+                      probe, plan);
     if (!first.broke) co_return std::move(first.reply);
     auto reply = std::move(first.reply);
     const bool cancelled = options.control && options.control->cancelled;
@@ -191,7 +192,8 @@ class supervised final : public supervised_upstream,
     fault_plan none;
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - clock::now());
     auto second =
-        co_await send(method, std::move(again), options.control, options.tag, left, deadline, probe, none);
+        co_await send(method, std::move(again), options.control, options.tag, options.input, left, deadline,
+                      probe, none);
     if (second.broke) co_return unknown_outcome(method, std::move(second.reply));
     co_return std::move(second.reply);
   }
@@ -573,8 +575,9 @@ class supervised final : public supervised_upstream,
 
   asio::awaitable<sent> send(const std::string& method, json params,
                              std::shared_ptr<protocol::call_control> control,
-                             std::shared_ptr<const std::string> tag, milliseconds timeout,
-                             clock::time_point deadline, bool probe, const fault_plan& plan) {
+                             std::shared_ptr<const std::string> tag, protocol::input_source* input,
+                             milliseconds timeout, clock::time_point deadline, bool probe,
+                             const fault_plan& plan) {
     const auto inner = inner_;
     const auto gen = generation_;
     // The whole deadline unless a fault's delay or a wait for a restart used some of it.
@@ -583,6 +586,7 @@ class supervised final : public supervised_upstream,
     options.timeout = std::max(std::min(timeout, left + milliseconds(1)), milliseconds(1));
     options.control = std::move(control);
     options.tag = std::move(tag);  // who the call is for, for the traffic tap
+    options.input = input;  // the host, should the upstream ask for input
     ++in_flight_;
     last_activity_ = clock::now();
     if (plan.wire != wire_fault::none) inner->arm(plan.wire);

@@ -33,6 +33,24 @@ struct call_control {
   bool cancelled = false;  // set by whoever cancelled, so late completions are not answered
 };
 
+// Whoever can answer a server's input request (sampling/createMessage, elicitation/create,
+// roots/list) for a call: the host the call is for. How an MCP 2026-07-28 upstream's
+// InputRequiredResult reaches a host.
+class input_source {
+ public:
+  input_source() = default;
+  input_source(const input_source&) = delete;
+  input_source& operator=(const input_source&) = delete;
+  virtual ~input_source() = default;
+
+  // The host's answer to `method` (its result, or why it could not answer). `control`
+  // cancels the question.
+  virtual boost::asio::awaitable<rpc_reply> ask(std::string method, json params,
+                                                std::shared_ptr<call_control> control) = 0;
+  // The capabilities the host declared (what a 2026-07-28 upstream hears in the envelope).
+  [[nodiscard]] virtual const json& capabilities() const = 0;
+};
+
 struct call_options {
   // 0 means the peer's configured default.
   std::chrono::milliseconds timeout{0};
@@ -42,6 +60,9 @@ struct call_options {
   // a pointer: call_options must survive GCC 12 moving it bitwise when it is built inside a
   // co_await expression, which a std::string with its inline buffer does not.)
   std::shared_ptr<const std::string> tag;
+  // The host, for an upstream that asks for input during the call; must outlive the call.
+  // Null: nobody can be asked (the call fails clearly if the upstream asks).
+  input_source* input = nullptr;
 };
 
 // Something manifold can send requests and notifications to: an upstream server.
