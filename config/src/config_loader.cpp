@@ -703,9 +703,13 @@ class reader {
       return false;
     }
     if (out.exec && !node["timeout"]) out.timeout = longest_run(*out.exec);
-    if (out.protocol != server_config::era::legacy && out.command.empty()) {
+    const bool websocket_url = out.url.rfind("ws", 0) == 0;
+    const bool streamable = !out.url.empty() && !websocket_url &&
+                            (!transport_set || out.transport == transport_kind::http ||
+                             out.transport == transport_kind::automatic);
+    if (out.protocol != server_config::era::legacy && out.command.empty() && !streamable) {
       fail(node["protocol"], path + ".protocol",
-           "MCP 2026-07-28 upstreams are supported over stdio (`command`) only, for now");
+           "MCP 2026-07-28 upstreams are spoken to over stdio (`command`) or Streamable HTTP (`url`)");
       return false;
     }
     if (out.exec && transport_set) {

@@ -1,9 +1,11 @@
 #include "manifold/protocol/modern.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/protocol_version.hpp"
+#include "manifold/protocol/text.hpp"
 
 namespace manifold::protocol::modern {
 
@@ -166,6 +168,36 @@ rpc_error header_disagrees(std::string_view header, std::string_view sent, std::
 
 }  // namespace
 
+std::string encode_header_value(std::string_view value) {
+  const bool plain = !value.empty() && value.front() != ' ' && value.back() != ' ' &&
+                     std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; }) &&
+                     value.substr(0, 9) != "=?base64?";
+  if (plain) return std::string(value);
+  return "=?base64?" + base64_encode(value) + "?=";
+}
+
+namespace {
+
+// The body field Mcp-Name carries for `method`; null for methods without one.
+const char* named_field(std::string_view method) {
+  if (method == "tools/call" || method == "prompts/get") return "name";
+  if (method == "resources/read") return "uri";
+  return nullptr;
+}
+
+}  // namespace
+
+standard_headers headers_for(std::string_view method, const json& params) {
+  standard_headers out;
+  const auto* meta = object_member(params, "_meta");
+  out.protocol_version = meta != nullptr ? string_or(*meta, protocol_version_key, version) : std::string(version);
+  out.method = std::string(method);
+  if (const char* named = named_field(method)) {
+    if (const auto value = string_member(params, named)) out.name = encode_header_value(*value);
+  }
+  return out;
+}
+
 std::optional<rpc_error> check_headers(const standard_headers& headers, std::string_view method,
                                        const json& params) {
   const auto* meta = object_member(params, "_meta");
@@ -177,10 +209,7 @@ std::optional<rpc_error> check_headers(const standard_headers& headers, std::str
   if (!headers.method || *headers.method != method) {
     return header_disagrees("Mcp-Method", headers.method.value_or("(absent)"), method);
   }
-  const char* named = method == "tools/call" || method == "prompts/get" ? "name"
-                      : method == "resources/read"                      ? "uri"
-                                                                        : nullptr;
-  if (named != nullptr) {
+  if (const char* named = named_field(method)) {
     const auto body = string_or(params, named);
     if (!headers.name) return header_disagrees("Mcp-Name", "(absent)", body);
     const auto decoded = decode_header_value(*headers.name);

@@ -15,9 +15,12 @@
 //   - that upstream's multi-round-trip requests (InputRequiredResult: elicitation, sampling,
 //     roots, two rounds with its own requestState) become real requests to the handshake-era
 //     host, whose answers manifold sends back on its retries; a host without the capability
-//     gets a clear error and is never asked.
+//     gets a clear error and is never asked;
+//   - the same upstream over Streamable HTTP (`url`, `protocol: modern` and `auto`): no session,
+//     the standard headers on every request (checked by the server), input relayed the same
+//     way; a handshake-era HTTP upstream under `protocol: auto` falls back to initialize.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -25,7 +28,8 @@ import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/clien
 import { join } from 'node:path';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { here, manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
+import { everythingOverHttp, here, manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
+import { spawn } from 'node:child_process';
 
 const modern = '2026-07-28';
 const envelope = { 'io.modelcontextprotocol/protocolVersion': modern, 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -272,6 +276,66 @@ await run('e2e_modern_era', async () => {
         'modern echo: still fine');
     } finally {
       await plainHost.close();
+    }
+
+    // 6. Over Streamable HTTP: the SDK v2 server's own handler (legacy: 'reject').
+    const portFile = join(setup.dir, 'modern-http.port');
+    const web = spawn(node, [modernOnly, 'http', portFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const everythingWeb = await everythingOverHttp('streamableHttp', setup.dir);
+    try {
+      for (let i = 0; i < 500 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 20));
+      const webUrl = `http://127.0.0.1:${readFileSync(portFile, 'utf8')}/mcp`;
+      writeFileSync(setup.config, `servers:
+  webmodern:
+    url: ${JSON.stringify(webUrl)}
+    protocol: modern
+  webauto:
+    url: ${JSON.stringify(webUrl)}
+    protocol: auto
+  handshake:
+    url: ${JSON.stringify(everythingWeb.url)}
+    protocol: auto
+`);
+      const host = new ClientV1({ name: 'legacy-web-e2e', version: '1.0.0' }, { capabilities: { elicitation: {}, sampling: {} } });
+      host.setRequestHandler(ElicitRequestSchema, async (req) => ({ action: 'accept',
+        content: req.params.message.includes('colour') ? { color: 'green' } : { name: 'Bob' } }));
+      host.setRequestHandler(CreateMessageRequestSchema, async () =>
+        ({ role: 'assistant', content: { type: 'text', text: 'Lyon' }, model: 'fake-model', stopReason: 'endTurn' }));
+      await host.connect(new StdioV1(stdio));
+      try {
+        const { tools } = await host.listTools();
+        for (const n of ['webmodern__echo', 'webauto__echo', 'handshake__echo']) assert.ok(tools.some((t) => t.name === n), n);
+        assert.equal(text(await host.callTool({ name: 'webmodern__echo', arguments: { text: 'über http' } })), 'modern echo: über http');
+        assert.equal(text(await host.callTool({ name: 'webauto__confirm', arguments: {} })), 'Hello, Bob!');
+        assert.equal(text(await host.callTool({ name: 'webmodern__ask_llm', arguments: { question: 'Second city?' } })), 'LLM said: Lyon');
+        assert.equal(text(await host.callTool({ name: 'webmodern__two_step', arguments: {} })), 'Bob likes green');
+        assert.equal(text(await host.callTool({ name: 'handshake__echo', arguments: { message: 'fallback' } })), 'Echo: fallback');
+        // What reached the server: never a session, always the standard headers.
+        const seen = JSON.parse(text(await host.callTool({ name: 'webmodern__seen_headers', arguments: {} })));
+        const posts = seen.filter((r) => r.method === 'POST');
+        assert.ok(posts.length >= 8, JSON.stringify(seen));
+        for (const r of posts) {
+          assert.equal(r.session, null, 'no Mcp-Session-Id');
+          assert.equal(r.version, modern);
+          assert.ok(r.mcpMethod, JSON.stringify(r));
+        }
+        const calls = posts.filter((r) => r.mcpMethod === 'tools/call').map((r) => r.mcpName);
+        assert.ok(calls.includes('echo') && calls.includes('confirm') && calls.includes('two_step'), JSON.stringify(calls));
+        assert.equal(seen.filter((r) => r.method === 'GET').length, 0, 'no GET stream is opened');
+      } finally {
+        await host.close();
+      }
+      const modernHost = v2({ mode: { pin: modern } });
+      await modernHost.connect(new StdioV2(stdio));
+      try {
+        assert.equal(text(await modernHost.callTool({ name: 'webmodern__echo', arguments: { text: 'all modern' } })),
+          'modern echo: all modern');
+      } finally {
+        await modernHost.close();
+      }
+    } finally {
+      web.kill('SIGTERM');
+      await everythingWeb.stop();
     }
   } finally {
     setup.cleanup();

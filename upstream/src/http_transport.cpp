@@ -24,6 +24,7 @@
 #include "manifold/io/outbound_queue.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/ws_channel.hpp"
 #include "manifold/protocol/error_codes.hpp"
@@ -195,6 +196,23 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
     if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
     if (auth_ && !auth_->access_token().empty()) req.set(http::field::authorization, "Bearer " + auth_->access_token());
+  }
+
+  // An MCP 2026-07-28 request (its envelope names the version) stands alone: no session, and
+  // the standard headers the server checks against the body (MCP-Protocol-Version,
+  // Mcp-Method, Mcp-Name).
+  template <typename Request>
+  static void set_modern_headers(Request& req, const json& message) {
+    const auto* params = protocol::object_member(message, "params");
+    if (params == nullptr || !protocol::modern::claims_modern(*params)) return;
+    req.erase("Mcp-Session-Id");
+    const auto headers = protocol::modern::headers_for(protocol::string_or(message, "method"), *params);
+    const auto safe = [](const std::string& value) { return value.find_first_of("\r\n") == std::string::npos; };
+    if (headers.protocol_version && safe(*headers.protocol_version)) {
+      req.set("MCP-Protocol-Version", *headers.protocol_version);
+    }
+    if (headers.method && safe(*headers.method)) req.set("Mcp-Method", *headers.method);
+    if (headers.name) req.set("Mcp-Name", *headers.name);
   }
 
   // W3C trace context: a request whose `_meta` carries a traceparent (and tracestate) sends
@@ -370,6 +388,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     http::request<http::string_body> req{http::verb::post, url_.target, 11};
     decorate(req);
     set_trace_headers(req, message);
+    set_modern_headers(req, message);
     if (!identity.empty()) req.set(config::identity_header, identity);
     const std::string token_used = auth_ ? auth_->access_token() : std::string();
     req.set(http::field::content_type, "application/json");

@@ -1,9 +1,14 @@
 // A server that speaks only MCP 2026-07-28 (the official SDK v2 with `legacy: 'reject'`) over
-// stdio: `initialize` gets -32022. manifold fronts it with `protocol: modern` or `auto`.
+// stdio, or over Streamable HTTP with `http PORT_FILE` (bound to 127.0.0.1, a port the OS
+// picks, written to PORT_FILE): `initialize` gets -32022. manifold fronts it with
+// `protocol: modern` or `auto`.
 // Its tools that need input ask for it the 2026-07-28 way (an InputRequiredResult), which
 // manifold turns into real requests to a handshake-era host.
 import { McpServer, acceptedContent, createRequestStateCodec, inputRequired, inputResponse } from '@modelcontextprotocol/server';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import http from 'node:http';
+import { renameSync, writeFileSync } from 'node:fs';
 import * as z from 'zod/v4';
 
 const codec = createRequestStateCodec({ key: new Uint8Array(32).fill(7), ttlSeconds: 600 });
@@ -69,4 +74,51 @@ function build() {
   return server;
 }
 
-serveStdio(build, { legacy: 'reject' });
+// Node's http server in front of the SDK's fetch-style handler; a closed response cancels.
+function serveFetch(handler) {
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const abort = new AbortController();
+    res.on('close', () => { if (!res.writableEnded) abort.abort(); });
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    seen.push({ method: req.method, session: req.headers['mcp-session-id'] ?? null,
+      version: req.headers['mcp-protocol-version'] ?? null, mcpMethod: req.headers['mcp-method'] ?? null,
+      mcpName: req.headers['mcp-name'] ?? null });
+    const body = ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks);
+    const response = await handler.fetch(new Request(`http://${req.headers.host}${req.url}`,
+      { method: req.method, headers, body, signal: abort.signal }));
+    const out = {};
+    response.headers.forEach((v, k) => { out[k] = v; });
+    res.writeHead(response.status, out);
+    if (!response.body) return res.end();
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        res.write(value);
+      }
+    } catch { /* the client went away */ } finally { res.end(); }
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+// What the HTTP requests carried, for the test (tool `seen_headers`).
+const seen = [];
+
+if (process.argv[2] === 'http') {
+  const handler = createMcpHandler(() => {
+    const server = build();
+    server.registerTool('seen_headers', { description: 'The HTTP headers of the requests so far.', inputSchema: z.object({}) },
+      async () => ({ content: [{ type: 'text', text: JSON.stringify(seen) }] }));
+    return server;
+  }, { legacy: 'reject' });
+  const server = await serveFetch(handler);
+  const portFile = process.argv[3];
+  writeFileSync(`${portFile}.tmp`, String(server.address().port));
+  renameSync(`${portFile}.tmp`, portFile);
+} else {
+  serveStdio(build, { legacy: 'reject' });
+}

@@ -130,7 +130,21 @@ INSTANTIATE_TEST_SUITE_P(
         // Hardening 15: a NUL would cut the path the operating system runs.
         error_case{"servers:\n  a:\n    command: \"/bin/true\\0/evil\"\n", 3, 14, "servers.a.command", "NUL"},
         error_case{"limits:\n  max_in_flight: 0\n", 2, 18, "limits.max_in_flight", "at least 1"},
-        error_case{"limits:\n  max_queued: 2KiB\n", 2, 3, "limits.max_queued", "at least max_message_size"}));
+        error_case{"limits:\n  max_queued: 2KiB\n", 2, 3, "limits.max_queued", "at least max_message_size"},
+        // MCP 2026-07-28 upstreams: over stdio or Streamable HTTP, not the legacy SSE or WebSocket.
+        error_case{"servers:\n  a:\n    url: ws://x\n    protocol: modern\n", 4, 15, "servers.a.protocol", "Streamable HTTP"},
+        error_case{"servers:\n  a:\n    url: http://x\n    transport: sse\n    protocol: auto\n", 5, 15,
+                   "servers.a.protocol", "Streamable HTTP"}));
+
+TEST(config_loader, a_2026_upstream_may_be_a_command_or_a_streamable_http_url) {
+  const auto cfg = parse_config("servers:\n  a:\n    command: x\n    protocol: modern\n"
+                                "  b:\n    url: http://127.0.0.1:1/mcp\n    protocol: auto\n"
+                                "  c:\n    url: https://h/mcp\n    transport: http\n    protocol: modern\n",
+                                "test.yaml", fake_env({}));
+  ASSERT_EQ(cfg.servers.size(), 3U);
+  EXPECT_EQ(cfg.servers[1].protocol, server_config::era::automatic);
+  EXPECT_EQ(cfg.servers[2].protocol, server_config::era::modern);
+}
 
 // Hardening 9: 538 bytes of nested aliases would expand to gigabytes. The document's expanded
 // size is measured from the parser's events before anything is built, and refused where it

@@ -92,6 +92,32 @@ TEST(modern, header_values_are_trimmed_and_base64_sentinels_decoded) {
   EXPECT_FALSE(modern::decode_header_value("=?base64?QUJD?=").value().empty());
 }
 
+TEST(modern, header_values_are_encoded_so_that_they_decode_to_what_was_sent) {
+  EXPECT_EQ(modern::encode_header_value("everything__echo"), "everything__echo");
+  EXPECT_EQ(modern::encode_header_value("ui://apps/get time"), "ui://apps/get time");
+  for (const std::string value : {"Hello, \xe4\xb8\x96\xe7\x95\x8c", " padded ", "line\r\nbreak", "",
+                                  "=?base64?looks encoded?=", "tab\there"}) {
+    const auto encoded = modern::encode_header_value(value);
+    EXPECT_EQ(encoded.rfind("=?base64?", 0), 0U) << value;
+    EXPECT_EQ(encoded.find_first_of("\r\n"), std::string::npos) << value;
+    EXPECT_EQ(modern::decode_header_value(encoded), value);
+  }
+}
+
+TEST(modern, a_request_sends_the_headers_its_body_agrees_with) {
+  for (const auto& [method, params] :
+       {std::pair{std::string("tools/call"), enveloped(json{{"name", "d\xc3\xa9j\xc3\xa0 vu"}})},
+        std::pair{std::string("resources/read"), enveloped(json{{"uri", "file:///a b"}})},
+        std::pair{std::string("prompts/get"), enveloped(json{{"name", "greet"}})},
+        std::pair{std::string("tools/list"), enveloped(json::object())}}) {
+    const auto headers = modern::headers_for(method, params);
+    EXPECT_EQ(headers.protocol_version, "2026-07-28");
+    EXPECT_EQ(headers.method, method);
+    EXPECT_EQ(headers.name.has_value(), method != "tools/list") << method;
+    EXPECT_FALSE(modern::check_headers(headers, method, params)) << method;
+  }
+}
+
 TEST(modern, headers_must_agree_with_the_body) {
   const auto params = enveloped(json{{"name", "everything__echo"}});
   modern::standard_headers h{"2026-07-28", "tools/call", "everything__echo"};

@@ -65,6 +65,11 @@ void strip_envelope(json& params);
 // the `=?base64?...?=` sentinel decoded. Nullopt when the sentinel is not valid base64.
 std::optional<std::string> decode_header_value(std::string_view raw);
 
+// An Mcp-Name / Mcp-Param-* header value carrying `value`: as it is when it is visible ASCII
+// with no space at either end, else the `=?base64?...?=` sentinel (decode_header_value's
+// inverse).
+std::string encode_header_value(std::string_view value);
+
 // The standard headers of a 2026-07-28 HTTP request, as received (nullopt when absent).
 struct standard_headers {
   std::optional<std::string> protocol_version;  // MCP-Protocol-Version
@@ -77,5 +82,10 @@ struct standard_headers {
 // tools/call and prompts/get or the `uri` of resources/read.
 std::optional<rpc_error> check_headers(const standard_headers& headers, std::string_view method,
                                        const json& params);
+
+// The standard headers a 2026-07-28 request of `method` with `params` sends over HTTP (what
+// check_headers accepts): the envelope's version, the method, and for tools/call, prompts/get
+// and resources/read the name or URI, encoded.
+standard_headers headers_for(std::string_view method, const json& params);
 
 }  // namespace manifold::protocol::modern
