@@ -414,6 +414,7 @@ class session final : public host_session,
     void note_subscription(const std::string&, bool) override {}
     [[nodiscard]] const std::string& view_key() const override { return owner_.view_key(); }
     [[nodiscard]] const session_identity& identity() const override { return owner_.identity(); }
+    [[nodiscard]] const std::string& label() const override { return owner_.label(); }
 
    private:
     session& owner_;
