@@ -202,8 +202,6 @@ proxy::relay_options relay_options_for(const config::config& cfg) {
   out.max_in_flight = cfg.limits.max_in_flight;
   out.max_queued_bytes = cfg.limits.max_queued_bytes;
   out.drain_timeout = longest_request(cfg);
-  out.pending_call_timeout = cfg.limits.pending_call_timeout;
-  out.max_pending_calls = cfg.limits.max_pending_calls;
   return out;
 }
 

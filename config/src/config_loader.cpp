@@ -441,8 +441,7 @@ class reader {
     if (!expect_map(node, path)) return;
     for_each_key(node, path,
                  {"max_message_size", "page_size", "max_in_flight", "upstream_max_in_flight",
-                  "max_queued", "write_timeout", "global", "concurrency_queue", "concurrency_wait",
-                  "pending_call_timeout", "max_pending_calls"},
+                  "max_queued", "write_timeout", "global", "concurrency_queue", "concurrency_wait"},
                  [&](const std::string& key, const YAML::Node& value, const std::string& child) {
                    if (key == "global") {
                      read_global_limit(value, child, out.global);
@@ -450,14 +449,6 @@ class reader {
                    }
                    if (key == "concurrency_queue") {
                      if (auto n = count_value(value, child, 0)) out.concurrency_queue = *n;
-                     return;
-                   }
-                   if (key == "pending_call_timeout") {
-                     if (auto d = duration_value(value, child)) out.pending_call_timeout = *d;
-                     return;
-                   }
-                   if (key == "max_pending_calls") {
-                     if (auto n = count_value(value, child, 1)) out.max_pending_calls = *n;
                      return;
                    }
                    if (key == "concurrency_wait") {

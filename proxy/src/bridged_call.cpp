@@ -6,6 +6,7 @@
 
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "relay_impl.hpp"
 
 namespace manifold::proxy {
 

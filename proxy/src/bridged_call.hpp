@@ -28,7 +28,7 @@
 
 #include "manifold/io/event.hpp"
 #include "manifold/protocol/peer.hpp"
-#include "methods.hpp"
+#include "answer.hpp"
 #include "request_state.hpp"
 
 namespace manifold::proxy {

@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "manifold/io/spawn.hpp"
 

@@ -66,11 +66,6 @@ struct limits_config {
   // a full queue or a wait that runs out refuses the call.
   std::size_t concurrency_queue = 32;
   std::chrono::milliseconds concurrency_wait{std::chrono::seconds(10)};
-  // MCP 2026-07-28 hosts calling handshake-era upstreams that ask for input mid-call
-  // (multi-round-trip bridging): how long such a call may wait for the host's retries, from
-  // its first request, and how many calls may wait at once in this process.
-  std::chrono::milliseconds pending_call_timeout{std::chrono::minutes(10)};
-  std::size_t max_pending_calls = 256;
 };
 
 // The host-facing HTTP listener (`manifold serve --listen` overrides `listen`).

@@ -62,8 +62,8 @@ struct relay_options {
   std::size_t max_queued_bytes = 64 * 1024 * 1024;
   // MCP 2026-07-28 hosts calling handshake-era upstreams that ask for input (sampling,
   // elicitation, roots) mid-call: the call waits for the host's retries this long at most
-  // from its first request (limits.pending_call_timeout), and at most this many calls wait at
-  // once in this process (limits.max_pending_calls; more are ended with an error).
+  // from its first request, and at most this many calls wait at once in this process (more
+  // are ended with an error). Not configurable yet (README documents the values).
   std::chrono::milliseconds pending_call_timeout{std::chrono::minutes(10)};
   std::size_t max_pending_calls = 256;
 };
