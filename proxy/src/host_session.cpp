@@ -10,9 +10,11 @@
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/version.hpp"
+#include "bridged_calls.hpp"
 #include "call_observer.hpp"
 #include "manifold/observe/json_log.hpp"
 #include "methods.hpp"
+#include "request_state.hpp"
 #include "role_admission.hpp"
 
 namespace manifold::proxy {
@@ -70,6 +72,8 @@ class session final : public host_session,
     // listens have nobody left to tell.
     closing_ = true;
     end_subscriptions();
+    // Nobody is left to retry this session's bridged calls.
+    hub_.bridges().abort_session(id_, "the host session ended");
     if (!in_flight_.empty()) {
       spdlog::debug("host closed its input; waiting for {} in-flight requests", in_flight_.size());
       co_await drained_.wait_until(clock::now() + hub_.options().drain_timeout);
@@ -80,12 +84,26 @@ class session final : public host_session,
 
   void stop() override {
     stopped_ = true;
+    hub_.bridges().abort_session(id_, "the host session ended");
     for (auto& [id, control] : in_flight_) {
       if (control->cancel) control->cancel("the host session ended");
     }
     outbound_.fail_all(rpc_reply::failure(error_code::connection_closed, "the host went away"));
     link_->close();
     drained_.set();
+  }
+
+  [[nodiscard]] std::size_t pending_calls() const override { return hub_.bridges().owned_by(id_); }
+
+  asio::awaitable<void> pending_ended() override {
+    auto& calls = hub_.bridges();
+    // Each call ends by its deadline at the latest (its watchdog aborts it); the margin covers
+    // the cancellation that follows.
+    const auto deadline = clock::now() + calls.limits().lifetime + std::chrono::minutes(1);
+    while (calls.owned_by(id_) > 0 && !stopped_ && clock::now() < deadline) {
+      const auto ended = calls.ended_signal();
+      co_await ended->wait_until(deadline);
+    }
   }
 
   void end_subscriptions() override {
@@ -170,33 +188,11 @@ class session final : public host_session,
                                   " requests from servers");
   }
 
-  // The client capability a server's request needs, as -32021 names it; null for requests
-  // that need none.
-  static json required_capability(std::string_view method, const json& params) {
-    if (method == "sampling/createMessage") return {{"sampling", json::object()}};
-    if (method == "roots/list") return {{"roots", json::object()}};
-    if (method == "elicitation/create") {
-      const bool url = protocol::string_or(params, "mode") == "url";
-      return {{"elicitation", {{url ? "url" : "form", json::object()}}}};
-    }
-    return nullptr;
-  }
-
-  // Whether `capabilities` declare `needed` (an elicitation declared as {} means form).
-  static bool declares(const json& capabilities, const json& needed) {
-    for (const auto& [name, detail] : needed.items()) {
-      const auto* have = protocol::object_member(capabilities, name);
-      if (have == nullptr) return false;
-      if (name == "elicitation" && detail.contains("url") && protocol::member(*have, "url") == nullptr) return false;
-      if (name == "elicitation" && detail.contains("form") && !have->empty() &&
-          protocol::member(*have, "form") == nullptr) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   void notify(std::string_view method, json params, const json& related) override {
+    if (auto call = hub_.bridges().find_related(related)) {
+      call->notify(method, std::move(params));  // to the host request the call is attached to
+      return;
+    }
     if (related.is_null() && !listens_.empty()) to_listens(method, params);
     if (!related.is_null()) {
       // A 2026-07-28 request hears its progress, and log messages only at the level it asked.
@@ -451,6 +447,10 @@ class session final : public host_session,
     answer out;
     if (method == "subscriptions/listen") {
       out = co_await listen(caller, msg.id(), std::move(params), control);
+    } else if (bridged(method)) {
+      const auto threshold = modern_requests_[key].log_threshold;
+      out = co_await serve_bridged(msg.id(), method, std::move(params), envelope.client_capabilities, threshold,
+                                   control);
     } else {
       request_context ctx{caller, hub_, method, msg.id(), control, view_, observer};
       out = co_await find_method(method)(ctx, std::move(params));
@@ -473,6 +473,89 @@ class session final : public host_session,
       (*out.error->data)["uri"] = uri;
     }
     co_return out;
+  }
+
+  // ---- multi-round-trip bridging (bridged_call.hpp) ----
+
+  // The methods whose answer may be an InputRequiredResult.
+  static bool bridged(std::string_view method) {
+    return method == "tools/call" || method == "prompts/get" || method == "resources/read";
+  }
+
+  // Who a requestState is sealed for: the caller's principal on this endpoint (group).
+  [[nodiscard]] std::string subject() const { return who_.principal_name() + '\x1f' + group_; }
+
+  static answer invalid_state() {
+    return answer::fail({error_code::invalid_params, "Invalid or expired requestState",
+                         json{{"reason", "invalid_request_state"}}});
+  }
+
+  // A tools/call, prompts/get or resources/read of a 2026-07-28 host: a fresh call runs as a
+  // bridged call (its upstream's input requests become InputRequiredResults); a retry with a
+  // requestState continues the call it names, after checking that the state is genuine, live,
+  // the caller's, for this very request, and of the call's current round.
+  asio::awaitable<answer> serve_bridged(const json& id, const std::string& method, json params,
+                                        const json& capabilities, int log_threshold,
+                                        const std::shared_ptr<protocol::call_control>& control) {
+    auto& calls = hub_.bridges();
+    json responses;
+    if (auto* given = protocol::member(params, "inputResponses")) responses = std::move(*given);
+    json state;
+    if (auto* given = protocol::member(params, "requestState")) state = std::move(*given);
+    params.erase("inputResponses");  // without a state: a fresh call, whatever it carries
+    params.erase("requestState");
+    const auto digest = request_digest(method, params);
+    bridge_attachment host;
+    host.capabilities = capabilities;
+    host.log_threshold = log_threshold;
+    if (const auto* meta = protocol::object_member(params, "_meta")) {
+      if (const auto* token = protocol::member(*meta, "progressToken")) host.progress_token = *token;
+    }
+    host.send = [weak = weak_from_this(), id](std::string_view m, json p) {
+      if (auto self = weak.lock()) self->send(protocol::make_notification(m, std::move(p)), id);
+    };
+    std::function<bool()> may_wait = [&calls] { return calls.may_wait(); };
+    if (state.is_null()) {
+      request_state sealed;
+      sealed.subject = subject();
+      sealed.method = method;
+      sealed.digest = digest;
+      auto call = calls.start(id_, who_.principal_name(), std::move(sealed));
+      asio::co_spawn(executor_, drive(shared_from_this(), call, method, std::move(params), capabilities),
+                     io::log_failure("bridged call"));
+      co_return co_await call->serve(std::move(host), control, calls.codec(), std::move(may_wait));
+    }
+    if (!state.is_string()) co_return invalid_state();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto opened = calls.codec().open(state.get_ref<const std::string&>(), subject(), method, digest, now);
+    if (!opened.state) {
+      spdlog::info("host {}: requestState refused: {}", id_, to_string(opened.why));
+      co_return invalid_state();
+    }
+    auto call = calls.find(opened.state->call);
+    if (!call || call->ended() || call->round() != opened.state->round || !call->awaiting_retry()) {
+      spdlog::info("host {}: requestState refused: its call has ended, moved on, or is being retried", id_);
+      co_return invalid_state();
+    }
+    call->deliver(responses);
+    co_return co_await call->serve(std::move(host), control, calls.codec(), std::move(may_wait));
+  }
+
+  // Runs a bridged call's upstream request (the method's handler, under the call's own id and
+  // cancel handle) and hands its answer to the call. The session stays alive meanwhile.
+  static asio::awaitable<void> drive(std::shared_ptr<session> self, std::shared_ptr<bridged_call> call,
+                                     std::string method, json params, json capabilities) {
+    modern_caller caller(*self, std::move(capabilities));
+    request_context ctx{caller, self->hub_, method, call->related(), call->upstream_control(), self->view_, nullptr};
+    answer out;
+    try {
+      out = co_await find_method(method)(ctx, std::move(params));
+    } catch (const std::exception& e) {
+      spdlog::error("internal error handling bridged {}: {}", protocol::log_safe(method, 100), e.what());
+      out = answer::fail({error_code::internal_error, "Internal error in manifold", std::nullopt});
+    }
+    call->finish(std::move(out));
   }
 
   json discover_result() const {

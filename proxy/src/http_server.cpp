@@ -300,6 +300,9 @@ class server_impl final : public http_server {
     spare_fd_ = -1;
     for (auto& [id, s] : sessions_) end_session(*s);
     sessions_.clear();
+    // Sessions kept for pending bridged calls: stopping them ends those calls.
+    const auto lingering = lingering_;
+    for (const auto& host : lingering) host->stop();
     if (sweeper_ != nullptr) sweeper_->cancel();
     admin_streams_.close_all();
   }
@@ -794,11 +797,30 @@ class server_impl final : public http_server {
       // Progress (or a listen's notifications) first: an SSE stream without event ids.
       kept = co_await write_stream(stream, req, events, 0, std::string(), false, {}, true);
     }
+    if (host->pending_calls() > 0) {
+      // A bridged call (MCP multi-round-trip) waits for the host's retry, which another POST
+      // brings: the session that runs its upstream call stays until the call ends.
+      asio::co_spawn(executor_, linger(host, channel), io::log_failure("2026-07-28 pending call"));
+      co_return kept;
+    }
     host->stop();  // cancels what is still running (the client closed the stream)
     channel->close();
     stateless_hosts_.erase(host);
     --stateless_in_flight_;
     co_return kept;
+  }
+
+  // Keeps a 2026-07-28 request's session until the calls it started end (each by its
+  // deadline at the latest; stop() ends them at once), then ends it. It still counts against
+  // http.max_sessions meanwhile.
+  asio::awaitable<void> linger(std::shared_ptr<host_session> host, std::shared_ptr<http_channel> channel) {
+    lingering_.insert(host);
+    co_await host->pending_ended();
+    lingering_.erase(host);
+    host->stop();
+    channel->close();
+    stateless_hosts_.erase(host);
+    --stateless_in_flight_;
   }
 
   // The HTTP status a 2026-07-28 error response takes: 400 for envelope, header, capability
@@ -1416,6 +1438,7 @@ class server_impl final : public http_server {
   bool loopback_ = true;
   std::size_t stateless_in_flight_ = 0;  // 2026-07-28 requests being served
   std::set<std::shared_ptr<host_session>> stateless_hosts_;  // their sessions
+  std::set<std::shared_ptr<host_session>> lingering_;  // of those, kept for pending calls (linger)
   bool stopped_ = false;
   bool draining_ = false;
   std::size_t requests_in_flight_ = 0;

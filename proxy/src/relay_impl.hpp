@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "argument_check.hpp"
+#include "bridged_calls.hpp"
 #include "manifold/io/event.hpp"
 #include "manifold/proxy/relay.hpp"
 
@@ -119,6 +120,8 @@ class relay_impl final : public relay {
                                                        std::shared_ptr<protocol::call_control> control);
   // A host's progress notification for a request an upstream sent through manifold.
   void host_progress(const json& params);
+  // 2026-07-28 calls to handshake-era upstreams waiting for their hosts' input.
+  [[nodiscard]] bridged_calls& bridges() { return bridges_; }
 
  private:
   std::shared_ptr<host_endpoint> find(std::uint64_t session) const;
@@ -175,6 +178,7 @@ class relay_impl final : public relay {
   // (server, upstream request id) -> control of the forwarded request, for the upstream's
   // own notifications/cancelled.
   std::map<std::pair<std::string, std::string>, std::shared_ptr<protocol::call_control>> forwarded_;
+  bridged_calls bridges_;
 };
 
 }  // namespace manifold::proxy

@@ -182,6 +182,57 @@ server.registerTool('test_trigger_prompt_change', { description: 'Adds a prompt 
     return text(`added ${name}`);
   });
 
+// Multi-round-trip tools of the 2026-07-28 input-required-result-* scenarios, written the
+// handshake era's way: they push sampling, elicitation and roots requests during the call,
+// and manifold turns them into InputRequiredResults (and the host's retries into answers).
+const T = await import('@modelcontextprotocol/sdk/types.js');
+const nameSchema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+const elicit = (extra, message, requestedSchema = nameSchema) =>
+  extra.sendRequest({ method: 'elicitation/create', params: { message, requestedSchema } }, T.ElicitResultSchema);
+const sample = (extra, text) => extra.sendRequest({ method: 'sampling/createMessage', params: {
+  messages: [{ role: 'user', content: { type: 'text', text } }], maxTokens: 50 } }, T.CreateMessageResultSchema);
+const roots = (extra) => extra.sendRequest({ method: 'roots/list' }, T.ListRootsResultSchema);
+const said = (r) => (r.content?.type === 'text' ? r.content.text : '');
+server.registerTool('test_input_required_result_elicitation', { description: 'Asks the user for their name.' },
+  async (extra) => {
+    const r = await elicit(extra, 'What is your name?');
+    return text(`Hello, ${r.content?.name ?? 'unknown'} (${r.action})`);
+  });
+server.registerTool('test_input_required_result_sampling', { description: 'Asks the client to sample.' },
+  async (extra) => text(`LLM said: ${said(await sample(extra, 'What is the capital of France?'))}`));
+server.registerTool('test_input_required_result_list_roots', { description: 'Asks the client for its roots.' },
+  async (extra) => text(`roots: ${(await roots(extra)).roots.map((r) => r.uri).join(',')}`));
+server.registerTool('test_input_required_result_request_state', { description: 'Asks for a confirmation.' },
+  async (extra) => {
+    const r = await elicit(extra, 'Please confirm', { type: 'object', properties: { confirmed: { type: 'boolean' } } });
+    return text(`state-ok: ${r.action}`);
+  });
+server.registerTool('test_input_required_result_multiple_inputs', { description: 'Asks three things at once.' },
+  async (extra) => {
+    const [a, b, c] = await Promise.all([elicit(extra, 'What is your name?'), sample(extra, 'Say hi'), roots(extra)]);
+    return text(`name=${a.content?.name ?? ''} llm=${said(b)} roots=${c.roots.length}`);
+  });
+server.registerTool('test_input_required_result_multi_round', { description: 'Asks twice, one after the other.' },
+  async (extra) => {
+    const first = await elicit(extra, 'Step 1: your name?');
+    const second = await elicit(extra, 'Step 2: your favourite colour?',
+      { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] });
+    return text(`${first.content?.name ?? '?'} likes ${second.content?.color ?? '?'}`);
+  });
+server.registerTool('test_input_required_result_tampered_state', { description: 'Asks for a confirmation.' },
+  async (extra) => text(`confirmed: ${(await elicit(extra, 'Confirm?')).action}`));
+server.registerTool('test_input_required_result_capabilities', { description: 'Asks for whatever the client can give.' },
+  async (extra) => {
+    const asked = await elicit(extra, 'Your name?');
+    const sampled = await sample(extra, 'Say hi');
+    return text(`elicitation: ${asked.action}; sampling: ${said(sampled)}`);
+  });
+server.registerPrompt('test_input_required_result_prompt', { description: 'A prompt that asks the user first.' },
+  async (extra) => {
+    const r = await elicit(extra, 'Which topic?', { type: 'object', properties: { topic: { type: 'string' } } });
+    return { messages: [{ role: 'user', content: { type: 'text', text: `Tell me about ${r.content?.topic ?? 'anything'}` } }] };
+  });
+
 // resources/subscribe and unsubscribe answer {} (the SDK registers them with the capability).
 server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).SubscribeRequestSchema, async () => ({}));
 server.server.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).UnsubscribeRequestSchema, async () => ({}));

@@ -48,6 +48,14 @@ class host_session {
   // Ends its 2026-07-28 subscriptions/listen streams gracefully (each gets its result, which
   // tells the host the subscription is over), e.g. before a shutdown.
   virtual void end_subscriptions() = 0;
+  // 2026-07-28 calls this session started that have not ended yet: calls to handshake-era
+  // upstreams that asked for input, waiting for the host's retry (possibly on another
+  // session: over HTTP each request has its own). The session must not be stopped before
+  // they end (stopping it ends them).
+  [[nodiscard]] virtual std::size_t pending_calls() const = 0;
+  // Waits until pending_calls() is 0 (each call ends by its deadline at the latest) or the
+  // session is stopped.
+  virtual boost::asio::awaitable<void> pending_ended() = 0;
 };
 
 }  // namespace manifold::proxy

@@ -60,6 +60,12 @@ struct relay_options {
   // A host with more than half of this waiting for it misses log and progress notifications
   // (its responses still go out) until it catches up.
   std::size_t max_queued_bytes = 64 * 1024 * 1024;
+  // MCP 2026-07-28 hosts calling handshake-era upstreams that ask for input (sampling,
+  // elicitation, roots) mid-call: the call waits for the host's retries this long at most
+  // from its first request, and at most this many calls wait at once in this process (more
+  // are ended with an error). Not configurable yet (README documents the values).
+  std::chrono::milliseconds pending_call_timeout{std::chrono::minutes(10)};
+  std::size_t max_pending_calls = 256;
 };
 
 // Routes traffic between host sessions and upstreams, both ways: it opens host sessions,
