@@ -259,6 +259,34 @@ await run('e2e_modern_era', async () => {
     } finally {
       await legacyHost.close();
     }
+    // Both ends 2026-07-28: the upstream's questions reach the host as the bridged call's
+    // InputRequiredResult rounds (the SDK v2 client answers them and retries by itself).
+    const modernAsked = [];
+    const modernHost = new ClientV2({ name: 'modern-input-e2e', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} }, sampling: {}, roots: {} }, versionNegotiation: { mode: { pin: modern } } });
+    modernHost.setRequestHandler('elicitation/create', async (req) => {
+      modernAsked.push(`elicit:${req.params.message}`);
+      return { action: 'accept', content: req.params.message.includes('colour') ? { color: 'red' } : { name: 'Eve' } };
+    });
+    modernHost.setRequestHandler('sampling/createMessage', async () => {
+      modernAsked.push('sample');
+      return { role: 'assistant', content: { type: 'text', text: 'Nice' }, model: 'fake-model', stopReason: 'endTurn' };
+    });
+    modernHost.setRequestHandler('roots/list', async () => {
+      modernAsked.push('roots');
+      return { roots: [{ uri: 'file:///srv', name: 'srv' }] };
+    });
+    await modernHost.connect(new StdioV2(stdio));
+    try {
+      assert.equal(text(await modernHost.callTool({ name: 'pinned__confirm', arguments: {} })), 'Hello, Eve!');
+      assert.equal(text(await modernHost.callTool({ name: 'pinned__everything_at_once', arguments: {} })), 'Eve|Nice|file:///srv');
+      assert.equal(text(await modernHost.callTool({ name: 'found__two_step', arguments: {} })), 'Eve likes red');
+      assert.deepEqual(modernAsked.splice(0).sort(),
+        ['elicit:Name?', 'elicit:Step 1: name?', 'elicit:Step 2: colour?', 'elicit:What is your name?', 'roots', 'sample']);
+    } finally {
+      await modernHost.close();
+    }
+
     // A host that declared no elicitation is never asked; the call fails clearly.
     const plainHost = new ClientV1({ name: 'plain-e2e', version: '1.0.0' }, { capabilities: {} });
     await plainHost.connect(new StdioV1(stdio));
