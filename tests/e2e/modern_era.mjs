@@ -18,7 +18,9 @@
 //     gets a clear error and is never asked;
 //   - the same upstream over Streamable HTTP (`url`, `protocol: modern` and `auto`): no session,
 //     the standard headers on every request (checked by the server), input relayed the same
-//     way; a handshake-era HTTP upstream under `protocol: auto` falls back to initialize.
+//     way; a handshake-era HTTP upstream under `protocol: auto` falls back to initialize;
+//   - a tool such an upstream adds at run time reaches the hosts (manifold listens with
+//     subscriptions/listen and relays tools/list_changed).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
@@ -27,7 +29,8 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { join } from 'node:path';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, ToolListChangedNotificationSchema }
+  from '@modelcontextprotocol/sdk/types.js';
 import { everythingOverHttp, here, manifoldBinary, manifoldEnv, node, pkg, referenceSetup, run, serveHttp } from './lib.mjs';
 import { spawn } from 'node:child_process';
 
@@ -259,6 +262,26 @@ await run('e2e_modern_era', async () => {
     } finally {
       await legacyHost.close();
     }
+    // A tool the upstream adds at run time reaches the host: manifold listens for the
+    // upstream's list changes (subscriptions/listen) and tells its hosts.
+    const watcher = new ClientV1({ name: 'list-change-e2e', version: '1.0.0' });
+    let changed;
+    const heard = new Promise((resolve) => { changed = resolve; });
+    watcher.setNotificationHandler(ToolListChangedNotificationSchema, () => changed());
+    await watcher.connect(new StdioV1(stdio));
+    try {
+      assert.equal(text(await watcher.callTool({ name: 'pinned__add_tool', arguments: { name: 'fresh' } })), 'added fresh');
+      let timer;
+      await Promise.race([heard, new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no tools/list_changed within 20 s')), 20000);
+      })]).finally(() => clearTimeout(timer));
+      const { tools } = await watcher.listTools();
+      assert.ok(tools.some((t) => t.name === 'pinned__fresh'), JSON.stringify(tools.map((t) => t.name)));
+      assert.equal(text(await watcher.callTool({ name: 'pinned__fresh', arguments: {} })), 'fresh is here');
+    } finally {
+      await watcher.close();
+    }
+
     // Both ends 2026-07-28: the upstream's questions reach the host as the bridged call's
     // InputRequiredResult rounds (the SDK v2 client answers them and retries by itself).
     const modernAsked = [];

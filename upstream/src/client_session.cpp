@@ -5,6 +5,8 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <mutex>
 #include <unordered_map>
 
 #include "manifold/io/event.hpp"
@@ -52,6 +54,38 @@ std::string_view to_string(upstream_state state) {
 namespace {
 
 constexpr std::size_t max_pages = 10'000;  // a cursor loop bound against a misbehaving server
+
+// `protocol: auto` decides once per upstream and process: a later start of the same server
+// (a restart, a session's own instance) that found the handshake era asks no more. Keyed by
+// the server's name and how it is reached.
+class era_cache {
+ public:
+  static std::string key(const config::server_config& s) {
+    std::string out = s.name + '\n' + s.command + '\n' + s.url;
+    for (const auto& a : s.args) out += '\n' + a;
+    return out;
+  }
+  std::optional<bool> modern(const std::string& k) {
+    const std::lock_guard lock(mutex_);
+    const auto it = found_.find(k);
+    if (it == found_.end()) return std::nullopt;
+    return it->second;
+  }
+  void remember(const std::string& k, bool modern) {
+    const std::lock_guard lock(mutex_);
+    if (found_.size() >= 4096) found_.clear();  // a bound: entries are cheap to find again
+    found_[k] = modern;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, bool> found_;
+};
+
+era_cache& eras() {
+  static era_cache cache;
+  return cache;
+}
 
 std::string describe_ms(milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
@@ -119,8 +153,17 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     state_ = upstream_state::starting;
     // The deadline counts from the launch: a child that takes all of it to boot fails.
     const auto deadline = std::max(launch_deadline_, clock::now() + milliseconds(100));
-    if (server_.protocol != config::server_config::era::legacy) {
-      if (const auto decided = co_await start_modern(client_capabilities, deadline)) co_return *decided;
+    const bool probe = server_.protocol == config::server_config::era::modern ||
+                       (server_.protocol == config::server_config::era::automatic &&
+                        eras().modern(era_cache::key(server_)).value_or(true));
+    if (probe) {
+      if (const auto decided = co_await start_modern(client_capabilities, deadline)) {
+        if (*decided && server_.protocol == config::server_config::era::automatic) {
+          eras().remember(era_cache::key(server_), true);
+        }
+        co_return *decided;
+      }
+      if (server_.protocol == config::server_config::era::automatic) eras().remember(era_cache::key(server_), false);
     }
     json params{{"protocolVersion", protocol::latest_version},
                 {"capabilities", std::move(client_capabilities)},
@@ -169,6 +212,10 @@ class client_session final : public upstream, public std::enable_shared_from_thi
                    protocol::log_safe(protocol::string_or(info_.server_info, "name", "?"), 100),
                    protocol::log_safe(protocol::string_or(info_.server_info, "version", "?"), 100),
                    info_.protocol_version);
+      if (auto filter = listen_filter(info_.capabilities); !filter.empty()) {
+        asio::co_spawn(executor_, listen_loop(shared_from_this(), std::move(filter)),
+                       io::log_failure("upstream subscriptions/listen"));
+      }
       co_return true;
     }
     if (must) {
@@ -240,6 +287,71 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     if (reply.ok()) strip_modern_fields(reply.result);
     co_return reply;
   }
+
+  // ---- MCP 2026-07-28 list changes: subscriptions/listen ----
+
+  // What to listen for: the list changes the upstream's capabilities say it announces.
+  static json listen_filter(const json& capabilities) {
+    json filter = json::object();
+    const auto announces = [&capabilities](const char* kind) {
+      const auto* entry = protocol::object_member(capabilities, kind);
+      return entry != nullptr && protocol::bool_member(*entry, "listChanged").value_or(false);
+    };
+    if (announces("tools")) filter["toolsListChanged"] = true;
+    if (announces("prompts")) filter["promptsListChanged"] = true;
+    if (announces("resources")) filter["resourcesListChanged"] = true;
+    return filter;
+  }
+
+  // A 2026-07-28 server sends nothing unsolicited: its list changes arrive on a
+  // subscriptions/listen request that stays open. While the upstream is ready, the listen is
+  // opened again whenever it ends (after a pause that grows while it keeps ending quickly),
+  // and the lists are fetched again once it is acknowledged (changes may have been missed).
+  static asio::awaitable<void> listen_loop(std::shared_ptr<client_session> self, json filter) {
+    auto pause = milliseconds(1000);
+    for (std::uint64_t round = 0; self->modern_ && self->state_ == upstream_state::ready; ++round) {
+      auto params = envelope(self->modern_capabilities_, json{{"notifications", filter}});
+      std::string method = "subscriptions/listen";
+      const auto started = clock::now();
+      self->relisten_ = round > 0;
+      self->listening_ = true;
+      auto reply = co_await self->request(std::move(method), std::move(params), started + listen_span, listen_span,
+                                          nullptr, nullptr);
+      self->listening_ = false;
+      if (self->state_ != upstream_state::ready) co_return;
+      if (!reply.ok() && reply.error->code == error_code::method_not_found) {
+        spdlog::info("[{}] has no subscriptions/listen: its list changes are seen at the next restart or reload",
+                     self->server_.name);
+        co_return;
+      }
+      spdlog::debug("[{}] subscriptions/listen ended ({}); listening again", self->server_.name,
+                    reply.ok() ? std::string("by the server") : protocol::log_safe(reply.error->message, 200));
+      pause = clock::now() - started > std::chrono::minutes(1) ? milliseconds(1000)
+                                                                 : std::min(pause * 2, milliseconds(30000));
+      asio::steady_timer wait(self->executor_, pause);
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  // Notifications of the 2026-07-28 listen: the acknowledgement stays here (after a listen
+  // opened again, it stands for "every list may have changed"); the rest lose the
+  // subscription id, which names manifold's own request.
+  bool listen_notification(protocol::message& msg) {
+    auto* params = protocol::member(msg.body, "params");
+    auto* meta = params != nullptr ? protocol::member(*params, "_meta") : nullptr;
+    if (meta != nullptr && meta->is_object()) meta->erase(std::string(protocol::modern::subscription_id_key));
+    if (msg.method() != "notifications/subscriptions/acknowledged") return false;
+    if (std::exchange(relisten_, false) && on_notification_) {
+      for (const auto* changed : {"notifications/tools/list_changed", "notifications/prompts/list_changed",
+                                  "notifications/resources/list_changed"}) {
+        on_notification_(protocol::message{protocol::message_kind::notification,
+                                           protocol::make_notification(changed, nullptr)});
+      }
+    }
+    return true;
+  }
+
+  static constexpr std::chrono::hours listen_span{1};  // one listen request's deadline
 
   // ---- MCP 2026-07-28 multi-round-trip requests, answered by the host ----
 
@@ -481,7 +593,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   asio::awaitable<void> drain() override {
     // Bounded: the longest a request can take is the configured timeout.
     const auto deadline = clock::now() + server_.timeout;
-    while (requests_.in_flight() > 0 && clock::now() < deadline) {
+    while (requests_.in_flight() > (listening_ ? 1U : 0U) && clock::now() < deadline) {
       asio::steady_timer tick(executor_, milliseconds(20));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -715,6 +827,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
                        io::log_failure("upstream request"));
         return;
       case protocol::message_kind::notification:
+        if (modern_ && listen_notification(msg)) return;
         if (on_notification_) on_notification_(msg);
         return;
     }
@@ -763,6 +876,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
   clock::time_point launch_deadline_;
   bool launch_started_ = false;
   bool modern_ = false;              // speaks MCP 2026-07-28 (stateless requests)
+  bool relisten_ = false;            // the listen was opened again: lists are fetched on its ack
+  bool listening_ = false;           // its subscriptions/listen is open (not a call to drain)
   json modern_capabilities_;         // the client capabilities its requests declare
   static constexpr milliseconds discover_probe{5000};  // protocol: auto waits this long
   io::event launched_;

@@ -16,7 +16,7 @@ const nameSchema = { type: 'object', properties: { name: { type: 'string' } }, r
 
 function build() {
   const server = new McpServer({ name: 'modern-only', version: '1.0.0' },
-    { capabilities: { tools: {}, resources: {}, prompts: {} }, requestState: { verify: codec.verify } });
+    { capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} }, requestState: { verify: codec.verify } });
   server.registerTool('echo', { description: 'Echoes its text, saying which era served it.',
     inputSchema: z.object({ text: z.string() }) },
   async ({ text }) => ({ content: [{ type: 'text',
@@ -67,6 +67,13 @@ function build() {
       const second = acceptedContent(ctx.mcpReq.inputResponses, 'step2', z.object({ color: z.string() }));
       return { content: [{ type: 'text', text: `${state.name} likes ${second?.color}` }] };
     });
+  server.registerTool('add_tool', { description: 'Adds a tool named `name` (hosts hear of it on subscriptions/listen).',
+    inputSchema: z.object({ name: z.string() }) },
+  async ({ name }) => {
+    server.registerTool(name, { description: 'Added at run time.', inputSchema: z.object({}) },
+      async () => ({ content: [{ type: 'text', text: `${name} is here` }] }));
+    return { content: [{ type: 'text', text: `added ${name}` }] };
+  });
   server.registerResource('note', 'note://modern/readme', { mimeType: 'text/plain' },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'served statelessly' }] }));
   server.registerPrompt('greet', { description: 'Greets someone.', argsSchema: { who: z.string() } },
