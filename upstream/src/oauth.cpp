@@ -389,6 +389,12 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (flows_since_success >= 2) {
       co_return "two authorizations in a row did not produce a token the server accepts";
     }
+    if (status == 401 && !token_used.empty()) {
+      // The server refuses the token it was sent: its metadata may name another
+      // authorization server now (SEP-2352), so discovery starts over.
+      resource_metadata.reset();
+      server_metadata.reset();
+    }
     begin();
     std::string error;
     // A named local, not a temporary in the co_await expression (GCC 12 destroys such
