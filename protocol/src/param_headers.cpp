@@ -35,7 +35,8 @@ std::string describe_path(const std::vector<std::string>& path) {
 bool primitive_type(const json& schema) {
   static constexpr std::array<std::string_view, 3> allowed{"string", "integer", "boolean"};
   const auto is_allowed = [](const json& t) {
-    return t.is_string() && std::find(allowed.begin(), allowed.end(), t.get_ref<const std::string&>()) != allowed.end();
+    return t.is_string() && std::find(allowed.begin(), allowed.end(),
+                                      t.get_ref<const std::string&>()) != allowed.end();
   };
   const auto* type = member(schema, "type");
   if (type == nullptr) return false;
@@ -66,7 +67,8 @@ class schema_walker {
     if (!node.is_object()) return;
     if (const auto* annotation = member(node, param_header_keyword)) check(node, *annotation, path);
     for (const auto& [key, value] : node.items()) {
-      if (key == param_header_keyword || key == "enum" || key == "const" || key == "default" || key == "examples") {
+      if (key == param_header_keyword || key == "enum" || key == "const" || key == "default" ||
+          key == "examples") {
         continue;
       }
       if (key == "properties" && value.is_object()) {
@@ -99,10 +101,13 @@ class schema_walker {
     const auto quoted = "x-mcp-header '" + log_safe(name, 80) + "'";
     if (name.empty()) return fail("x-mcp-header must not be empty");
     if (!is_header_token(name)) {
-      return fail(quoted + " is not an HTTP header name token (no spaces, colons, control or non-ASCII characters)");
+      return fail(
+          quoted +
+          " is not an HTTP header name token (no spaces, colons, control or non-ASCII characters)");
     }
     if (path == nullptr || path->empty()) {
-      return fail(quoted + " is not on a property reached from the schema root through `properties` alone");
+      return fail(quoted +
+                  " is not on a property reached from the schema root through `properties` alone");
     }
     if (!primitive_type(node)) {
       return fail(quoted + " on " + describe_path(*path) +
@@ -111,8 +116,8 @@ class schema_walker {
     const auto folded = lower_ascii(name);
     for (const auto& seen : result.headers) {
       if (lower_ascii(seen.name) == folded) {
-        return fail(quoted + " on " + describe_path(*path) + " repeats the one on " + describe_path(seen.path) +
-                    " (names compare case-insensitively)");
+        return fail(quoted + " on " + describe_path(*path) + " repeats the one on " +
+                    describe_path(seen.path) + " (names compare case-insensitively)");
       }
     }
     result.headers.push_back({*path, name});
@@ -145,8 +150,8 @@ param_headers_check read_param_headers(const json& input_schema) {
   return std::move(walker.result);
 }
 
-std::vector<std::pair<std::string, std::string>> param_header_values(const std::vector<param_header>& headers,
-                                                                     const json& arguments) {
+std::vector<std::pair<std::string, std::string>> param_header_values(
+    const std::vector<param_header>& headers, const json& arguments) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& header : headers) {
     const json* at = &arguments;
@@ -155,7 +160,8 @@ std::vector<std::pair<std::string, std::string>> param_header_values(const std::
       if (at == nullptr) break;
     }
     if (at == nullptr || at->is_null()) continue;
-    if (auto text = header_text(*at)) out.emplace_back(std::string(param_header_prefix) + header.name, std::move(*text));
+    if (auto text = header_text(*at))
+      out.emplace_back(std::string(param_header_prefix) + header.name, std::move(*text));
   }
   return out;
 }

@@ -505,7 +505,6 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     }
   }
 
-  // The client identity, in the specification's order.
   // SEP-837 (OpenID Connect registration): "web" for a client whose redirect is an https
   // site, "native" for one that receives it on a loopback address or a private scheme.
   static const char* application_type(const std::string& redirect) {
@@ -514,6 +513,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     return web ? "web" : "native";
   }
 
+  // The client identity, in the specification's order.
   asio::awaitable<void> identify(const std::string& redirect) {
     if (!client_id.empty() && (registered_redirect.empty() || registered_redirect == redirect)) co_return;
     const auto& cfg = server.oauth;

@@ -7,7 +7,8 @@
 
 namespace manifold::upstream {
 
-bool tool_param_headers::take_listing(protocol::json& result, bool first, std::string_view upstream) {
+bool tool_param_headers::take_listing(protocol::json& result, bool first,
+                                      std::string_view upstream) {
   if (first) tools_.clear();
   auto* tools = protocol::member(result, "tools");
   if (tools == nullptr || !tools->is_array()) return false;
@@ -19,8 +20,9 @@ bool tool_param_headers::take_listing(protocol::json& result, bool first, std::s
     auto check = schema != nullptr ? protocol::modern::read_param_headers(*schema)
                                    : protocol::modern::param_headers_check{};
     if (check.problem) {
-      spdlog::warn("[{}] tool '{}' left out: its inputSchema has an invalid x-mcp-header annotation: {}", upstream,
-                   protocol::log_safe(name, 100), protocol::log_safe(*check.problem, 300));
+      spdlog::warn(
+          "[{}] tool '{}' left out: its inputSchema has an invalid x-mcp-header annotation: {}",
+          upstream, protocol::log_safe(name, 100), protocol::log_safe(*check.problem, 300));
       dropped = true;
       continue;
     }
@@ -35,7 +37,8 @@ bool tool_param_headers::take_listing(protocol::json& result, bool first, std::s
   return dropped;
 }
 
-std::vector<std::pair<std::string, std::string>> tool_param_headers::headers_for(const protocol::json& params) const {
+std::vector<std::pair<std::string, std::string>> tool_param_headers::headers_for(
+    const protocol::json& params) const {
   const auto name = protocol::string_member(params, "name");
   if (!name) return {};
   const auto found = tools_.find(std::string(*name));

@@ -25,7 +25,8 @@ class tool_param_headers {
 
   // The Mcp-Param-* headers of a tools/call with `params` (name and arguments); none for a
   // tool never listed or without annotations.
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> headers_for(const protocol::json& params) const;
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> headers_for(
+      const protocol::json& params) const;
 
  private:
   static constexpr std::size_t max_tools = 10000;  // annotated tools remembered

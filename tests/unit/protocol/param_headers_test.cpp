@@ -16,7 +16,9 @@ using manifold::protocol::json;
 namespace {
 
 json annotated(json type, json name) {
-  return json{{"type", "object"}, {"properties", {{"value", {{"type", std::move(type)}, {"x-mcp-header", std::move(name)}}}}}};
+  return json{
+      {"type", "object"},
+      {"properties", {{"value", {{"type", std::move(type)}, {"x-mcp-header", std::move(name)}}}}}};
 }
 
 std::string problem(const json& schema) {
@@ -70,8 +72,9 @@ TEST(param_headers, the_conformance_suites_invalid_annotations_are_refused) {
   EXPECT_NE(problem(annotated("string", 7)), "");
   const auto twice = [](const char* a, const char* b) {
     return json{{"type", "object"},
-                {"properties", {{"field1", {{"type", "string"}, {"x-mcp-header", a}}},
-                                {"field2", {{"type", "string"}, {"x-mcp-header", b}}}}}};
+                {"properties",
+                 {{"field1", {{"type", "string"}, {"x-mcp-header", a}}},
+                  {"field2", {{"type", "string"}, {"x-mcp-header", b}}}}}};
   };
   EXPECT_NE(problem(twice("Region", "Region")), "");
   EXPECT_NE(problem(twice("MyField", "myfield")), "");
@@ -81,17 +84,29 @@ TEST(param_headers, the_conformance_suites_invalid_annotations_are_refused) {
 TEST(param_headers, annotations_off_the_static_properties_chain_are_refused) {
   const json leaf = {{"type", "string"}, {"x-mcp-header", "Leaf"}};
   EXPECT_NE(problem(json{{"type", "string"}, {"x-mcp-header", "Root"}}), "");
-  EXPECT_NE(problem(json{{"type", "object"}, {"properties", {{"list", {{"type", "array"}, {"items", leaf}}}}}}), "");
-  EXPECT_NE(problem(json{{"type", "object"}, {"properties", {{"one", {{"oneOf", json::array({leaf})}}}}}}), "");
-  EXPECT_NE(problem(json{{"type", "object"}, {"anyOf", json::array({{{"properties", {{"a", leaf}}}}})}}), "");
-  EXPECT_NE(problem(json{{"type", "object"}, {"$defs", {{"d", leaf}}}, {"properties", {{"a", {{"$ref", "#/$defs/d"}}}}}}), "");
+  EXPECT_NE(problem(json{{"type", "object"},
+                         {"properties", {{"list", {{"type", "array"}, {"items", leaf}}}}}}),
+            "");
+  EXPECT_NE(problem(json{{"type", "object"},
+                         {"properties", {{"one", {{"oneOf", json::array({leaf})}}}}}}),
+            "");
+  EXPECT_NE(
+      problem(json{{"type", "object"}, {"anyOf", json::array({{{"properties", {{"a", leaf}}}}})}}),
+      "");
+  EXPECT_NE(problem(json{{"type", "object"},
+                         {"$defs", {{"d", leaf}}},
+                         {"properties", {{"a", {{"$ref", "#/$defs/d"}}}}}}),
+            "");
   EXPECT_NE(problem(json{{"type", "object"}, {"if", {{"properties", {{"a", leaf}}}}}}), "");
   EXPECT_NE(problem(json{{"type", "object"}, {"not", leaf}}), "");
   EXPECT_NE(problem(json{{"type", "object"}, {"additionalProperties", leaf}}), "");
   EXPECT_EQ(problem(json{{"type", "object"}, {"properties", {{"a", leaf}}}}), "");
-  EXPECT_NE(problem(json{{"type", "object"}, {"properties", {{"a", {{"type", json::array({"string", "integer"})},
-                                                                    {"x-mcp-header", "Two"}}}}}}),
-            "");
+  EXPECT_NE(
+      problem(
+          json{{"type", "object"},
+               {"properties",
+                {{"a", {{"type", json::array({"string", "integer"})}, {"x-mcp-header", "Two"}}}}}}),
+      "");
 }
 
 TEST(param_headers, values_are_mirrored_encoded_and_omitted_when_absent_or_null) {
@@ -137,7 +152,8 @@ TEST(param_headers, values_are_mirrored_encoded_and_omitted_when_absent_or_null)
   EXPECT_EQ(got, want);
   EXPECT_EQ(modern::decode_header_value(got["Mcp-Param-EmptyVal"]), std::optional<std::string>(""));
   // An integral float is written as an integer; objects and arrays send nothing.
-  const auto odd = modern::param_header_values(check.headers, json{{"priority", 42.0}, {"region", json::array()}});
+  const auto odd = modern::param_header_values(check.headers,
+                                               json{{"priority", 42.0}, {"region", json::array()}});
   ASSERT_EQ(odd.size(), 1U);
   EXPECT_EQ(odd[0].second, "42");
   EXPECT_TRUE(modern::param_header_values(check.headers, json::array()).empty());
@@ -157,10 +173,13 @@ TEST(param_headers, a_version_rejection_naming_2026_07_28_allows_a_retry) {
   using manifold::protocol::rpc_error;
   const int unsupported = manifold::protocol::error_code::unsupported_protocol_version;
   EXPECT_TRUE(modern::rejection_offers_modern(
-      rpc_error{unsupported, "Unsupported protocol version", json{{"supported", {"2026-07-28"}}, {"requested", "x"}}}));
+      rpc_error{unsupported, "Unsupported protocol version",
+                json{{"supported", {"2026-07-28"}}, {"requested", "x"}}}));
   EXPECT_FALSE(modern::rejection_offers_modern(
       rpc_error{unsupported, "Unsupported protocol version", json{{"supported", {"2025-11-25"}}}}));
   EXPECT_FALSE(modern::rejection_offers_modern(rpc_error{unsupported, "no data", std::nullopt}));
-  EXPECT_FALSE(modern::rejection_offers_modern(rpc_error{unsupported, "bad data", json{{"supported", "2026-07-28"}}}));
-  EXPECT_FALSE(modern::rejection_offers_modern(rpc_error{-32600, "other", json{{"supported", {"2026-07-28"}}}}));
+  EXPECT_FALSE(modern::rejection_offers_modern(
+      rpc_error{unsupported, "bad data", json{{"supported", "2026-07-28"}}}));
+  EXPECT_FALSE(modern::rejection_offers_modern(
+      rpc_error{-32600, "other", json{{"supported", {"2026-07-28"}}}}));
 }

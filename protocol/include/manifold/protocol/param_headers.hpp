@@ -46,7 +46,7 @@ bool is_header_token(std::string_view name);
 // are `arguments`: a string as it is, an integer in decimal, a boolean as true/false, each
 // encoded like Mcp-Name (the base64 sentinel when needed). A value that is absent or null
 // sends no header; neither does an object or an array.
-std::vector<std::pair<std::string, std::string>> param_header_values(const std::vector<param_header>& headers,
-                                                                     const json& arguments);
+std::vector<std::pair<std::string, std::string>> param_header_values(
+    const std::vector<param_header>& headers, const json& arguments);
 
 }  // namespace manifold::protocol::modern
