@@ -11,6 +11,13 @@ namespace manifold::protocol::modern {
 
 json supported_versions() { return json::array({std::string(version)}); }
 
+bool rejection_offers_modern(const rpc_error& error) {
+  if (error.code != error_code::unsupported_protocol_version || !error.data) return false;
+  const auto* supported = array_member(*error.data, "supported");
+  if (supported == nullptr) return false;
+  return std::any_of(supported->begin(), supported->end(), [](const json& v) { return v.is_string() && v == version; });
+}
+
 bool claims_modern(const json& params) {
   const auto* meta = object_member(params, "_meta");
   return meta != nullptr && member(*meta, protocol_version_key) != nullptr;

@@ -203,6 +203,15 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     std::string discover_method = "server/discover";
     auto discover = co_await request(std::move(discover_method), std::move(probe), probe_deadline,
                                      probe_timeout, nullptr, nullptr);
+    if (!discover.ok() && protocol::modern::rejection_offers_modern(*discover.error)) {
+      // -32022 whose supported list names 2026-07-28: a modern server; ask once more.
+      spdlog::info("[{}] server/discover: unsupported protocol version, but 2026-07-28 is offered; retrying",
+                   server_.name);
+      auto again = envelope(client_capabilities, json::object());
+      std::string again_method = "server/discover";
+      discover = co_await request(std::move(again_method), std::move(again), probe_deadline, probe_timeout, nullptr,
+                                  nullptr);
+    }
     if (discover.ok() && offers_modern(discover.result)) {
       modern_ = true;
       modern_capabilities_ = std::move(client_capabilities);

@@ -31,6 +31,7 @@
 #include "manifold/protocol/sse_parser.hpp"
 #include "manifold/upstream/oauth.hpp"
 #include "http_connect.hpp"
+#include "tool_param_headers.hpp"
 
 namespace manifold::upstream {
 
@@ -200,9 +201,9 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
 
   // An MCP 2026-07-28 request (its envelope names the version) stands alone: no session, and
   // the standard headers the server checks against the body (MCP-Protocol-Version,
-  // Mcp-Method, Mcp-Name).
+  // Mcp-Method, Mcp-Name; on tools/call, Mcp-Param-* for the tool's x-mcp-header arguments).
   template <typename Request>
-  static void set_modern_headers(Request& req, const json& message) {
+  void set_modern_headers(Request& req, const json& message) const {
     const auto* params = protocol::object_member(message, "params");
     if (params == nullptr || !protocol::modern::claims_modern(*params)) return;
     req.erase("Mcp-Session-Id");
@@ -213,6 +214,20 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     }
     if (headers.method && safe(*headers.method)) req.set("Mcp-Method", *headers.method);
     if (headers.name) req.set("Mcp-Name", *headers.name);
+    if (protocol::string_or(message, "method") == "tools/call") {
+      for (const auto& [name, value] : param_headers_.headers_for(*params)) req.set(name, value);
+    }
+  }
+
+  // Whether `message` is a 2026-07-28 tools/list request (its answer's tools are checked for
+  // x-mcp-header annotations) and, if so, whether it asks for the first page.
+  static std::pair<bool, bool> lists_tools(const json& message) {
+    const auto* params = protocol::object_member(message, "params");
+    if (protocol::string_or(message, "method") != "tools/list" || params == nullptr ||
+        !protocol::modern::claims_modern(*params)) {
+      return {false, false};
+    }
+    return {true, protocol::member(*params, "cursor") == nullptr};
   }
 
   // W3C trace context: a request whose `_meta` carries a traceparent (and tracestate) sends
@@ -425,6 +440,9 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     bool got_response = false;
     long retry_ms = 1000;  // until the server says otherwise (`retry:`)
     const auto request_key = message.contains("id") ? message["id"].dump() : std::string();
+    const auto [listing, first_page] = lists_tools(message);
+    const auto answer = listing ? (first_page ? answer_kind::first_tools_page : answer_kind::tools_page)
+                                : answer_kind::other;
     bool too_large = false;
     // Between two pieces of an answer, at most the request's own deadline passes.
     const bool complete = co_await read_body(*c, parser, server_.timeout, [&](std::string_view bytes) {
@@ -437,7 +455,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
       events.append(bytes);
       while (auto e = events.next()) {
         if (e->retry) retry_ms = *e->retry;
-        if (e->event == "message" && !e->data.empty()) got_response |= deliver(e->data, request_key);
+        if (e->event == "message" && !e->data.empty()) got_response |= deliver(e->data, request_key, answer);
       }
       return !events.error();
     });
@@ -470,12 +488,12 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (status < 300 && !token_used.empty()) auth_->note_success();
     if (status >= 400) {
       // A JSON-RPC error body is the answer; anything else becomes one.
-      if (!sse && !text.empty() && deliver(text, request_key)) co_return post_outcome::done;
+      if (!sse && !text.empty() && deliver(text, request_key, answer)) co_return post_outcome::done;
       fail_request(message, "upstream '" + server_.name + "' answered HTTP " + std::to_string(status));
       co_return post_outcome::done;
     }
     if (!sse) {
-      if (!text.empty()) deliver(text, request_key);
+      if (!text.empty()) deliver(text, request_key, answer);
       co_return post_outcome::done;
     }
     if (!got_response && !request_key.empty()) {
@@ -485,9 +503,14 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     co_return post_outcome::done;
   }
 
+  // What the answer to a request is, for deliver().
+  enum class answer_kind { other, first_tools_page, tools_page };
+
   // Hands one message to the client session (a response to a re-initialize is swallowed);
-  // true when it answers `request_key`. Notes the negotiated protocol version.
-  bool deliver(const std::string& text, const std::string& request_key) {
+  // true when it answers `request_key`. Notes the negotiated protocol version. The answer to
+  // a 2026-07-28 tools/list (`answer`) loses the tools whose x-mcp-header annotations are
+  // invalid, and the others' annotations are kept for their calls' Mcp-Param-* headers.
+  bool deliver(const std::string& text, const std::string& request_key, answer_kind answer = answer_kind::other) {
     auto parsed = protocol::parse_json(text).value;
     if (parsed.is_discarded()) {
       spdlog::warn("[{}] sent a body that is not JSON; ignored: {}", server_.name, protocol::log_safe(text, 200));
@@ -503,6 +526,13 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
     if (!key.empty() && key == swallow_) {
       swallow_.clear();
       return true;
+    }
+    if (answer != answer_kind::other && !key.empty() && key == request_key) {
+      if (auto* result = protocol::member(parsed, "result"); result != nullptr && result->is_object() &&
+          param_headers_.take_listing(*result, answer == answer_kind::first_tools_page, server_.name)) {
+        inbox_.push(protocol::serialize(parsed));
+        return true;
+      }
     }
     inbox_.push(text);
     return !key.empty() && key == request_key;
@@ -685,6 +715,7 @@ class http_client_link : public std::enable_shared_from_this<http_client_link<St
   std::shared_ptr<io::event> endpoint_ready_;
   std::string end_reason_;
   std::unique_ptr<oauth::authorizer> auth_;  // null: no MCP authorization for this upstream
+  tool_param_headers param_headers_;         // a 2026-07-28 server's tools' x-mcp-header annotations
 };
 
 template <typename Stream>

@@ -329,6 +329,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
   std::string authorization_endpoint;  // from server_metadata, checked
   std::string token_endpoint;
   std::string resource;  // the `resource` parameter
+  std::string issuer_id;  // the authorization server's issuer identifier (from the PRM)
   std::string client_id;
   std::string client_secret;
   std::string registered_method;
@@ -388,6 +389,12 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
     if (flows_since_success >= 2) {
       co_return "two authorizations in a row did not produce a token the server accepts";
     }
+    if (status == 401 && !token_used.empty()) {
+      // The server refuses the token it was sent: its metadata may name another
+      // authorization server now (SEP-2352), so discovery starts over.
+      resource_metadata.reset();
+      server_metadata.reset();
+    }
     begin();
     std::string error;
     // A named local, not a temporary in the co_await expression (GCC 12 destroys such
@@ -428,6 +435,7 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       resource = server.url;
       if (const auto named = string_member(prm, "resource"); !named.empty()) {
         if (!resource_allowed(named, server.url)) {
+          resource_metadata.reset();  // never used by a later flow either
           throw std::runtime_error("the protected resource metadata is for " + named + ", not " + server.url);
         }
         resource = named;
@@ -441,10 +449,30 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       }
       const auto issuer = servers[0].get<std::string>();
       require_secure(issuer, "the authorization server");
+      const bool registered = server.oauth.client_id.empty() && !client_id.empty() &&
+                              client_id != server.oauth.client_metadata_url;
+      if (!issuer_id.empty() && issuer != issuer_id && registered) {
+        // SEP-2352: a new authorization server; what the old one registered is not reused.
+        spdlog::info("[{}] the authorization server changed from {} to {}; registering again", server.name,
+                     protocol::log_safe(issuer_id, 200), protocol::log_safe(issuer, 200));
+        client_id.clear();
+        client_secret.clear();
+        registered_method.clear();
+        registered_redirect.clear();
+        access_token.clear();
+        refresh_token.clear();
+      }
+      issuer_id = issuer;
       for (const auto& url : authorization_server_metadata_urls(issuer)) {
         const auto r = co_await fetch(executor, http::verb::get, url);
         spdlog::debug("[{}] GET {} -> HTTP {}", server.name, url, r.status);
         if (auto doc = json_object(r)) {
+          // RFC 8414 section 3.3: the metadata's issuer is the one its address was built from,
+          // character for character; other metadata is not used.
+          if (const auto named = string_member(*doc, "issuer"); named != issuer) {
+            throw std::runtime_error("the authorization server metadata at " + url + " is for issuer '" +
+                                     protocol::log_safe(named, 200) + "', not " + issuer);
+          }
           server_metadata = std::move(doc);
           break;
         }
@@ -475,6 +503,14 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
         }
       }
     }
+  }
+
+  // SEP-837 (OpenID Connect registration): "web" for a client whose redirect is an https
+  // site, "native" for one that receives it on a loopback address or a private scheme.
+  static const char* application_type(const std::string& redirect) {
+    const auto url = boost::urls::parse_uri(redirect);
+    const bool web = url && url->scheme() == "https" && !io::is_loopback_host(url->encoded_host());
+    return web ? "web" : "native";
   }
 
   // The client identity, in the specification's order.
@@ -511,7 +547,8 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
                  {"redirect_uris", json::array({redirect})},
                  {"grant_types", json::array({"authorization_code", "refresh_token"})},
                  {"response_types", json::array({"code"})},
-                 {"token_endpoint_auth_method", method}};
+                 {"token_endpoint_auth_method", method},
+                 {"application_type", application_type(redirect)}};
     const auto r = co_await fetch(executor, http::verb::post, endpoint, request.dump(), "application/json");
     const auto reply = json::parse(r.body, nullptr, false);
     if ((r.status != 200 && r.status != 201) || !reply.is_object() || string_member(reply, "client_id").empty()) {
@@ -746,6 +783,16 @@ struct authorizer::state : std::enable_shared_from_this<authorizer::state> {
       throw std::runtime_error("authorization refused: " + err + " " + query_value(*back, "error_description"));
     }
     if (query_value(*back, "state") != state_value) throw std::runtime_error("the authorization answer's state does not match");
+    // RFC 9207: an `iss` in the answer must be the issuer, compared as plain strings; a server
+    // that advertises the parameter must send it.
+    if (back->params().find("iss") != back->params().end()) {
+      if (const auto iss = query_value(*back, "iss"); iss != issuer_id) {
+        throw std::runtime_error("the authorization answer comes from issuer '" + protocol::log_safe(iss, 200) +
+                                 "', not " + issuer_id);
+      }
+    } else if (server_metadata->value("authorization_response_iss_parameter_supported", json(false)) == json(true)) {
+      throw std::runtime_error("the authorization answer lacks the iss its server advertises (RFC 9207)");
+    }
     const auto code = query_value(*back, "code");
     if (code.empty()) throw std::runtime_error("the authorization answer has no code");
 

@@ -27,6 +27,10 @@ inline constexpr std::string_view subscription_id_key = "io.modelcontextprotocol
 // -32022's `data.supported`: the two lists must be the same).
 json supported_versions();
 
+// Whether `error` is an UnsupportedProtocolVersion error (-32022) whose `data.supported`
+// names 2026-07-28: the server speaks this revision and the request may be sent again.
+bool rejection_offers_modern(const rpc_error& error);
+
 // Whether `params` claims the modern era (its `_meta` names a protocol version).
 bool claims_modern(const json& params);
 

@@ -1,0 +1,52 @@
+#pragma once
+
+// MCP 2026-07-28 over Streamable HTTP: tool parameters mirrored into `Mcp-Param-{Name}`
+// headers. A property of a tool's inputSchema annotated `"x-mcp-header": "Region"` makes a
+// client send `Mcp-Param-Region: <value>` on tools/call; a tool whose annotations break the
+// rules must be left out of the client's tool list. Pure logic, no I/O.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "manifold/protocol/json_rpc.hpp"
+
+namespace manifold::protocol::modern {
+
+inline constexpr std::string_view param_header_keyword = "x-mcp-header";
+inline constexpr std::string_view param_header_prefix = "Mcp-Param-";
+
+// One annotation: where the value sits in the call's arguments (the chain of `properties`
+// keys from the schema root) and the header's name part.
+struct param_header {
+  std::vector<std::string> path;
+  std::string name;
+};
+
+// A tool's annotations, or why the tool is invalid (then `headers` is empty).
+struct param_headers_check {
+  std::vector<param_header> headers;
+  std::optional<std::string> problem;
+};
+
+// Reads every `x-mcp-header` in `input_schema`. Each must be a non-empty RFC 9110 token
+// (1*tchar: no space, colon, control or non-ASCII character), case-insensitively unique in
+// the schema, on a property of type string, integer or boolean (a type list may add "null"),
+// reached from the root through `properties` keys only (not items, compositions,
+// conditionals, $ref or $defs). Values inside enum, const, default and examples are data and
+// are not read.
+param_headers_check read_param_headers(const json& input_schema);
+
+// Whether `name` is an RFC 9110 field-name token.
+bool is_header_token(std::string_view name);
+
+// The `Mcp-Param-{Name}` headers (full name, encoded value) of a tools/call whose arguments
+// are `arguments`: a string as it is, an integer in decimal, a boolean as true/false, each
+// encoded like Mcp-Name (the base64 sentinel when needed). A value that is absent or null
+// sends no header; neither does an object or an array.
+std::vector<std::pair<std::string, std::string>> param_header_values(
+    const std::vector<param_header>& headers, const json& arguments);
+
+}  // namespace manifold::protocol::modern
