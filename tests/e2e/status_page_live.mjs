@@ -85,8 +85,15 @@ await run('e2e_status_page_live', async () => {
     const memory = page.locator('#upstreams tr[data-upstream="memory"].up-bad');
     await memory.waitFor();
     assert.match(await memory.getAttribute('data-state'), /backing-off|failed|stopped/);
-    const color = await memory.locator('td').first().evaluate((td) => getComputedStyle(td).color);
-    assert.equal(color, 'rgb(198, 40, 40)', 'the killed upstream is red');
+    // (The table is rebuilt on every status event, so the cell is read in the page, where a
+    // row replaced between two reads cannot hand back a detached cell's empty style.)
+    const red = 'rgb(198, 40, 40)';
+    const color = await page.waitForFunction((want) => {
+      const td = document.querySelector('#upstreams tr[data-upstream="memory"].up-bad td');
+      const got = td ? getComputedStyle(td).color : '';
+      return got === want ? got : null;
+    }, red, { timeout: 10000 }).then((h) => h.jsonValue()).catch(() => 'not red within 10 s');
+    assert.equal(color, red, 'the killed upstream is red');
     assert.match(await page.locator('#upstreams tr[data-upstream="everything"]').getAttribute('class'), /up-ok/);
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'updates arrived without a reload');
     await page.screenshot({ path: join(artifacts, 'status_page-upstream-down.png'), fullPage: true });
