@@ -136,14 +136,21 @@ function build() {
       }
       return text(`Elicitation completed: action=${v.action}, content=${JSON.stringify(v.content ?? {})}`);
     });
-  // Listed with a raw JSON Schema 2020-12 input schema ($schema, $defs, additionalProperties).
+  // Listed with a raw JSON Schema 2020-12 input schema: $schema, $defs with an $anchor,
+  // allOf/anyOf, if/then/else, additionalProperties.
   server.registerTool('json_schema_2020_12_tool', {
     description: 'A tool whose input schema uses JSON Schema 2020-12 features.',
     inputSchema: fromJsonSchema({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
-      $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+      $defs: { address: { $anchor: 'addressDef', type: 'object',
+        properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' },
+        contactMethod: { type: 'string', enum: ['phone', 'email'] }, phone: { type: 'string' }, email: { type: 'string' } },
+      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+      if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+      then: { required: ['phone'] },
+      else: { required: ['email'] },
       additionalProperties: false,
     }),
   }, async (args) => text(JSON.stringify(args)));
