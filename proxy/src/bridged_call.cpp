@@ -84,7 +84,17 @@ void bridged_call::changed() {
   woken->set();
 }
 
-asio::awaitable<rpc_reply> bridged_call::ask(std::string method, json params,
+std::string bridged_call::key_for(std::string_view method, std::string preferred) {
+  if (!preferred.empty() && preferred.size() <= max_preferred_key && legs_.find(preferred) == legs_.end()) {
+    return preferred;
+  }
+  for (;;) {
+    auto key = std::string(kind_of(method)) + "-" + std::to_string(next_key_++);
+    if (legs_.find(key) == legs_.end()) return key;
+  }
+}
+
+asio::awaitable<rpc_reply> bridged_call::ask(std::string method, json params, std::string preferred,
                                              std::shared_ptr<protocol::call_control> control) {
   if (ended_) co_return rpc_reply::failure(error_code::internal_error, "the host's call has ended");
   const auto needed = required_capability(method, params);
@@ -106,7 +116,7 @@ asio::awaitable<rpc_reply> bridged_call::ask(std::string method, json params,
                                      std::to_string(limits_.max_legs) + ")");
   }
   asked_any_ = true;
-  const auto key = std::string(kind_of(method)) + "-" + std::to_string(next_key_++);
+  const auto key = key_for(method, std::move(preferred));
   auto l = std::make_shared<leg>();
   l->method = method;
   l->params = for_host(std::move(params));

@@ -81,8 +81,11 @@ class bridged_call : public std::enable_shared_from_this<bridged_call> {
   // --- the upstream's side ---
   // A request the upstream sent during the call. Asked of the host in a round and answered
   // with the host's answer; answered here at once when the attached host request did not
-  // declare the capability it needs (elicitation: decline; others: -32601).
-  boost::asio::awaitable<protocol::rpc_reply> ask(std::string method, protocol::json params,
+  // declare the capability it needs (elicitation: decline; others: -32601). `preferred`: the
+  // key a 2026-07-28 upstream gave it in its inputRequests; the host sees that key when it
+  // is not empty, at most max_preferred_key bytes and no other open leg has it, else one of
+  // manifold's.
+  boost::asio::awaitable<protocol::rpc_reply> ask(std::string method, protocol::json params, std::string preferred,
                                                   std::shared_ptr<protocol::call_control> control);
   // Progress and log messages of the upstream call: to the attached host request (progress
   // under its own token, logs at its level); dropped while no request is attached.
@@ -115,7 +118,10 @@ class bridged_call : public std::enable_shared_from_this<bridged_call> {
     std::optional<protocol::rpc_reply> reply;
     io::event answered;
   };
+  static constexpr std::size_t max_preferred_key = 256;
   void changed();
+  // The key of a new leg: `preferred` where allowed (ask()), else a fresh one of manifold's.
+  std::string key_for(std::string_view method, std::string preferred);
   // Ends the call: open legs answered (elicitation: cancel; others: -32603 `reason`).
   void end(const std::string& reason);
   // The -32021 answer when the call asked the host nothing and needed a capability it lacks.

@@ -15,9 +15,9 @@ namespace {
 class host_input final : public protocol::input_source {
  public:
   host_input(request_context& ctx) : ctx_(ctx) {}
-  asio::awaitable<rpc_reply> ask(std::string method, json params,
+  asio::awaitable<rpc_reply> ask(std::string method, json params, std::string key,
                                  std::shared_ptr<protocol::call_control> control) override {
-    return ctx_.hub.ask_host(ctx_.session.id(), std::move(method), std::move(params), ctx_.id,
+    return ctx_.hub.ask_host(ctx_.session.id(), std::move(method), std::move(params), std::move(key), ctx_.id,
                              std::move(control));
   }
   [[nodiscard]] const json& capabilities() const override { return ctx_.session.client_capabilities(); }

@@ -520,7 +520,8 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
     const auto upstream_id = msg.id().dump();
     auto control = std::make_shared<protocol::call_control>();
     forwarded_[{server, upstream_id}] = control;
-    auto reply = co_await call->ask(method, std::move(params), control);
+    std::string unnamed;  // a handshake-era upstream's request: manifold names it
+    auto reply = co_await call->ask(method, std::move(params), std::move(unnamed), control);
     forwarded_.erase({server, upstream_id});
     co_return reply;
   }
@@ -559,7 +560,7 @@ asio::awaitable<protocol::rpc_reply> relay_impl::upstream_request(std::string se
 #endif
 
 asio::awaitable<protocol::rpc_reply> relay_impl::ask_host(std::uint64_t session_id, std::string method,
-                                                          json params, json related,
+                                                          json params, std::string key, json related,
                                                           std::shared_ptr<protocol::call_control> control) {
   const auto session = find(session_id);
   if (!session) {
@@ -567,7 +568,7 @@ asio::awaitable<protocol::rpc_reply> relay_impl::ask_host(std::uint64_t session_
   }
   if (auto call = bridged_method(method) ? bridges_.find_related(related) : nullptr) {
     // A 2026-07-28 host's bridged call: asked of the host in the call's next round.
-    co_return co_await call->ask(std::move(method), std::move(params), std::move(control));
+    co_return co_await call->ask(std::move(method), std::move(params), std::move(key), std::move(control));
   }
   // (Any other 2026-07-28 request is answered by the session's own rules: refuse_request.)
   if (session->accepts_requests() && !host_can_take(session->client_capabilities(), method, params)) {

@@ -115,8 +115,9 @@ class relay_impl final : public relay {
   void audit_later(access::audit_record record, json result);
   // Asks host session `session`, for its request `related`, to answer an upstream's input
   // request (a 2026-07-28 upstream's InputRequiredResult), if it declared the capability.
+  // `key`: the upstream's inputRequests key, kept in a bridged call's round where unique.
   boost::asio::awaitable<protocol::rpc_reply> ask_host(std::uint64_t session, std::string method,
-                                                       json params, json related,
+                                                       json params, std::string key, json related,
                                                        std::shared_ptr<protocol::call_control> control);
   // A host's progress notification for a request an upstream sent through manifold.
   void host_progress(const json& params);

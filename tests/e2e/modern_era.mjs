@@ -299,13 +299,22 @@ await run('e2e_modern_era', async () => {
       modernAsked.push('roots');
       return { roots: [{ uri: 'file:///srv', name: 'srv' }] };
     });
-    await modernHost.connect(new StdioV2(stdio));
+    const modernWire = new StdioV2(stdio);
+    await modernHost.connect(modernWire);
+    // The inputRequests keys the host sees: the upstream's own (unique within each round).
+    const hostKeys = [];
+    const delivered = modernWire.onmessage;
+    modernWire.onmessage = (message, extra) => {
+      if (message.result?.resultType === 'input_required') hostKeys.push(Object.keys(message.result.inputRequests ?? {}).sort());
+      delivered(message, extra);
+    };
     try {
       assert.equal(text(await modernHost.callTool({ name: 'pinned__confirm', arguments: {} })), 'Hello, Eve!');
       assert.equal(text(await modernHost.callTool({ name: 'pinned__everything_at_once', arguments: {} })), 'Eve|Nice|file:///srv');
       assert.equal(text(await modernHost.callTool({ name: 'found__two_step', arguments: {} })), 'Eve likes red');
       assert.deepEqual(modernAsked.splice(0).sort(),
         ['elicit:Name?', 'elicit:Step 1: name?', 'elicit:Step 2: colour?', 'elicit:What is your name?', 'roots', 'sample']);
+      assert.deepEqual(hostKeys.splice(0), [['user_name'], ['llm', 'where', 'who'], ['step1'], ['step2']]);
     } finally {
       await modernHost.close();
     }

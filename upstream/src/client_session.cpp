@@ -486,7 +486,7 @@ class client_session final : public upstream, public std::enable_shared_from_thi
     for (std::size_t i = 0; i < legs->size(); ++i) {
       // Asked here, not in the spawned coroutine: `input` lives only as long as this call.
       auto& leg = (*legs)[i];
-      auto asked = input.ask(leg.method, leg.params, leg.control);
+      auto asked = input.ask(leg.method, leg.params, leg.key, leg.control);
       asio::co_spawn(executor_, std::move(asked),
                      [legs, i, remaining, done](const std::exception_ptr& failed, protocol::rpc_reply answer) {
                        (*legs)[i].answer = failed ? protocol::rpc_reply::failure(error_code::internal_error,

@@ -43,9 +43,10 @@ class input_source {
   input_source& operator=(const input_source&) = delete;
   virtual ~input_source() = default;
 
-  // The host's answer to `method` (its result, or why it could not answer). `control`
-  // cancels the question.
-  virtual boost::asio::awaitable<rpc_reply> ask(std::string method, json params,
+  // The host's answer to `method` (its result, or why it could not answer). `key` is the
+  // upstream's own name for the question (its inputRequests key; empty: none), which a
+  // 2026-07-28 host hears again where it can. `control` cancels the question.
+  virtual boost::asio::awaitable<rpc_reply> ask(std::string method, json params, std::string key,
                                                 std::shared_ptr<call_control> control) = 0;
   // The capabilities the host declared (what a 2026-07-28 upstream hears in the envelope).
   [[nodiscard]] virtual const json& capabilities() const = 0;
