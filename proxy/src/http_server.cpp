@@ -121,14 +121,17 @@ struct mcp_session {
   std::string sealed_key;
 };
 
-// An SSE stream to a host counted open while it lives.
+// An SSE stream to a host counted open while it lives. The stream's coroutine frame may be
+// destroyed after the server (and the metrics) when the io_context goes down with the stream
+// still open: the server's `alive` token says whether the metrics are still there.
 class sse_gauge {
  public:
-  sse_gauge(observe::metrics* counters, observe::transport t) : counters_(counters), transport_(t) {
+  sse_gauge(observe::metrics* counters, observe::transport t, std::weak_ptr<const bool> alive)
+      : counters_(counters), transport_(t), alive_(std::move(alive)) {
     if (counters_ != nullptr) counters_->sse_stream_opened(transport_);
   }
   ~sse_gauge() {
-    if (counters_ != nullptr) counters_->sse_stream_closed(transport_);
+    if (counters_ != nullptr && !alive_.expired()) counters_->sse_stream_closed(transport_);
   }
   sse_gauge(const sse_gauge&) = delete;
   sse_gauge& operator=(const sse_gauge&) = delete;
@@ -136,6 +139,7 @@ class sse_gauge {
  private:
   observe::metrics* counters_;
   observe::transport transport_;
+  std::weak_ptr<const bool> alive_;
 };
 
 // W3C trace context in HTTP headers, for a request whose `_meta` carries none: moved into
@@ -1069,7 +1073,8 @@ class server_impl final : public http_server {
       if (ec) co_return false;
     }
     if (counters_ != nullptr) counters_->http_response(200);
-    const sse_gauge open_stream(counters_, legacy ? observe::transport::sse : observe::transport::streamable_http);
+    const sse_gauge open_stream(counters_, legacy ? observe::transport::sse : observe::transport::streamable_http,
+                                alive_);
     const auto owner = events->attach();
     auto last = after;
     bool alive = true;
@@ -1451,6 +1456,8 @@ class server_impl final : public http_server {
   std::size_t websocket_sessions_ = 0;
   const observe::telemetry* telemetry_ = nullptr;
   observe::metrics* counters_ = nullptr;  // the listener's metrics; null: none
+  // Expires with the server: frames destroyed later (by the io_context) leave the metrics be.
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   admin_streams admin_streams_;
   int spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // given up to shed a connection
   std::size_t accept_failures_ = 0;

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <memory>
 
 #include "manifold/io/event.hpp"
 #include "manifold/io/frame_queue.hpp"
@@ -31,6 +32,21 @@ TEST(teardown, wake_list_forgets_a_waiter_destroyed_unresumed) {
   park_then_tear_down([&]() -> asio::awaitable<void> { co_await list.wait_until(forever); });
   EXPECT_TRUE(list.empty());
   list.wake_all();
+}
+
+// The other order, as when `serve` ends: the object that owned the list (a relay's event, a
+// session's queue) is destroyed first, and the io_context destroys the parked frame after it.
+TEST(teardown, a_waiter_destroyed_after_its_list_leaves_the_list_alone) {
+  asio::io_context io;
+  auto list = std::make_unique<wake_list>();
+  auto gone = std::make_unique<event>();
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await list->wait_until(forever); }, asio::detached);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { (void)co_await gone->wait_until(forever); }, asio::detached);
+  io.poll();
+  EXPECT_FALSE(list->empty());
+  list.reset();
+  gone.reset();
+  // ~io_context destroys both frames now; under AddressSanitizer a touch of either list fails.
 }
 
 TEST(teardown, frame_queue_close_after_its_reader_was_destroyed) {
