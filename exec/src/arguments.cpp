@@ -1,7 +1,6 @@
 #include "manifold/exec/arguments.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -9,6 +8,8 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
+
+#include "manifold/protocol/json_access.hpp"
 
 namespace manifold::exec {
 
@@ -68,10 +69,7 @@ std::string pre_check(const std::string& name, const json& schema, const json& v
 // 3.0 for an integer parameter becomes 3, so it renders as "3".
 void normalise_integer(json& value) {
   if (!value.is_number_float()) return;
-  const double d = value.get<double>();
-  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
-    value = static_cast<std::int64_t>(d);
-  }
+  if (const auto whole = protocol::whole_number(value)) value = *whole;
 }
 
 }  // namespace

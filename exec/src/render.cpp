@@ -1,6 +1,7 @@
 #include "manifold/exec/render.hpp"
 
 #include "manifold/config/argv_template.hpp"
+#include "manifold/protocol/json_access.hpp"
 
 namespace manifold::exec {
 
@@ -70,12 +71,8 @@ const json* array_in(const std::vector<config::template_piece>& pieces, const js
 }  // namespace
 
 std::string slot_text(const json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
-  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
-  if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
-  if (value.is_null()) return {};
-  return value.dump();
+  if (auto text = protocol::scalar_text(value)) return std::move(*text);
+  return value.is_null() ? std::string() : value.dump();
 }
 
 render_outcome render_command(const config::exec_tool& tool, const json& values) {

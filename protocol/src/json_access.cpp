@@ -1,5 +1,7 @@
 #include "manifold/protocol/json_access.hpp"
 
+#include <cmath>
+
 namespace manifold::protocol {
 
 namespace {
@@ -110,6 +112,24 @@ std::optional<std::int64_t> integer_value(const json& value) {
     return static_cast<std::int64_t>(u);
   }
   if (value.is_number_integer()) return value.get_ref<const json::number_integer_t&>();
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> whole_number(const json& value) {
+  if (!value.is_number_float()) return integer_value(value);
+  const double d = value.get_ref<const json::number_float_t&>();
+  constexpr double exact_limit = 9007199254740991.0;  // 2^53 - 1
+  if (!std::isfinite(d) || std::trunc(d) != d || std::fabs(d) > exact_limit) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
+std::optional<std::string> scalar_text(const json& value) {
+  if (value.is_string()) return value.get_ref<const json::string_t&>();
+  if (value.is_boolean()) return std::string(value.get_ref<const json::boolean_t&>() ? "true" : "false");
+  if (value.is_number_float()) {
+    if (const auto whole = whole_number(value)) return std::to_string(*whole);
+  }
+  if (value.is_number()) return value.dump();
   return std::nullopt;
 }
 

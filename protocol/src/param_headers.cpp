@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/modern.hpp"
@@ -127,17 +126,7 @@ class schema_walker {
 // The header text of an argument value; nullopt when it sends no header.
 std::optional<std::string> header_text(const json& value) {
   if (value.is_string()) return encode_header_value(value.get_ref<const std::string&>());
-  if (value.is_boolean()) return std::string(value.get<bool>() ? "true" : "false");
-  if (value.is_number_integer()) return value.dump();
-  if (value.is_number_float()) {
-    const double d = value.get<double>();
-    constexpr double safe = 9007199254740991.0;  // 2^53 - 1
-    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= safe) {
-      return std::to_string(static_cast<std::int64_t>(d));
-    }
-    return value.dump();
-  }
-  return std::nullopt;
+  return scalar_text(value);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/json_rpc.hpp"
 
@@ -63,6 +65,33 @@ TEST(json_access, checked_members_never_throw_on_wrong_types) {
     EXPECT_FALSE(string_member(not_object, "s"));
     EXPECT_EQ(string_or(not_object, "s", "d"), "d");
   }
+}
+
+TEST(json_access, whole_numbers_are_exact_integers_whatever_their_json_type) {
+  EXPECT_EQ(whole_number(json(3)), 3);
+  EXPECT_EQ(whole_number(json(3.0)), 3);
+  EXPECT_EQ(whole_number(json(-42.0)), -42);
+  EXPECT_EQ(whole_number(json(9007199254740991.0)), 9007199254740991);
+  EXPECT_FALSE(whole_number(json(9007199254740992.0)));  // past 2^53 - 1 a double is not exact
+  EXPECT_FALSE(whole_number(json(3.5)));
+  EXPECT_FALSE(whole_number(json(1e300)));
+  EXPECT_FALSE(whole_number(json(std::numeric_limits<double>::quiet_NaN())));
+  EXPECT_FALSE(whole_number(json(18446744073709551615ULL)));
+  EXPECT_FALSE(whole_number(json("3")));
+}
+
+TEST(json_access, scalar_text_writes_what_an_argv_slot_or_header_carries) {
+  EXPECT_EQ(scalar_text(json("a b")), "a b");
+  EXPECT_EQ(scalar_text(json(true)), "true");
+  EXPECT_EQ(scalar_text(json(false)), "false");
+  EXPECT_EQ(scalar_text(json(7)), "7");
+  EXPECT_EQ(scalar_text(json(18446744073709551615ULL)), "18446744073709551615");
+  EXPECT_EQ(scalar_text(json(3.0)), "3");
+  EXPECT_EQ(scalar_text(json(2.5)), "2.5");
+  EXPECT_EQ(scalar_text(json(1e300)), "1e+300");
+  EXPECT_FALSE(scalar_text(json()));
+  EXPECT_FALSE(scalar_text(json::array({1})));
+  EXPECT_FALSE(scalar_text(json::object()));
 }
 
 }  // namespace

@@ -39,6 +39,13 @@ const json* member(const json& object, std::string_view key);
 json* member(json& object, std::string_view key);
 // `value` as a signed 64-bit integer, when it is an integer that fits.
 std::optional<std::int64_t> integer_value(const json& value);
+// `value` as a whole number: an integer that fits, or a float that holds one exactly within
+// ±(2^53 - 1), where doubles are still exact (3.0 gives 3, 3.5 and 1e300 give nullopt).
+std::optional<std::int64_t> whole_number(const json& value);
+// A scalar as text in an argv slot, a header or a query string: a string as it is, a boolean
+// as true/false, a whole number without a fraction (3.0 as "3"), any other number as JSON
+// writes it; nullopt for null, arrays and objects.
+std::optional<std::string> scalar_text(const json& value);
 // The member when it has the type asked for; nullopt / null otherwise.
 std::optional<std::string_view> string_member(const json& object, std::string_view key);
 std::optional<std::int64_t> integer_member(const json& object, std::string_view key);
