@@ -5,11 +5,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include "admin_routes.hpp"
-#include "manifold/io/hosts.hpp"
+#include "listening.hpp"
 #include "manifold/io/spawn.hpp"
 #include "manifold/proxy/admin.hpp"
 
@@ -38,33 +37,13 @@ constexpr std::chrono::seconds read_timeout{30};
 constexpr std::chrono::seconds write_timeout{10};
 constexpr std::chrono::milliseconds accept_backoff{100};
 
-// "host:port" or "[v6]:port" -> host part.
-std::string_view host_part(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    return close == std::string_view::npos ? authority : authority.substr(0, close + 1);
-  }
-  return authority.substr(0, authority.rfind(':'));
-}
-
 class admin_listener final : public admin_server {
  public:
   admin_listener(asio::any_io_executor executor, admin_listen_options options, const admin_endpoints& admin)
       : executor_(std::move(executor)), options_(std::move(options)), admin_(admin), acceptor_(executor_) {
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(options_.address, ec);
-    if (ec) throw std::runtime_error("invalid metrics listen address " + options_.address);
-    const tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " +
-                               ec.message());
-    }
-    port_ = acceptor_.local_endpoint().port();
-    loopback_ = address.is_loopback();
+    const auto bound = listening::open(acceptor_, options_.address, options_.port, "metrics listen");
+    port_ = bound.port;
+    loopback_ = bound.address.is_loopback();
   }
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
@@ -161,19 +140,11 @@ class admin_listener final : public admin_server {
   }
 
   [[nodiscard]] bool host_allowed(const std::string& host) const {
-    for (const auto& h : options_.allowed_hosts) {
-      if (beast::iequals(h, host) || beast::iequals(h, host_part(host))) return true;
-    }
-    if (!loopback_) return options_.allowed_hosts.empty();
-    return io::is_loopback_host(host_part(host));
+    return listening::host_allowed(options_.allowed_hosts, loopback_, host);
   }
 
   [[nodiscard]] bool origin_allowed(const std::string& origin) const {
-    for (const auto& o : options_.allowed_origins) {
-      if (o == "*" || beast::iequals(o, origin)) return true;
-    }
-    const auto url = boost::urls::parse_uri(origin);
-    return url && io::is_loopback_host(url->encoded_host());
+    return listening::origin_allowed(options_.allowed_origins, origin);
   }
 
   asio::any_io_executor executor_;

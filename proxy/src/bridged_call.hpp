@@ -27,6 +27,7 @@
 #include <string>
 
 #include "manifold/io/event.hpp"
+#include "manifold/protocol/modern.hpp"
 #include "manifold/protocol/peer.hpp"
 #include "answer.hpp"
 #include "request_state.hpp"
@@ -37,8 +38,8 @@ namespace manifold::proxy {
 struct bridge_limits {
   std::chrono::milliseconds lifetime{std::chrono::minutes(10)};  // from the first request
   std::size_t max_calls = 256;        // calls waiting for a host's retry, per process
-  std::uint64_t max_rounds = 10;      // InputRequiredResults per call
-  std::size_t max_legs = 32;          // open legs per call
+  std::uint64_t max_rounds = protocol::modern::max_input_rounds;  // InputRequiredResults per call
+  std::size_t max_legs = protocol::modern::max_input_requests;    // open legs (input requests) per call
   // The coalescing window: after an input request, wait this long for more (each new one
   // extends it), at most max_window in all, before answering the host.
   std::chrono::milliseconds window{75};

@@ -11,7 +11,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 #include <charconv>
 #include <fcntl.h>
@@ -23,7 +22,7 @@
 
 #include "admin_routes.hpp"
 #include "http_channel.hpp"
-#include "manifold/io/hosts.hpp"
+#include "listening.hpp"
 #include "portable_sessions.hpp"
 #include "replica_link.hpp"
 #include "manifold/io/spawn.hpp"
@@ -92,15 +91,6 @@ http::status status_of(const std::string& response, std::vector<std::pair<std::s
   if (!wait) return http::status::ok;
   headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (*wait + 999) / 1000)));
   return http::status::too_many_requests;
-}
-
-// "host:port" or "[v6]:port" -> host part.
-std::string_view host_part(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    return close == std::string_view::npos ? authority : authority.substr(0, close + 1);
-  }
-  return authority.substr(0, authority.rfind(':'));
 }
 
 struct mcp_session {
@@ -181,25 +171,14 @@ class server_impl final : public http_server {
   server_impl(asio::any_io_executor executor, relay& relay, backend& backend, http_options options)
       : executor_(std::move(executor)), relay_(relay), backend_(backend),
         options_(std::move(options)), acceptor_(executor_) {
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(options_.address, ec);
-    if (ec) throw std::runtime_error("invalid listen address " + options_.address);
-    const tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      throw std::runtime_error("cannot listen on " + options_.address + ":" +
-                               std::to_string(options_.port) + ": " + ec.message());
-    }
-    port_ = acceptor_.local_endpoint().port();
-    loopback_ = address.is_loopback();
+    const auto bound = listening::open(acceptor_, options_.address, options_.port, "listen");
+    port_ = bound.port;
+    loopback_ = bound.address.is_loopback();
     if (options_.admin != nullptr && options_.admin->telemetry != nullptr) telemetry_ = options_.admin->telemetry;
     counters_ = telemetry_ != nullptr ? telemetry_->metrics : nullptr;
     portable_ = std::make_shared<portable_sessions>(
         portable_sessions::options{options_.session_max_lifetime, options_.ended_sessions,
-                                   advertise_url(options_, address, port_)},
+                                   advertise_url(options_, bound.address, port_)},
         protocol::hex(protocol::random_bytes(6)));
     set_session_keys(options_.session_keys);
     if (!options_.tls_cert.empty()) {
@@ -616,20 +595,11 @@ class server_impl final : public http_server {
   }
 
   bool host_allowed(const std::string& host) const {
-    for (const auto& h : options_.allowed_hosts) {
-      if (beast::iequals(h, host) || beast::iequals(h, host_part(host))) return true;
-    }
-    if (!loopback_) return options_.allowed_hosts.empty();
-    return io::is_loopback_host(host_part(host));
+    return listening::host_allowed(options_.allowed_hosts, loopback_, host);
   }
 
   bool origin_allowed(const std::string& origin) const {
-    for (const auto& o : options_.allowed_origins) {
-      if (o == "*" || beast::iequals(o, origin)) return true;
-    }
-    const auto url = boost::urls::parse_uri(origin);
-    if (!url) return false;
-    return io::is_loopback_host(url->encoded_host());
+    return listening::origin_allowed(options_.allowed_origins, origin);
   }
 
   // ---- Streamable HTTP ----
