@@ -364,8 +364,8 @@ class client_session final : public upstream, public std::enable_shared_from_thi
 
   // ---- MCP 2026-07-28 multi-round-trip requests, answered by the host ----
 
-  static constexpr std::size_t max_input_rounds = 10;
-  static constexpr std::size_t max_input_requests = 16;  // in one round
+  static constexpr std::size_t max_input_rounds = protocol::modern::max_input_rounds;
+  static constexpr std::size_t max_input_requests = protocol::modern::max_input_requests;
   static constexpr std::chrono::minutes input_wait{10};  // for the host's answers in one round
 
   struct input_round {

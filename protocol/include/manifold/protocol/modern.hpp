@@ -23,6 +23,12 @@ inline constexpr std::string_view log_level_key = "io.modelcontextprotocol/logLe
 inline constexpr std::string_view server_info_key = "io.modelcontextprotocol/serverInfo";
 inline constexpr std::string_view subscription_id_key = "io.modelcontextprotocol/subscriptionId";
 
+// Bounds on one multi-round-trip request, the same whichever side of manifold asks: an
+// upstream's input_required answered by the host, and a bridged call whose handshake-era
+// upstream asks the host through InputRequiredResults.
+inline constexpr std::size_t max_input_rounds = 10;    // InputRequiredResults for one request
+inline constexpr std::size_t max_input_requests = 16;  // inputRequests in one round
+
 // The versions a 2026-07-28 request may name (server/discover's `supportedVersions`, and
 // -32022's `data.supported`: the two lists must be the same).
 json supported_versions();
