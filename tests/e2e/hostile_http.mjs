@@ -6,29 +6,15 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, watch, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './lib.mjs';
+import { appears, run, start } from './lib.mjs';
 
 const manifold = process.argv[2];
 const fake = process.argv[3];
 const q = JSON.stringify;
 const dir = mkdtempSync(join(tmpdir(), 'manifold-hostile-'));
-
-// Resolves when `file` exists (fs.watch on its directory; no polling), or rejects at the deadline.
-function appears(file, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    if (existsSync(file)) return resolve();
-    const w = watch(dir, () => { if (existsSync(file)) { clearTimeout(t); w.close(); resolve(); } });
-    const t = setTimeout(() => { w.close(); reject(new Error(`${file} never appeared`)); }, ms);
-  });
-}
-
-// Every manifold this test starts; killed when the test ends however it ends.
-const children = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 
 // manifold serving `yaml` over HTTP; stderr collected; `wrap` runs it under another command.
 async function serve(name, yaml, wrap = []) {
@@ -37,28 +23,9 @@ async function serve(name, yaml, wrap = []) {
   const portFile = join(dir, `${name}.port`);
   const argv = [...wrap, manifold, '--log-level', 'info', 'serve', '--config', config,
     '--listen', '127.0.0.1:0', '--port-file', portFile];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  const waiters = [];
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    for (const w of [...waiters]) if (stderr.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await Promise.race([appears(portFile), exited.then(() => { throw new Error(`${name}: manifold exited: ${stderr}`); })]);
-  const port = Number(readFileSync(portFile, 'utf8'));
-  return {
-    port, child, exited,
-    stderr: () => stderr,
-    // Resolves once stderr contains `text`.
-    logged: (text, ms = 20000) => new Promise((resolve, reject) => {
-      if (stderr.includes(text)) return resolve();
-      const t = setTimeout(() => reject(new Error(`never logged "${text}":\n${stderr.slice(-3000)}`)), ms);
-      waiters.push({ text, resolve: () => { clearTimeout(t); resolve(); } });
-    }),
-    async stop() { child.kill('SIGTERM'); await exited; },
-  };
+  const m = start(argv);
+  await Promise.race([appears(portFile), m.exited.then(() => { throw new Error(`${name}: manifold exited: ${m.stderr()}`); })]);
+  return { ...m, port: Number(readFileSync(portFile, 'utf8')) };
 }
 
 const fakeServer = (name, extra = '') => `  ${name}:\n    command: ${q(fake)}\n    args: [--name, ${name}]\n${extra}`;

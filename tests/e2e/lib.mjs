@@ -1,8 +1,9 @@
 // Shared set-up for the end-to-end tests: a temporary directory with a manifold config that
 // fronts the real reference servers installed from npm next to this file.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const here = dirname(fileURLToPath(import.meta.url));
@@ -48,47 +49,79 @@ ${extraYaml}`);
   return { dir, root, config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+// Every process a test starts; killed when the test ends however it ends.
+const children = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+// Resolves when `file` exists (fs.watch on its directory, no polling), or rejects at the deadline.
+export function appears(file, ms = 20000) {
+  return new Promise((resolve, reject) => {
+    if (existsSync(file)) return resolve();
+    const w = watch(dirname(file), (event, name) => {
+      if ((name === null || name === basename(file)) && existsSync(file)) { clearTimeout(t); w.close(); resolve(); }
+    });
+    const t = setTimeout(() => { w.close(); reject(new Error(`${file} never appeared`)); }, ms);
+    if (existsSync(file)) { clearTimeout(t); w.close(); resolve(); }
+  });
+}
+
+// Starts `argv` (argv[0] the program) with stderr collected; `logged(text)` waits for a line.
+export function start(argv, options = {}) {
+  const child = spawn(argv[0], argv.slice(1), { stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'], env: options.env ?? process.env });
+  children.push(child);
+  let stderr = '';
+  const waiters = [];
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    for (const w of [...waiters]) if (stderr.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child, exited,
+    stderr: () => stderr,
+    logged: (text, ms = 20000) => new Promise((resolve, reject) => {
+      if (stderr.includes(text)) return resolve();
+      const t = setTimeout(() => reject(new Error(`never logged "${text}":\n${stderr.slice(-3000)}`)), ms);
+      waiters.push({ text, resolve: () => { clearTimeout(t); resolve(); } });
+    }),
+    async stop(signal = 'SIGTERM') { if (child.exitCode === null) child.kill(signal); return exited; },
+  };
+}
+
 // Starts `manifold serve --listen 127.0.0.1:0` on `config` and resolves with
 // {url, port, child, stop} once it listens (the port comes from --port-file).
 export async function serveHttp(config, extraArgs = [], port = 0) {
-  const { spawn } = await import('node:child_process');
-  const { existsSync, readFileSync } = await import('node:fs');
   const portFile = `${config}.${port}.port`;
-  (await import('node:fs')).rmSync(portFile, { force: true });
+  rmSync(portFile, { force: true });
   const child = spawn(manifoldBinary(), ['--log-level', process.env.MANIFOLD_LOG_LEVEL ?? 'warn', 'serve',
     '--config', config, '--listen', `127.0.0.1:${port}`, '--port-file', portFile, ...extraArgs],
   { stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push(child);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  for (let i = 0; i < 300 && !existsSync(portFile); i++) {
-    await Promise.race([new Promise((r) => setTimeout(r, 20)), exited]);
-    if (child.exitCode !== null) throw new Error(`manifold exited early (${child.exitCode})`);
-  }
+  await Promise.race([appears(portFile), exited.then(({ code }) => { throw new Error(`manifold exited early (${code})`); })]);
   const bound = Number(readFileSync(portFile, 'utf8'));
   return {
     port: bound, url: `http://127.0.0.1:${bound}`, child,
-    async stop() { child.kill('SIGTERM'); return exited; },
+    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
   };
 }
 
 // Starts the everything server in `mode` (streamableHttp or sse) on a port the OS picks,
 // bound to loopback. Resolves with {url, stop}.
 export async function everythingOverHttp(mode, dir) {
-  const { spawn } = await import('node:child_process');
-  const { existsSync, readFileSync } = await import('node:fs');
   const portFile = join(dir, `everything-${mode}.port`);
   const child = spawn(node, ['--require', join(here, 'loopback.cjs'), pkg('server-everything'), mode], {
     env: { ...process.env, PORT: '0', MANIFOLD_TEST_PORT_FILE: portFile },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
-  for (let i = 0; i < 500 && !existsSync(portFile); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (child.exitCode !== null) throw new Error(`everything ${mode} exited early`);
-  }
+  children.push(child);
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  await Promise.race([appears(portFile), exited.then(() => { throw new Error(`everything ${mode} exited early`); })]);
   const port = Number(readFileSync(portFile, 'utf8'));
   const path = mode === 'sse' ? '/sse' : '/mcp';
   return {
     url: `http://127.0.0.1:${port}${path}`,
-    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
+    stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
   };
 }
 

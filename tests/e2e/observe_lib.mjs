@@ -1,50 +1,12 @@
 // Shared by the observability tests: manifold processes with collected stderr, an OTLP/HTTP
 // receiver on loopback, Prometheus text parsing, and SDK clients over Streamable HTTP.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, watch } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { basename, dirname } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { appears, start } from './lib.mjs';
 
-// Every process a test starts; killed when the test ends however it ends.
-const children = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-
-// Resolves when `file` exists (fs.watch on its directory, no polling), or rejects at the deadline.
-export function appears(file, ms = 20000) {
-  return new Promise((resolve, reject) => {
-    if (existsSync(file)) return resolve();
-    const w = watch(dirname(file), (event, name) => {
-      if ((name === null || name === basename(file)) && existsSync(file)) { clearTimeout(t); w.close(); resolve(); }
-    });
-    const t = setTimeout(() => { w.close(); reject(new Error(`${file} never appeared`)); }, ms);
-    if (existsSync(file)) { clearTimeout(t); w.close(); resolve(); }
-  });
-}
-
-// Starts `argv` (argv[0] the program) with stderr collected; `logged(text)` waits for a line.
-export function start(argv, options = {}) {
-  const child = spawn(argv[0], argv.slice(1), { stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'], env: options.env ?? process.env });
-  children.push(child);
-  let stderr = '';
-  const waiters = [];
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    for (const w of [...waiters]) if (stderr.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child, exited,
-    stderr: () => stderr,
-    logged: (text, ms = 20000) => new Promise((resolve, reject) => {
-      if (stderr.includes(text)) return resolve();
-      const t = setTimeout(() => reject(new Error(`never logged "${text}":\n${stderr.slice(-3000)}`)), ms);
-      waiters.push({ text, resolve: () => { clearTimeout(t); resolve(); } });
-    }),
-    async stop(signal = 'SIGTERM') { if (child.exitCode === null) child.kill(signal); return exited; },
-  };
-}
+export { appears, start };
 
 // `manifold serve --listen 127.0.0.1:0` on `config`; resolves once it listens.
 export async function serveHttp(manifold, config, extra = [], logLevel = 'info') {

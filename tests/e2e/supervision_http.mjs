@@ -5,30 +5,20 @@
 // file appearing, an exit), with a deadline.
 // Usage: node supervision_http.mjs <manifold> <fake_mcp_server>
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { run } from './lib.mjs';
+import { appears, run, start } from './lib.mjs';
 
 const manifold = process.argv[2];
 const fake = process.argv[3];
 const q = JSON.stringify;
 const dir = mkdtempSync(join(tmpdir(), 'manifold-supervision-'));
-const children = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-
-function appears(file, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    if (existsSync(file)) return resolve();
-    const w = watch(dir, () => { if (existsSync(file)) { clearTimeout(t); w.close(); resolve(); } });
-    const t = setTimeout(() => { w.close(); reject(new Error(`${file} never appeared`)); }, ms);
-  });
-}
 
 function alive(pid) {
   try {
@@ -44,27 +34,11 @@ async function serve(name, yaml, listenPort = 0) {
   writeFileSync(config, yaml);
   const portFile = join(dir, `${name}.port`);
   rmSync(portFile, { force: true });
-  const child = spawn(manifold, ['--log-level', 'info', 'serve', '--config', config, '--listen', `127.0.0.1:${listenPort}`,
-    '--port-file', portFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  const waiters = [];
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    for (const w of [...waiters]) if (stderr.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await Promise.race([appears(portFile), exited.then(() => { throw new Error(`${name}: manifold exited: ${stderr}`); })]);
+  const m = start([manifold, '--log-level', 'info', 'serve', '--config', config, '--listen', `127.0.0.1:${listenPort}`,
+    '--port-file', portFile]);
+  await Promise.race([appears(portFile), m.exited.then(() => { throw new Error(`${name}: manifold exited: ${m.stderr()}`); })]);
   const port = Number(readFileSync(portFile, 'utf8'));
-  return {
-    port, child, exited, url: `http://127.0.0.1:${port}`,
-    stderr: () => stderr,
-    logged: (text, ms = 20000) => new Promise((resolve, reject) => {
-      if (stderr.includes(text)) return resolve();
-      const t = setTimeout(() => reject(new Error(`never logged "${text}":\n${stderr.slice(-3000)}`)), ms);
-      waiters.push({ text, resolve: () => { clearTimeout(t); resolve(); } });
-    }),
-  };
+  return { ...m, port, url: `http://127.0.0.1:${port}` };
 }
 
 function fakeServer(name, flags = [], extra = '') {

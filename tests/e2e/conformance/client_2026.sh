@@ -11,6 +11,8 @@
 #     and calls every tool, reads every resource and gets every prompt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=oauth_config.sh
+. "$here/oauth_config.sh"
 url="${*: -1}"
 manifold="${MANIFOLD_BIN:?set MANIFOLD_BIN}"
 scenario="${MCP_CONFORMANCE_SCENARIO:-}"
@@ -21,20 +23,8 @@ trap 'rm -f "$config"' EXIT
   case "$scenario" in
     auth/*)
       # The authorization mocks serve both eras; auto speaks 2026-07-28 when discover offers it.
-      printf '    protocol: auto\n    oauth:\n'
-      case "$scenario" in
-        auth/client-credentials-*) printf '      grant: client_credentials\n' ;;
-        *) printf '      client_metadata_url: "https://conformance-test.local/client-metadata.json"\n' ;;
-      esac
-      if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
-        node -e '
-          const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT);
-          const put = (k, v) => { if (v) console.log(`      ${k}: ${JSON.stringify(v)}`); };
-          put("client_id", c.client_id);
-          put("client_secret", c.client_secret);
-          put("private_key", c.private_key_pem);
-          put("signing_algorithm", c.signing_algorithm);'
-      fi ;;
+      printf '    protocol: auto\n'
+      oauth_yaml "$scenario" ;;
     *) printf '    protocol: modern\n' ;;
   esac
 } > "$config"
