@@ -164,16 +164,12 @@ std::optional<std::string> decode_header_value(std::string_view raw) {
   return std::string(raw);
 }
 
-namespace {
-
 rpc_error header_disagrees(std::string_view header, std::string_view sent, std::string_view body) {
   return {error_code::header_mismatch,
           "Header mismatch: " + std::string(header) + " header value '" + std::string(sent) +
               "' does not match body value '" + std::string(body) + "'",
           json{{"mismatch", {{"header", header}, {"value", sent}, {"body", body}}}}};
 }
-
-}  // namespace
 
 std::string encode_header_value(std::string_view value) {
   const bool plain = !value.empty() && value.front() != ' ' && value.back() != ' ' &&

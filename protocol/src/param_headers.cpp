@@ -123,6 +123,36 @@ class schema_walker {
   }
 };
 
+// The argument at `path`, or null.
+const json* value_at(const json& arguments, const std::vector<std::string>& path) {
+  const json* at = &arguments;
+  for (const auto& step : path) {
+    at = at->is_object() ? member(*at, step) : nullptr;
+    if (at == nullptr) break;
+  }
+  return at;
+}
+
+// A number as a double, for comparing one that is not whole.
+double as_double(const json& number) {
+  if (number.is_number_float()) return number.get_ref<const json::number_float_t&>();
+  if (number.is_number_unsigned()) return static_cast<double>(number.get_ref<const json::number_unsigned_t&>());
+  return static_cast<double>(number.get_ref<const json::number_integer_t&>());
+}
+
+// Whether a decoded header value carries the argument `value`.
+bool carries(const std::string& text, const json& value) {
+  if (value.is_string()) return text == value.get_ref<const json::string_t&>();
+  if (value.is_boolean()) return text == (value.get_ref<const json::boolean_t&>() ? "true" : "false");
+  if (!value.is_number()) return false;
+  const auto parsed = parse_json(text, 1);
+  if (!parsed.ok() || !parsed.value.is_number()) return false;
+  const auto sent = whole_number(parsed.value);
+  const auto body = whole_number(value);
+  if (sent || body) return sent == body;
+  return as_double(parsed.value) == as_double(value);
+}
+
 // The header text of an argument value; nullopt when it sends no header.
 std::optional<std::string> header_text(const json& value) {
   if (value.is_string()) return encode_header_value(value.get_ref<const std::string&>());
@@ -143,16 +173,37 @@ std::vector<std::pair<std::string, std::string>> param_header_values(
     const std::vector<param_header>& headers, const json& arguments) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& header : headers) {
-    const json* at = &arguments;
-    for (const auto& step : header.path) {
-      at = at->is_object() ? member(*at, step) : nullptr;
-      if (at == nullptr) break;
-    }
+    const json* at = value_at(arguments, header.path);
     if (at == nullptr || at->is_null()) continue;
     if (auto text = header_text(*at))
       out.emplace_back(std::string(param_header_prefix) + header.name, std::move(*text));
   }
   return out;
+}
+
+std::optional<rpc_error> check_param_headers(const std::vector<param_header>& annotations, const json& arguments,
+                                             const received_headers& received) {
+  for (const auto& annotation : annotations) {
+    const auto full = std::string(param_header_prefix) + annotation.name;
+    const auto folded = lower_ascii(full);
+    const std::string* sent = nullptr;
+    for (const auto& [name, value] : received) {
+      if (lower_ascii(name) == folded) {
+        sent = &value;
+        break;
+      }
+    }
+    const json* body = value_at(arguments, annotation.path);
+    if (body == nullptr || body->is_null()) {
+      if (sent != nullptr) return header_disagrees(full, *sent, "(absent)");
+      continue;
+    }
+    const auto body_text = scalar_text(*body).value_or(body->dump());
+    if (sent == nullptr) return header_disagrees(full, "(absent)", body_text);
+    const auto decoded = decode_header_value(*sent);
+    if (!decoded || !carries(*decoded, *body)) return header_disagrees(full, *sent, body_text);
+  }
+  return std::nullopt;
 }
 
 }  // namespace manifold::protocol::modern

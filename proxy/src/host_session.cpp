@@ -123,6 +123,10 @@ class session final : public host_session,
   [[nodiscard]] const std::string& view_key() const override { return view_key_; }
   [[nodiscard]] const session_identity& identity() const override { return who_; }
   [[nodiscard]] const std::string& label() const override { return label_; }
+  [[nodiscard]] const protocol::modern::received_headers* param_headers() const override { return nullptr; }
+  void expect_param_headers(protocol::modern::received_headers headers) override {
+    param_headers_ = std::move(headers);
+  }
   [[nodiscard]] bool served_by(const instance_owner& owner) const override {
     if (owner.session != 0) return owner.session == id_;
     return owner.principal.empty() || owner.principal == who_.principal_name();
@@ -411,6 +415,9 @@ class session final : public host_session,
     [[nodiscard]] const std::string& view_key() const override { return owner_.view_key(); }
     [[nodiscard]] const session_identity& identity() const override { return owner_.identity(); }
     [[nodiscard]] const std::string& label() const override { return owner_.label(); }
+    [[nodiscard]] const protocol::modern::received_headers* param_headers() const override {
+      return owner_.param_headers_ ? &*owner_.param_headers_ : nullptr;
+    }
 
    private:
     session& owner_;
@@ -776,6 +783,7 @@ class session final : public host_session,
   std::string group_;
   session_identity who_;
   std::string label_;
+  std::optional<protocol::modern::received_headers> param_headers_;  // expect_param_headers
   std::string view_key_;
   std::shared_ptr<const ns::view> view_;
   lifecycle state_ = lifecycle::awaiting_initialize;

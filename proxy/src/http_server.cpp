@@ -29,6 +29,7 @@
 #include "manifold/protocol/error_codes.hpp"
 #include "manifold/protocol/json_access.hpp"
 #include "manifold/protocol/modern.hpp"
+#include "manifold/protocol/param_headers.hpp"
 #include "manifold/protocol/protocol_version.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/io/wake_list.hpp"
@@ -754,6 +755,7 @@ class server_impl final : public http_server {
     ++stateless_in_flight_;
     auto channel = std::make_shared<http_channel>("stateless", 0, options_.client_limits.max_queued_bytes, false);
     auto host = relay_.open_session(channel, group, who);
+    host->expect_param_headers(param_headers(req));
     stateless_hosts_.insert(host);
     asio::co_spawn(executor_, host->run(), io::log_failure("2026-07-28 request"));
     const auto key = msg.id().dump();
@@ -782,6 +784,19 @@ class server_impl final : public http_server {
     stateless_hosts_.erase(host);
     --stateless_in_flight_;
     co_return kept;
+  }
+
+  // The request's Mcp-Param-* headers (bounded: the header block itself is).
+  static protocol::modern::received_headers param_headers(const request& req) {
+    protocol::modern::received_headers out;
+    const auto prefix = protocol::modern::param_header_prefix;
+    for (const auto& field : req) {
+      const auto name = field.name_string();
+      if (name.size() > prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix)) {
+        out.emplace_back(std::string(name), std::string(field.value()));
+      }
+    }
+    return out;
   }
 
   // Keeps a 2026-07-28 request's session until the calls it started end (each by its

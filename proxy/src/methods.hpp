@@ -39,6 +39,9 @@ class session_api {
   [[nodiscard]] virtual const session_identity& identity() const = 0;
   // How the operator knows the session (its Mcp-Session-Id, or its number): tap records.
   [[nodiscard]] virtual const std::string& label() const = 0;
+  // The Mcp-Param-* headers of the 2026-07-28 HTTP request being served; null for any
+  // other request (stdio, WebSocket, handshake-era HTTP), which has none to check.
+  [[nodiscard]] virtual const protocol::modern::received_headers* param_headers() const = 0;
 };
 
 class call_observer;

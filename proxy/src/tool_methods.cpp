@@ -5,6 +5,7 @@
 #include "manifold/namespace/task_ids.hpp"
 #include "manifold/namespace/uri_rewrite.hpp"
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/param_headers.hpp"
 #include "manifold/protocol/text.hpp"
 #include "manifold/proxy/meta_tools.hpp"
 #include "audit_trail.hpp"
@@ -144,12 +145,32 @@ asio::awaitable<answer> call_meta_tool(request_context& ctx, json params) {
   co_return co_await call_real_tool(ctx, std::move(inner));
 }
 
+// -32020 when a 2026-07-28 HTTP request's Mcp-Param-* headers disagree with the arguments,
+// for the annotations of the tool's inputSchema as this host sees it (tools/list).
+std::optional<protocol::rpc_error> param_header_mismatch(const request_context& ctx, std::string_view name,
+                                                         const json& params) {
+  const auto* sent = ctx.session.param_headers();
+  if (sent == nullptr) return std::nullopt;
+  const auto* tool = ctx.view->resolve_tool(name).tool;
+  const auto* schema = tool != nullptr ? protocol::object_member(tool->definition, "inputSchema") : nullptr;
+  if (schema == nullptr) return std::nullopt;  // unknown tools are answered by call_real_tool
+  const auto annotations = protocol::modern::read_param_headers(*schema);
+  const auto* arguments = protocol::member(params, "arguments");
+  auto mismatch = protocol::modern::check_param_headers(annotations.headers,
+                                                        arguments != nullptr ? *arguments : json(), *sent);
+  if (mismatch) {
+    spdlog::info("tools/call {} refused: {}", tool->name, protocol::log_safe(mismatch->message, 300));
+  }
+  return mismatch;
+}
+
 }  // namespace
 
 asio::awaitable<answer> call_tool(request_context& ctx, json params) {
   const auto name = string_member(params, "name");
   if (!name) co_return answer::invalid_params("tools/call needs a string `name`");
   if (ctx.view->meta_mode() && is_meta_tool(*name)) co_return co_await call_meta_tool(ctx, std::move(params));
+  if (auto mismatch = param_header_mismatch(ctx, *name, params)) co_return answer::fail(std::move(*mismatch));
   co_return co_await call_real_tool(ctx, std::move(params));
 }
 

@@ -155,6 +155,11 @@ function build() {
     }),
   }, async (args) => text(JSON.stringify(args)));
   // Longer than manifold's quick-reply window (1 s): the answer is an SSE stream.
+  // A parameter mirrored into a header (x-mcp-header): a 2026-07-28 client over HTTP sends
+  // `Mcp-Param-Region`, which the server it reaches (here manifold) checks against the body.
+  server.registerTool('test_custom_header', { description: 'Echoes a region that is also sent as a header.',
+    inputSchema: z.object({ region: z.string().meta({ 'x-mcp-header': 'Region' }) }) },
+  async ({ region }) => text(`region: ${region}`));
   server.registerTool('test_reconnection', { description: 'Answers after a pause.' }, async () => {
     await pause(1500);
     return text('Reconnection test completed');

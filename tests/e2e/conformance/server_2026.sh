@@ -39,5 +39,20 @@ for _ in $(seq 1 300); do
   sleep 0.05
 done
 port=$(cat "$out/port")
+rm -rf "$out/results"
 node "$here/../node_modules/conformance-2026/dist/index.js" server --url "http://127.0.0.1:$port/mcp" \
   --requirements 2026-07-28 --expected-failures "$here/$baseline" -o "$out/results"
+if [ "$variant" = sdk2 ]; then
+  # Not scored by the suite, so held here: the fixture's test_custom_header (x-mcp-header)
+  # lets the suite check that manifold validates Mcp-Param-* headers against the body.
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const dir = process.argv[1];
+    const run = fs.readdirSync(dir).find((d) => d.startsWith("server-http-custom-header-server-validation-"));
+    if (!run) { console.error("no http-custom-header-server-validation results"); process.exit(1); }
+    const checks = JSON.parse(fs.readFileSync(path.join(dir, run, "checks.json"), "utf8"));
+    const bad = checks.filter((c) => c.status !== "SUCCESS");
+    for (const c of bad) console.error(`${c.id} ${c.name}: ${c.status} ${c.errorMessage ?? ""}`);
+    console.log(`http-custom-header-server-validation: ${checks.length - bad.length}/${checks.length} checks passed`);
+    process.exit(bad.length === 0 && checks.length > 0 ? 0 : 1);' "$out/results"
+fi

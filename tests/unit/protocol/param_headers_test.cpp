@@ -183,3 +183,46 @@ TEST(param_headers, a_version_rejection_naming_2026_07_28_allows_a_retry) {
   EXPECT_FALSE(modern::rejection_offers_modern(
       rpc_error{-32600, "other", json{{"supported", {"2026-07-28"}}}}));
 }
+
+TEST(param_headers, a_server_checks_received_headers_against_the_arguments) {
+  const auto schema = json::parse(R"({"type":"object","properties":{
+      "region":{"type":"string","x-mcp-header":"Region"},
+      "count":{"type":"integer","x-mcp-header":"Count"},
+      "dry":{"type":"boolean","x-mcp-header":"Dry"},
+      "query":{"type":"string"}}})");
+  const auto annotations = modern::read_param_headers(schema).headers;
+  ASSERT_EQ(annotations.size(), 3U);
+  const auto check = [&](const json& arguments, modern::received_headers sent) {
+    return modern::check_param_headers(annotations, arguments, sent);
+  };
+  const json args{{"region", "us-west1"}, {"count", 42}, {"dry", true}, {"query", "x"}};
+  const modern::received_headers all{{"Mcp-Param-Region", "us-west1"}, {"Mcp-Param-Count", "42"},
+                                     {"Mcp-Param-Dry", "true"}};
+  EXPECT_FALSE(check(args, all));
+  // Names in any case, surrounding whitespace, the base64 sentinel, numbers compared numerically.
+  EXPECT_FALSE(check(args, {{"mcp-param-region", "  us-west1 "}, {"MCP-PARAM-COUNT", "42.0"},
+                            {"Mcp-Param-Dry", "true"}}));
+  EXPECT_FALSE(check(json{{"region", "Hello, 世界"}},
+                     {{"Mcp-Param-Region", "=?base64?SGVsbG8sIOS4lueVjA==?="}}));
+  // Absent and null values send no header; unannotated headers are ignored.
+  EXPECT_FALSE(check(json{{"region", nullptr}}, {{"Mcp-Param-Other", "x"}}));
+  EXPECT_FALSE(check(json::object(), {}));
+
+  const auto code = manifold::protocol::error_code::header_mismatch;
+  const auto missing = check(args, {{"Mcp-Param-Count", "42"}, {"Mcp-Param-Dry", "true"}});
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->code, code);
+  EXPECT_NE(missing->message.find("Mcp-Param-Region"), std::string::npos);
+  EXPECT_TRUE(check(args, {{"Mcp-Param-Region", "US-WEST1"}, {"Mcp-Param-Count", "42"},
+                           {"Mcp-Param-Dry", "true"}}));  // values are case-sensitive
+  EXPECT_TRUE(check(args, {{"Mcp-Param-Region", "us-west1"}, {"Mcp-Param-Count", "41"},
+                           {"Mcp-Param-Dry", "true"}}));
+  EXPECT_TRUE(check(args, {{"Mcp-Param-Region", "us-west1"}, {"Mcp-Param-Count", "42"},
+                           {"Mcp-Param-Dry", "True"}}));
+  EXPECT_TRUE(check(json{{"region", "Hello"}}, {{"Mcp-Param-Region", "=?base64?SGVsbG8?="}}));  // bad padding
+  EXPECT_TRUE(check(json{{"region", "Hello"}}, {{"Mcp-Param-Region", "=?base64?SGVs!!!bG8=?="}}));
+  // Without both ends of the sentinel a value is literal.
+  EXPECT_FALSE(check(json{{"region", "=?base64?SGVsbG8="}}, {{"Mcp-Param-Region", "=?base64?SGVsbG8="}}));
+  // A header for a value the body lacks disagrees.
+  EXPECT_TRUE(check(json::object(), {{"Mcp-Param-Region", "eu"}}));
+}

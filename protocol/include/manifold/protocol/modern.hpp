@@ -80,6 +80,9 @@ std::optional<std::string> decode_header_value(std::string_view raw);
 // inverse).
 std::string encode_header_value(std::string_view value);
 
+// -32020 naming the header, the value sent ("(absent)" when missing) and the body's value.
+rpc_error header_disagrees(std::string_view header, std::string_view sent, std::string_view body);
+
 // The standard headers of a 2026-07-28 HTTP request, as received (nullopt when absent).
 struct standard_headers {
   std::optional<std::string> protocol_version;  // MCP-Protocol-Version

@@ -49,4 +49,16 @@ bool is_header_token(std::string_view name);
 std::vector<std::pair<std::string, std::string>> param_header_values(
     const std::vector<param_header>& headers, const json& arguments);
 
+// The Mcp-Param-* headers of a received request: (full name as sent, raw value).
+using received_headers = std::vector<std::pair<std::string, std::string>>;
+
+// -32020 when a 2026-07-28 tools/call's Mcp-Param-* headers disagree with its arguments, for
+// the tool's `annotations`: a value present and not null needs its header (name compared
+// case-insensitively), whose decoded value (surrounding whitespace trimmed, the base64
+// sentinel decoded strictly) carries it: a string exactly, a number numerically ("42" and
+// "42.0" carry 42), a boolean as true or false; a header sent for a value the body lacks
+// disagrees too. Headers no annotation names are ignored.
+std::optional<rpc_error> check_param_headers(const std::vector<param_header>& annotations, const json& arguments,
+                                             const received_headers& received);
+
 }  // namespace manifold::protocol::modern

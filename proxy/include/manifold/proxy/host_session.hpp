@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "manifold/protocol/json_access.hpp"
+#include "manifold/protocol/param_headers.hpp"
 
 namespace manifold::proxy {
 
@@ -45,6 +46,10 @@ class host_session {
   // (up to the upstreams' start deadline) until this process's upstreams are started, as
   // they would behind an initialize, and the log level and subscriptions are applied to them.
   virtual void resume(host_session_state state) = 0;
+  // Before run(): the Mcp-Param-* headers of the 2026-07-28 HTTP request this session serves
+  // (over HTTP each such request has its own session). Its tools/call is refused with -32020
+  // when they disagree with the arguments of the tool's x-mcp-header annotations.
+  virtual void expect_param_headers(protocol::modern::received_headers headers) = 0;
   // Ends its 2026-07-28 subscriptions/listen streams gracefully (each gets its result, which
   // tells the host the subscription is over), e.g. before a shutdown.
   virtual void end_subscriptions() = 0;
